@@ -1,0 +1,2 @@
+//! Wire-format benchmarks (written once the parsers land).
+fn main() {}

@@ -1,0 +1,2 @@
+//! netreaktor-bench: NetReaktor's load generator.
+fn main() {}

@@ -1,0 +1,21 @@
+//! NetReaktor's sans-I/O packet pipeline.
+//!
+//! Everything that decides what happens to a packet lives here, and nothing here performs I/O:
+//! no sockets, no threads, no clock reads, no system randomness. Time enters as an
+//! [`time::Instant`] parameter and randomness as a seeded generator, so every behaviour can be
+//! replayed exactly in the deterministic network simulator ([`netsim`]).
+//!
+//! Modules:
+//! - [`wire`]: checked zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6, TCP, every TCP
+//!   option and every MPTCP suboption of RFC 8684 (v1) and RFC 6824 (v0); checksums.
+//! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4).
+//! - [`time`]: the virtual-time `Instant` and `Duration` the pipeline runs on.
+//! - [`timer`]: a hierarchical timer wheel for many connections, O(1) arm and cancel.
+//! - [`netsim`]: the seeded, virtual-time network simulator the engines are proven in.
+#![forbid(unsafe_code)]
+
+pub mod mptcp;
+pub mod netsim;
+pub mod time;
+pub mod timer;
+pub mod wire;

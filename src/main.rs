@@ -1,0 +1,2 @@
+//! The NetReaktor appliance binary.
+fn main() {}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build, test and demo NetReaktor.
+# Idempotent: packages already present are not reinstalled.
+set -euo pipefail
+
+APT_PACKAGES=(
+    iproute2      # ip netns, veth, tc
+    nftables      # blackholes on a link (no netem on these kernels)
+    tshark        # decodes MPTCP options: the independent check of our wire formats
+    tcpdump       # captures in the namespace testbed
+    mptcpd        # mptcpize: runs unmodified programs on kernel MPTCP sockets
+    haproxy       # the peer baseline on kernel MPTCP
+    ethtool
+    clang         # rebuilds the XDP steering object (cargo build itself needs no clang)
+    libbpf-dev
+    python3
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: missing packages: ${missing[*]}" >&2
+        echo "setup: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark asks whether non-root users may capture; answer once, non-interactively.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+        rustup component add "$component"
+    fi
+done
+
+echo "setup: ok"
