@@ -8,7 +8,7 @@ APT_PACKAGES=(
     nftables      # blackholes on a link (no netem on these kernels)
     tshark        # decodes MPTCP options: the independent check of our wire formats
     tcpdump       # captures in the namespace testbed
-    mptcpd        # mptcpize: runs unmodified programs on kernel MPTCP sockets
+    mptcpize      # runs unmodified programs (HAProxy, the peer baseline) on kernel MPTCP sockets
     haproxy       # the peer baseline on kernel MPTCP
     ethtool
     clang         # rebuilds the XDP steering object (cargo build itself needs no clang)
