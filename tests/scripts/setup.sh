@@ -43,4 +43,9 @@ for component in rustfmt clippy; do
     fi
 done
 
+# Coverage-guided fuzzing of the wire parsers (libFuzzer; runs on stable with `-s none`).
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2
+fi
+
 echo "setup: ok"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints, every test, and a short run of every fuzz target.
+# Installs what a fresh machine lacks first (tests/scripts/setup.sh), so it is the only command
+# a fresh machine needs to check the tree.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+tests/scripts/setup.sh
+
+step "format"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked --release
+
+step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
+tests/scripts/fuzz.sh "$FUZZ_SECONDS"
+
+step "all checks passed"
