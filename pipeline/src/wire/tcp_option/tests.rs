@@ -210,6 +210,15 @@ fn values_out_of_range_are_not_errors() {
 }
 
 #[test]
+fn unknown_with_a_known_kind_is_emitted_as_given() {
+    // Not something `parse` returns: it reads back as the option of that kind.
+    let option = TcpOption::Unknown { kind: kind::MAX_SEGMENT_SIZE, data: &[0x05, 0xb4] };
+    let mut buf = [0; 4];
+    assert_eq!(option.emit(&mut buf), 4);
+    assert_eq!(parse(&buf), Ok(TcpOption::MaxSegmentSize(1460)));
+}
+
+#[test]
 fn iteration_stops_after_end_of_list() {
     let bytes = [2, 4, 5, 0xb4, 0, 1, 2, 1];
     let mut iter = TcpOptions::new(&bytes).iter();

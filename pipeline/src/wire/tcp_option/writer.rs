@@ -48,7 +48,8 @@ impl<'b> TcpOptionWriter<'b> {
         self.buf.len() - self.len
     }
 
-    /// Appends `option`.
+    /// Appends `option`. Receivers stop reading at End of Option List, so push it last if at
+    /// all.
     ///
     /// # Errors
     /// [`Error::Truncated`] if it does not fit; nothing is written then.
