@@ -82,12 +82,12 @@ impl Channel {
 
     /// The sending node hands `frame` to this direction at `now`.
     pub(crate) fn offer(&mut self, now: Instant, frame: Vec<u8>, out: &mut Vec<Effect>) {
+        // Frames whose last bit left by `now` go first and free their queue room.
+        self.pump(now, out);
         let len = frame.len();
         self.stats.sent = self.stats.sent.saturating_add(1);
         self.stats.sent_bytes = self.stats.sent_bytes.saturating_add(len as u64);
         out.push(Effect::Trace(LinkEvent::Sent, len));
-        // Frames whose last bit left by `now` free their queue room before admission.
-        self.pump(now, out);
         if let Err(reason) = self.admit(len) {
             self.drop_frame(reason, len, out);
             return;

@@ -109,7 +109,8 @@ pub enum QueueLimit {
 /// 3. the transmitter is busy and the queue is full: dropped (`Queue`), otherwise queued;
 /// 4. it is serialized at `rate_bps`, FIFO (no time at all when the rate is unlimited);
 /// 5. as it leaves the transmitter: lost with probability `loss_ppm` (`Loss`), otherwise
-///    duplicated with probability `duplicate_ppm`, held back by `reorder_delay` with
+///    duplicated with probability `duplicate_ppm` (the copy arrives right after the
+///    original), held back by `reorder_delay` with
 ///    probability `reorder_ppm`, and delayed by `delay` plus a uniform jitter in
 ///    `0..=jitter`. Jitter never reorders: a frame that is not held back arrives no earlier
 ///    than the one sent before it.

@@ -44,7 +44,7 @@
 //!
 //! ```
 //! use netreaktor_pipeline::netsim::{
-//!     Direction, IfaceId, LinkConfig, Network, Node, Transmit, ms, percent,
+//!     Direction, IfaceId, LinkConfig, Network, Node, Transmit, ms,
 //! };
 //! use netreaktor_pipeline::time::Instant;
 //!
@@ -77,7 +77,6 @@
 //! net.run_until_idle();
 //! assert_eq!(net.node::<Sink>(b).0, [Instant::from_millis(21)]);
 //! assert_eq!(net.stats(link, Direction::AToB).delivered, 1);
-//! # let _ = percent(1);
 //! ```
 
 mod channel;

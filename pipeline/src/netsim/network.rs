@@ -284,8 +284,8 @@ impl Network {
         self.schedule(self.now + delay, action);
     }
 
-    /// Cuts `link` in `dirs` at `from` and restores it at `until`: frames offered in
-    /// `from..until` are dropped.
+    /// Cuts `link` in `dirs` at `from` and restores it at `until` (which should be later):
+    /// frames offered in `from..until` are dropped.
     pub fn schedule_cut(
         &mut self,
         link: LinkId,

@@ -198,6 +198,8 @@ impl Network {
         }
     }
 
+    // Link and node indices below come from the network's own tables (routes, events it
+    // scheduled), never from frame contents, so they are in bounds.
     fn perform_event(&mut self, event: Event) {
         match event {
             Event::Deliver { link, dir, frame } => self.deliver(link, dir, frame),

@@ -501,3 +501,82 @@ fn stop_and_wait_delivers_a_byte_stream_exactly_over_a_lossy_link() {
     assert_eq!(net.trace_hash(), again.trace_hash());
     assert_eq!(again.node::<SwSender>(tx).done_at, sender.done_at);
 }
+
+// ---------------------------------------------------------------- properties
+
+/// Any link configuration (within test-sized bounds).
+fn any_config() -> impl proptest::strategy::Strategy<Value = LinkConfig> {
+    use proptest::prelude::*;
+    let rate = prop_oneof![Just(0u64), 100_000u64..100_000_000];
+    let queue = prop_oneof![
+        (0usize..50).prop_map(QueueLimit::Packets),
+        (0usize..60_000).prop_map(QueueLimit::Bytes)
+    ];
+    (
+        0u64..20_000,
+        0u64..5_000,
+        rate,
+        queue,
+        0u32..300_000,
+        0u32..300_000,
+        0u64..10_000,
+        0u32..300_000,
+        1_000usize..1_600,
+    )
+        .prop_map(|(delay, jitter, rate, queue, loss, reorder, reorder_delay, dup, mtu)| {
+            LinkConfig {
+                delay: us(delay),
+                jitter: us(jitter),
+                rate_bps: rate,
+                queue,
+                loss_ppm: loss,
+                reorder_ppm: reorder,
+                reorder_delay: us(reorder_delay),
+                duplicate_ppm: dup,
+                mtu,
+            }
+        })
+}
+
+/// What one run of a property scenario produced.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    hash: u64,
+    stats: LinkStats,
+    received: Vec<nodes::Arrival>,
+}
+
+fn property_run(seed: u64, config: &LinkConfig, count: u32, len: usize, gap: Duration) -> Outcome {
+    let (mut net, _, b, link) = pair(seed, Sender::new(count, len, gap), config.clone());
+    net.run_until_idle();
+    let received = sink(&net, b).received.clone();
+    Outcome { hash: net.trace_hash(), stats: net.stats(link, AToB), received }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_frame_is_accounted_for_and_runs_repeat(
+        seed: u64,
+        config in any_config(),
+        count in 1u32..200,
+        len in 18usize..1_600,
+        gap in 0u64..2_000,
+    ) {
+        let first = property_run(seed, &config, count, len, us(gap));
+        let again = property_run(seed, &config, count, len, us(gap));
+        proptest::prop_assert_eq!(&first, &again);
+        let s = first.stats;
+        proptest::prop_assert_eq!(s.sent, u64::from(count));
+        proptest::prop_assert_eq!(s.sent + s.duplicated, s.delivered + s.dropped_total());
+        proptest::prop_assert_eq!(first.received.len() as u64, s.delivered);
+        for r in &first.received {
+            let sent = Instant::ZERO + us(gap).saturating_mul(u64::from(r.seq));
+            proptest::prop_assert!(r.at >= sent + config.delay, "frame {} early", r.seq);
+        }
+        if config.reorder_ppm == 0 {
+            proptest::prop_assert!(first.received.windows(2).all(|w| w[0].seq <= w[1].seq));
+        }
+    }
+}
