@@ -47,6 +47,15 @@
 //!   resets the subflow; its presence is reported ([`DssMapping::checksum`]), not judged.
 //! - RFC 8684 §3.4.1: an ADD_ADDR whose HMAC does not verify is ignored; verification is the
 //!   job of `crate::mptcp`.
+//!
+//! Shapes the RFCs do not define are `Malformed` even where Linux tolerates them (a DSS with
+//! 2 trailing checksum bytes but no mapping, a 4-byte MP_PRIO on a v1 connection), so that
+//! every accepted option round-trips.
+//!
+//! There is no separate zero-copy view type: a suboption is short (the TCP option space is
+//! 40 bytes) and read once, field by field at named offsets, into its `Repr`. Every `parse`
+//! takes the whole option (kind first) and may also be called on its own; every `emit`
+//! writes exactly `buffer_len()` bytes, kind and length included.
 
 mod add_addr;
 mod codec;

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Length 4, carried on a TCP RST to say why a subflow is closed or a join refused. Flags
-//! and reason are kept exactly: U, V and W are unassigned (zero when sent, ignored by
-//! receivers) and an unknown reason code is kept for the engine to treat like "unspecified".
+//! and reason are kept exactly: RFC 8684 assigns only T, so U, V and W are sent as zero and
+//! left uninterpreted; a reason code outside the registry is kept as it is (the engine may
+//! treat it as "unspecified error").
 
 use super::{MptcpSubtype, codec};
 use crate::wire::{Error, Result};

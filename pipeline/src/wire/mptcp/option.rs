@@ -58,7 +58,8 @@ impl<'a> MptcpOption<'a> {
         })
     }
 
-    /// The subtype, `None` for an unassigned one.
+    /// The subtype; for [`Unknown`](Self::Unknown) the subtype it carries (MP_EXPERIMENTAL,
+    /// or MP_TCPRST on a v0 connection), `None` for an unassigned one.
     pub fn subtype(&self) -> Option<MptcpSubtype> {
         Some(match self {
             MptcpOption::MpCapable(_) => MptcpSubtype::MpCapable,
