@@ -17,8 +17,8 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 const BLOCK: usize = 1 << 20;
 
 /// The ones'-complement sum of `bytes` read as big-endian 16-bit words, folded to 16 bits and
-/// not complemented (RFC 1071 §4.1). An odd trailing byte is summed as if followed by a zero
-/// byte (RFC 1071 §1, step 2). The sum of all-zero (or empty) input is `0`.
+/// not complemented (RFC 1071 §1). An odd trailing byte is summed as if followed by a zero
+/// byte (RFC 9293 §3.1, "Checksum"). The sum of all-zero (or empty) input is `0`.
 ///
 /// Sums that are later [`combine`]d must each cover data that starts at an even offset of the
 /// checksummed whole; only the last part may have an odd length.
@@ -53,7 +53,8 @@ fn block_sum(block: &[u8]) -> u16 {
     u16::from_be(fold(acc))
 }
 
-/// Folds a sum of 16-bit words to 16 bits by end-around carry (RFC 1071 §2(C)).
+/// Folds a sum of 16-bit words to 16 bits by adding the deferred carries back in
+/// (RFC 1071 §2(C), §2(D)).
 fn fold(mut sum: u64) -> u16 {
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);

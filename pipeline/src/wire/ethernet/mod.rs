@@ -205,8 +205,7 @@ fn read_u16(data: &[u8], at: usize) -> Option<u16> {
 /// Writes `value` big-endian at `at`.
 ///
 /// # Panics
-/// If `data` ends before `at + 2`; only `emit` calls this, on a buffer it requires to be
-/// `buffer_len()` long.
+/// If `data` ends before `at + 2`; `emit` and `set_ethertype` document what they need.
 fn write_u16(data: &mut [u8], at: usize, value: u16) {
     data[at..at + 2].copy_from_slice(&value.to_be_bytes());
 }
@@ -308,6 +307,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
 
     /// Sets the EtherType behind the tags the frame has now. Writing a TPID value here adds
     /// a tag to the layout, which the buffer must then be long enough to hold.
+    ///
+    /// # Panics
+    /// If the buffer ends before the EtherType field.
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
         let at = self.layout().ethertype;
         write_u16(self.buffer.as_mut(), at, ethertype.into());
