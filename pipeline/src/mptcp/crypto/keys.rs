@@ -30,6 +30,17 @@ impl HashAlgo {
     }
 }
 
+impl From<crate::wire::mptcp::MptcpVersion> for HashAlgo {
+    /// The algorithm a negotiated version uses: v0 SHA-1 (RFC 6824 §3.1), v1 SHA-256
+    /// (RFC 8684 §3.1).
+    fn from(version: crate::wire::mptcp::MptcpVersion) -> HashAlgo {
+        match version {
+            crate::wire::mptcp::MptcpVersion::V0 => HashAlgo::Sha1,
+            crate::wire::mptcp::MptcpVersion::V1 => HashAlgo::Sha256,
+        }
+    }
+}
+
 /// The token of `key`: the most significant 32 bits of SHA-256(key) (v1, RFC 8684 §3.1) or
 /// SHA-1(key) (v0, RFC 6824 §3.1), the key hashed as 8 bytes in network byte order.
 pub fn token(key: u64, algo: HashAlgo) -> u32 {
