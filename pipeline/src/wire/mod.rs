@@ -26,6 +26,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod frame;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
