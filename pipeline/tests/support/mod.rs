@@ -1,0 +1,109 @@
+//! Shared by the integration tests: the kernel captures in `tests/data` and tshark's decoding
+//! of them (see `tests/data/README.md`).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use pcap_file::pcap::PcapReader;
+
+/// One captured frame: its number in the file (from 1, as tshark counts), its capture time in
+/// microseconds and its bytes.
+pub struct CapturedFrame {
+    pub number: usize,
+    pub micros: u64,
+    pub data: Vec<u8>,
+}
+
+/// The directory of the captures.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// Every capture's name (file stem), sorted.
+pub fn capture_names() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(data_dir())
+        .expect("tests/data exists")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "pcap").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no captures in {}", data_dir().display());
+    names
+}
+
+/// The frames of capture `name`.
+pub fn read_pcap(name: &str) -> Vec<CapturedFrame> {
+    let path = data_dir().join(format!("{name}.pcap"));
+    let file = fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = PcapReader::new(file).expect("a classic pcap file");
+    let mut frames = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.expect("a readable packet record");
+        assert_eq!(packet.orig_len as usize, packet.data.len(), "{name}: captured whole");
+        frames.push(CapturedFrame {
+            number: frames.len() + 1,
+            micros: u64::try_from(packet.timestamp.as_micros()).expect("a sane timestamp"),
+            data: packet.data.into_owned(),
+        });
+    }
+    frames
+}
+
+/// A tshark `-T fields` export with a header line: one map of column to value per row.
+pub fn read_tsv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
+    lines
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split('\t'))
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(key, value)| ((*key).to_owned(), value.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// One MPTCP option as tshark decoded it (`<name>.options.tsv`): the frame, the option's
+/// bytes and its `field=value` pairs.
+pub struct TsharkOption {
+    pub frame: usize,
+    pub hex: String,
+    pub subtype_name: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The MPTCP options of capture `name`, in frame and option order.
+pub fn read_options(name: &str) -> Vec<TsharkOption> {
+    read_tsv(&data_dir().join(format!("{name}.options.tsv")))
+        .into_iter()
+        .map(|row| TsharkOption {
+            frame: row["frame.number"].parse().expect("a frame number"),
+            hex: row["opt.hex"].clone(),
+            subtype_name: row["subtype.name"].clone(),
+            fields: row
+                .get("fields")
+                .map(|fields| {
+                    fields
+                        .split(';')
+                        .filter_map(|pair| pair.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Lowercase hex of `bytes`, no separators.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
