@@ -13,7 +13,11 @@ cargo fuzz build -s none -a
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in $(cargo fuzz list); do
-    if ! cargo fuzz run -s none -a "$target" -- -max_total_time="$seconds" >"$log" 2>&1; then
+    # fuzz/corpus/TARGET (not committed) grows across runs; fuzz/seeds/TARGET holds frames and
+    # options from the kernel captures in tests/data, so runs start from real MPTCP traffic.
+    mkdir -p "fuzz/corpus/$target"
+    if ! cargo fuzz run -s none -a "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" \
+        -- -max_total_time="$seconds" >"$log" 2>&1; then
         tail -n 60 "$log" >&2
         echo "fuzz: ${target} failed; the crashing input is under pipeline/fuzz/artifacts/${target}" >&2
         exit 1
