@@ -77,14 +77,15 @@ impl Observer {
     fn on_untracked(&mut self, now: Instant, key: FlowKey, tcp: &TcpRepr<'_>) {
         let flags = tcp.flags;
         let (src, dst) = key;
+        // Parsed (and malformed options counted) even when not followed. A SYN carries only
+        // MP_CAPABLE or MP_JOIN, whose formats do not depend on the version.
+        let opts = SegmentOptions::parse(tcp.options, MptcpVersion::V1, &mut self.stats);
         if !flags.contains(TcpFlags::SYN) || flags.contains(TcpFlags::ACK) {
             if !self.plain.contains(&key) && !self.plain.contains(&(dst, src)) {
                 bump(&mut self.stats.frames_without_syn);
             }
             return;
         }
-        // A SYN carries only MP_CAPABLE or MP_JOIN, whose formats do not depend on the version.
-        let opts = SegmentOptions::parse(tcp.options, MptcpVersion::V1, &mut self.stats);
         if let Some(mpc) = opts.mp_capable {
             self.open_connection(now, key, tcp, &mpc, &opts);
         } else if let Some(MpJoin::Syn { backup, addr_id, token, nonce }) = opts.mp_join {
