@@ -21,6 +21,16 @@ pub enum SubflowKind {
 }
 
 /// Where a subflow is in its life.
+///
+/// ```text
+/// Opening --SYN/ACK--> SynAcked --third ACK--> Established            (MP_CAPABLE, RFC 8684 §3.1)
+/// Opening --SYN/ACK--> SynAcked --third ACK--> PreEstablished
+///                                 --responder's ACK--> Established     (MP_JOIN, RFC 8684 §3.2)
+/// Opening --SYN/ACK without MP_JOIN--> Refused                          (MP_JOIN)
+/// any state before Established --RST--> Refused                        (MP_JOIN)
+/// any other state that is not final --RST--> Reset
+/// any state that is not final --FIN seen both ways--> Closed
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubflowState {
     /// The SYN was seen.
