@@ -4,7 +4,6 @@
 //! Every capture must parse without a frame or option error, every check the observer can
 //! make must pass (token, HMACs, IDSNs, mappings, keys), and each scenario must show what it
 //! was made for (joins, ADD_ADDR, fallbacks, resets and their reasons, MP_FAIL, MP_PRIO).
-//! Without the data directory the tests have nothing to check and say so.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,18 +18,17 @@ use netreaktor_pipeline::wire::mptcp::{MpCapableFlags, MpTcpRstReason};
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
 
-/// The pcaps of `tests/data/`, sorted; empty when the directory is absent.
+/// The pcaps of `tests/data/`, sorted. They are committed: their absence is a failure.
 fn captures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("no {}: nothing to check", dir.display());
-        return Vec::new();
-    };
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; the reference captures are missing", dir.display()));
     let mut pcaps: Vec<_> = entries
         .map(|entry| entry.expect("readable directory entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
         .collect();
     pcaps.sort();
+    assert!(pcaps.len() >= 10, "expected the ten reference captures, found {}", pcaps.len());
     pcaps
 }
 

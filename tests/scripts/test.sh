@@ -21,6 +21,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked --release
 
+step "demo, small: kernel MPTCP over two paths, Wi-Fi cut, capture checked by netreaktor inspect"
+DEMO_BYTES=4000000 DEMO_CUT_AT=0.5 tests/scripts/demo.sh >/tmp/netreaktor-demo.log 2>&1 || {
+    cat /tmp/netreaktor-demo.log >&2
+    exit 1
+}
+tail -n 12 /tmp/netreaktor-demo.log
+
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"
 
