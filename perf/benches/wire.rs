@@ -11,14 +11,11 @@
 //!
 //! Run: `cargo bench -p netreaktor-bench --bench wire`.
 
-use core::net::Ipv4Addr;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
 use netreaktor_pipeline::wire::frame::{ChecksumPolicy, Frame, IpRepr, TcpFrame, parse_frame};
-use netreaktor_pipeline::wire::ip::IpProtocol;
-use netreaktor_pipeline::wire::ipv4::Ipv4Repr;
 use netreaktor_pipeline::wire::mptcp::{DataSeq, Dss, DssMapping, MptcpOption, MptcpVersion};
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 use netreaktor_pipeline::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
@@ -47,20 +44,7 @@ fn data_frame() -> Vec<u8> {
             vlan: None,
             ethertype: EtherType::Ipv4,
         },
-        ip: IpRepr::V4(Ipv4Repr {
-            src_addr: Ipv4Addr::new(198, 51, 100, 7),
-            dst_addr: Ipv4Addr::new(203, 0, 113, 1),
-            next_header: IpProtocol::Tcp,
-            payload_len: 0,
-            hop_limit: 64,
-            dscp: 0,
-            ecn: 0,
-            ident: 1,
-            dont_frag: true,
-            more_frags: false,
-            frag_offset: 0,
-            options: &[],
-        }),
+        ip: IpRepr::tcp([198, 51, 100, 7].into(), [203, 0, 113, 1].into()).expect("one IP family"),
         tcp: TcpRepr {
             src_port: 50_000,
             dst_port: 443,

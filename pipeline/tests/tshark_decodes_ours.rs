@@ -15,8 +15,6 @@ use std::process::Command;
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial, idsn, token};
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
 use netreaktor_pipeline::wire::frame::{IpRepr, TcpFrame};
-use netreaktor_pipeline::wire::ip::IpProtocol;
-use netreaktor_pipeline::wire::ipv4::Ipv4Repr;
 use netreaktor_pipeline::wire::mptcp::{
     AddAddr, Dss, DssMapping, MpCapable, MpCapableFlags, MpFail, MpFastclose, MpJoin, MpPrio,
     MpTcpRst, MpTcpRstReason, MptcpOption, MptcpVersion, RemoveAddr,
@@ -254,20 +252,7 @@ fn emit(case: &Case, seq: u32) -> Vec<u8> {
             vlan: None,
             ethertype: EtherType::Ipv4,
         },
-        ip: IpRepr::V4(Ipv4Repr {
-            src_addr: *case.from.ip(),
-            dst_addr: *case.to.ip(),
-            next_header: IpProtocol::Tcp,
-            payload_len: 0,
-            hop_limit: 64,
-            dscp: 0,
-            ecn: 0,
-            ident: 0,
-            dont_frag: true,
-            more_frags: false,
-            frag_offset: 0,
-            options: &[],
-        }),
+        ip: IpRepr::tcp((*case.from.ip()).into(), (*case.to.ip()).into()).expect("IPv4"),
         tcp: TcpRepr {
             src_port: case.from.port(),
             dst_port: case.to.port(),

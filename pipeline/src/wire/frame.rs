@@ -38,7 +38,55 @@ pub enum IpRepr<'a> {
     V6(Ipv6Repr<'a>),
 }
 
+/// The hop limit (TTL) NetReaktor sends with: Linux's default (`net.ipv4.ip_default_ttl`).
+pub const DEFAULT_HOP_LIMIT: u8 = 64;
+
+impl IpRepr<'static> {
+    /// The IP header of a TCP segment from `src` to `dst` as NetReaktor sends it: Don't
+    /// Fragment set (the pipeline never fragments; RFC 8900), no options or extension headers,
+    /// [`DEFAULT_HOP_LIMIT`], best-effort DSCP, no ECN. The payload length is filled in by
+    /// [`TcpFrame::emit`]. `None` if the two addresses are of different families.
+    pub fn tcp(src: IpAddr, dst: IpAddr) -> Option<IpRepr<'static>> {
+        match (src, dst) {
+            (IpAddr::V4(src_addr), IpAddr::V4(dst_addr)) => Some(IpRepr::V4(Ipv4Repr {
+                src_addr,
+                dst_addr,
+                next_header: IpProtocol::Tcp,
+                payload_len: 0,
+                hop_limit: DEFAULT_HOP_LIMIT,
+                dscp: 0,
+                ecn: 0,
+                ident: 0,
+                dont_frag: true,
+                more_frags: false,
+                frag_offset: 0,
+                options: &[],
+            })),
+            (IpAddr::V6(src_addr), IpAddr::V6(dst_addr)) => Some(IpRepr::V6(Ipv6Repr {
+                src_addr,
+                dst_addr,
+                next_header: IpProtocol::Tcp,
+                payload_len: 0,
+                hop_limit: DEFAULT_HOP_LIMIT,
+                dscp: 0,
+                ecn: 0,
+                flow_label: 0,
+                ext_headers: None,
+            })),
+            _ => None,
+        }
+    }
+}
+
 impl IpRepr<'_> {
+    /// The EtherType that carries this header.
+    pub fn ethertype(&self) -> EtherType {
+        match self {
+            IpRepr::V4(_) => EtherType::Ipv4,
+            IpRepr::V6(_) => EtherType::Ipv6,
+        }
+    }
+
     /// The source address.
     pub fn src_addr(&self) -> IpAddr {
         match self {

@@ -1,4 +1,4 @@
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
@@ -16,33 +16,18 @@ fn ethernet(ethertype: EtherType) -> EthernetRepr {
 }
 
 fn ipv4() -> Ipv4Repr<'static> {
-    Ipv4Repr {
-        src_addr: Ipv4Addr::new(10, 0, 1, 2),
-        dst_addr: Ipv4Addr::new(10, 0, 9, 1),
-        next_header: IpProtocol::Tcp,
-        payload_len: 0,
-        hop_limit: 64,
-        dscp: 0,
-        ecn: 0,
-        ident: 0x1234,
-        dont_frag: true,
-        more_frags: false,
-        frag_offset: 0,
-        options: &[],
+    let src = Ipv4Addr::new(10, 0, 1, 2);
+    match IpRepr::tcp(src.into(), Ipv4Addr::new(10, 0, 9, 1).into()) {
+        Some(IpRepr::V4(ip)) => ip,
+        other => panic!("IPv4 addresses give an IPv4 header, not {other:?}"),
     }
 }
 
 fn ipv6() -> Ipv6Repr<'static> {
-    Ipv6Repr {
-        src_addr: Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 2),
-        dst_addr: Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 1),
-        next_header: IpProtocol::Tcp,
-        payload_len: 0,
-        hop_limit: 64,
-        dscp: 0,
-        ecn: 0,
-        flow_label: 0xbeef,
-        ext_headers: None,
+    let src = Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 2);
+    match IpRepr::tcp(src.into(), Ipv6Addr::new(0xfd00, 9, 0, 0, 0, 0, 0, 1).into()) {
+        Some(IpRepr::V6(ip)) => ip,
+        other => panic!("IPv6 addresses give an IPv6 header, not {other:?}"),
     }
 }
 
@@ -116,6 +101,15 @@ fn ipv6_segment_round_trips_and_padding_is_ignored() {
     let mut padded = bytes.clone();
     padded.extend_from_slice(&[0; 6]);
     assert_eq!(parse_frame(&padded, ChecksumPolicy::Verify), Ok(Frame::Tcp(got)));
+}
+
+#[test]
+fn tcp_headers_need_one_family() {
+    let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    assert!(IpRepr::tcp(v4, v6).is_none());
+    assert!(IpRepr::tcp(v6, v4).is_none());
+    assert_eq!(IpRepr::tcp(v6, v6).map(|ip| ip.ethertype()), Some(EtherType::Ipv6));
 }
 
 #[test]

@@ -1,15 +1,12 @@
 //! Synthetic captures: Ethernet frames with IPv4 or IPv6, TCP and MPTCP options, emitted
 //! with the wire emitters and fed to an [`Observer`].
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::SocketAddr;
 
 use crate::mptcp::observer::{Observer, ObserverConfig};
 use crate::time::Instant;
-use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
+use crate::wire::ethernet::{EthernetAddress, EthernetRepr};
 use crate::wire::frame::{ChecksumPolicy, IpRepr, TcpFrame};
-use crate::wire::ip::IpProtocol;
-use crate::wire::ipv4::Ipv4Repr;
-use crate::wire::ipv6::Ipv6Repr;
 use crate::wire::mptcp::MptcpOption;
 use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 use crate::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
@@ -174,7 +171,8 @@ pub(super) fn tcp_frame_with_options(
         options: TcpOptions::new(options),
         payload,
     };
-    let (ip, ethertype) = ip_header(src.ip(), dst.ip());
+    let ip = IpRepr::tcp(src.ip(), dst.ip()).expect("a test flow stays in one IP family");
+    let ethertype = ip.ethertype();
     let ethernet = EthernetRepr {
         src_addr: EthernetAddress([0x02, 0, 0, 0, 0, 1]),
         dst_addr: EthernetAddress([0x02, 0, 0, 0, 0, 2]),
@@ -185,41 +183,4 @@ pub(super) fn tcp_frame_with_options(
     let mut buf = vec![0; frame.buffer_len()];
     frame.emit(&mut buf);
     buf
-}
-
-fn ip_header(src: IpAddr, dst: IpAddr) -> (IpRepr<'static>, EtherType) {
-    match (src, dst) {
-        (IpAddr::V4(src_addr), IpAddr::V4(dst_addr)) => (
-            IpRepr::V4(Ipv4Repr {
-                src_addr,
-                dst_addr,
-                next_header: IpProtocol::Tcp,
-                payload_len: 0,
-                hop_limit: 64,
-                dscp: 0,
-                ecn: 0,
-                ident: 1,
-                dont_frag: true,
-                more_frags: false,
-                frag_offset: 0,
-                options: &[],
-            }),
-            EtherType::Ipv4,
-        ),
-        (IpAddr::V6(src_addr), IpAddr::V6(dst_addr)) => (
-            IpRepr::V6(Ipv6Repr {
-                src_addr,
-                dst_addr,
-                next_header: IpProtocol::Tcp,
-                payload_len: 0,
-                hop_limit: 64,
-                dscp: 0,
-                ecn: 0,
-                flow_label: 0,
-                ext_headers: None,
-            }),
-            EtherType::Ipv6,
-        ),
-        _ => panic!("a test flow mixes IPv4 and IPv6"),
-    }
 }
