@@ -8,7 +8,10 @@
 //! Modules:
 //! - [`wire`]: checked zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6, TCP, every TCP
 //!   option and every MPTCP suboption of RFC 8684 (v1) and RFC 6824 (v0); checksums.
-//! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4).
+//! - [`tcp`]: the TCP engine's building blocks: congestion control, SACK scoreboard, RTO
+//!   estimator, ISNs, SYN cookies, buffers.
+//! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4), and a passive
+//!   observer of MPTCP connections in captures.
 //! - [`time`]: the virtual-time `Instant` and `Duration` the pipeline runs on.
 //! - [`timer`]: a hierarchical timer wheel for many connections, O(1) arm and cancel.
 //! - [`netsim`]: the seeded, virtual-time network simulator the engines are proven in.
@@ -16,6 +19,7 @@
 
 pub mod mptcp;
 pub mod netsim;
+pub mod tcp;
 pub mod time;
 pub mod timer;
 pub mod wire;

@@ -1,0 +1,22 @@
+//! The TCP engine's building blocks (RFC 9293 and companions).
+//!
+//! One engine will serve both MPTCP subflows toward clients and plain TCP connections toward
+//! origins. This module holds the parts that do not depend on the connection state machine,
+//! each complete and tested on its own:
+//!
+//! - [`cc`]: congestion control behind a trait: NewReno (RFC 5681, RFC 6582) and CUBIC
+//!   (RFC 9438).
+//! - [`sack`]: the SACK scoreboard (RFC 2018) and the loss-recovery decisions of RFC 6675.
+//! - [`rtt`]: the retransmission timer estimator (RFC 6298).
+//! - [`isn`]: initial sequence numbers (RFC 6528).
+//! - [`syncookie`]: SYN cookies (RFC 4987).
+//! - [`buffer`]: the send buffer and the receive reassembler, bounded and allocated lazily.
+//!
+//! The connection state machine that ties them together is not written yet.
+
+pub mod buffer;
+pub mod cc;
+pub mod isn;
+pub mod rtt;
+pub mod sack;
+pub mod syncookie;
