@@ -101,11 +101,11 @@ impl RangeSet {
         let mut removed: u32 = self.as_slice()[..gone].iter().map(SeqRange::len).sum();
         self.ranges.copy_within(gone..self.len, 0);
         self.len -= gone;
-        if let Some(first) = self.ranges[..self.len].first_mut() {
-            if off(first.start) < cut {
-                removed += cut - off(first.start);
-                first.start = base + cut as usize;
-            }
+        if let Some(first) = self.ranges[..self.len].first_mut()
+            && off(first.start) < cut
+        {
+            removed += cut - off(first.start);
+            first.start = base + cut as usize;
         }
         removed
     }
@@ -117,11 +117,11 @@ impl RangeSet {
         let keep = self.as_slice().iter().take_while(|r| off(r.start) < cut).count();
         let mut removed: u32 = self.as_slice()[keep..].iter().map(SeqRange::len).sum();
         self.len = keep;
-        if let Some(last) = self.ranges[..self.len].last_mut() {
-            if off(last.end) > cut {
-                removed += off(last.end) - cut;
-                last.end = base + cut as usize;
-            }
+        if let Some(last) = self.ranges[..self.len].last_mut()
+            && off(last.end) > cut
+        {
+            removed += off(last.end) - cut;
+            last.end = base + cut as usize;
         }
         removed
     }

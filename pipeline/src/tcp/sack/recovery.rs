@@ -75,8 +75,9 @@ impl Scoreboard {
         self.rescue().map(NextSegment::Rescue) // rule (4)
     }
 
-    /// Records that `seg` (from [`next_seg`](Self::next_seg) or
-    /// [`enter_recovery`](Self::enter_recovery)) was sent.
+    /// Records that `seg` was sent: a retransmission raises HighRxt, new data raises SND.MAX
+    /// (only if it starts at SND.MAX), a rescue sets RescueRxt. The engine also reports new
+    /// data it sends outside NextSeg this way (or through `snd_max` in the next `on_ack`).
     pub fn on_sent(&mut self, seg: NextSegment) {
         match seg {
             NextSegment::Retransmit(r) => {
@@ -125,10 +126,15 @@ impl Scoreboard {
     }
 
     /// RFC 6675 §5.1: a retransmission timeout. RecoveryPoint = HighData, recovery ends, and
-    /// the retransmission marks (HighRxt, RescueRxt) are cleared; the SACKed ranges are kept
-    /// (§5.1 asks to use the SACK information during the recovery that follows an RTO; an
-    /// engine that wants RFC 2018 §8's expunge calls [`clear_sacked`](Self::clear_sacked)).
-    /// No new recovery starts until SND.UNA reaches the new RecoveryPoint.
+    /// the retransmission marks (HighRxt, RescueRxt) are cleared; the SACKed ranges are kept.
+    ///
+    /// On keeping them: RFC 2018 §8 says a sender SHOULD expunge SACK state after a timeout
+    /// (the receiver may have reneged). RFC 6675 §5.1 does not change that text but notes the
+    /// view (RFC 2018 erratum 1610) that SACK information may be retained given robust
+    /// reneging detection, and says the sender SHOULD use all SACK information made available
+    /// during the recovery that follows the RTO. An engine that wants the RFC 2018 behaviour
+    /// calls [`clear_sacked`](Self::clear_sacked) after this. No new recovery starts until
+    /// SND.UNA reaches the new RecoveryPoint.
     pub fn on_rto(&mut self) {
         self.recovery_point = Some(self.high_data);
         self.in_recovery = false;

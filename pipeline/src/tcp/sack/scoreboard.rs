@@ -309,7 +309,7 @@ enum Clip {
 /// The block `left..right` if it is non-empty and shorter than 2^31.
 fn well_formed(left: u32, right: u32) -> Option<SeqRange> {
     let block = SeqRange::new(TcpSeqNumber(left), TcpSeqNumber(right));
-    (block.len() > 0 && block.len() <= MAX_WINDOW).then_some(block)
+    (!block.is_empty() && block.len() <= MAX_WINDOW).then_some(block)
 }
 
 /// Whether `inner` lies within `outer`.

@@ -14,7 +14,10 @@ pub(super) enum Op {
     /// Send up to this many new bytes.
     Send(u16),
     /// An ACK: cumulative point and blocks, relative to SND.UNA unless raw.
-    Ack { cum: i32, blocks: Vec<Block> },
+    Ack {
+        cum: i32,
+        blocks: Vec<Block>,
+    },
     Rto,
     Enter,
     /// Ask NextSeg with this many sendable new bytes, and send what it says.
@@ -172,7 +175,13 @@ impl Model {
 /// Runs `ops` and checks after each step. `exact`: the window never exceeds 128 bytes, so
 /// the scoreboard cannot overflow and must equal the model; otherwise it must stay a bounded
 /// subset of it.
-pub(super) fn run(una: u32, smss: u32, max_window: u32, ops: &[Op], exact: bool) -> Result<(), TestCaseError> {
+pub(super) fn run(
+    una: u32,
+    smss: u32,
+    max_window: u32,
+    ops: &[Op],
+    exact: bool,
+) -> Result<(), TestCaseError> {
     let mut sb = Scoreboard::new(seq(una), smss);
     let mut m = Model { una, bits: Vec::new(), smss };
     for op in ops {
@@ -186,7 +195,13 @@ fn room(m: &Model, max_window: u32, n: u16) -> u32 {
     u32::from(n).min(max_window - m.bits.len() as u32)
 }
 
-fn step(sb: &mut Scoreboard, m: &mut Model, max_window: u32, op: &Op, exact: bool) -> Result<(), TestCaseError> {
+fn step(
+    sb: &mut Scoreboard,
+    m: &mut Model,
+    max_window: u32,
+    op: &Op,
+    exact: bool,
+) -> Result<(), TestCaseError> {
     match op {
         Op::Send(n) => {
             let n = room(m, max_window, *n);
@@ -234,10 +249,12 @@ fn step(sb: &mut Scoreboard, m: &mut Model, max_window: u32, op: &Op, exact: boo
                 prop_assert!(matches!(seg, Some(NextSegment::Retransmit(r)) if r.start == start));
             }
             match seg {
-                Some(NextSegment::Retransmit(r) | NextSegment::Rescue(r)) => check_retransmission(sb, m, r)?,
+                Some(NextSegment::Retransmit(r) | NextSegment::Rescue(r)) => {
+                    check_retransmission(sb, m, r)?
+                }
                 Some(NextSegment::New(r)) => {
                     prop_assert_eq!(r.start, sb.high_data());
-                    prop_assert!(r.len() > 0 && r.len() <= sendable.min(m.smss));
+                    prop_assert!(!r.is_empty() && r.len() <= sendable.min(m.smss));
                     m.bits.extend((0..r.len()).map(|_| false));
                 }
                 None => prop_assert!(sendable == 0),
@@ -253,7 +270,7 @@ fn step(sb: &mut Scoreboard, m: &mut Model, max_window: u32, op: &Op, exact: boo
 /// A retransmission is 1 to SMSS unSACKed bytes inside the window.
 fn check_retransmission(sb: &Scoreboard, m: &Model, r: SeqRange) -> Result<(), TestCaseError> {
     let s = r.start.offset_from(sb.high_ack()) as usize;
-    prop_assert!(r.len() > 0 && r.len() <= m.smss);
+    prop_assert!(!r.is_empty() && r.len() <= m.smss);
     prop_assert!(s + r.len() as usize <= m.bits.len());
     prop_assert!(m.bits[s..s + r.len() as usize].iter().all(|b| !*b));
     Ok(())
@@ -268,7 +285,10 @@ fn check(sb: &Scoreboard, m: &Model, exact: bool) -> Result<(), TestCaseError> {
     let mut at = 0usize;
     let mut total = 0u32;
     for (i, r) in ranges.iter().enumerate() {
-        let (s, e) = (r.start.offset_from(sb.high_ack()) as usize, r.end.offset_from(sb.high_ack()) as usize);
+        let (s, e) = (
+            r.start.offset_from(sb.high_ack()) as usize,
+            r.end.offset_from(sb.high_ack()) as usize,
+        );
         prop_assert!(s < e && e <= window, "range {:?} outside window", r);
         prop_assert!(i == 0 || s > at, "ranges not sorted, disjoint and apart");
         prop_assert!(m.bits[s..e].iter().all(|b| *b), "scoreboard holds a byte never SACKed");
@@ -281,7 +301,12 @@ fn check(sb: &Scoreboard, m: &Model, exact: bool) -> Result<(), TestCaseError> {
     if exact {
         prop_assert_eq!(ranges, &m.runs()[..]);
         for o in 0..window {
-            prop_assert_eq!(sb.is_lost(seq(m.una.wrapping_add(o as u32))), m.is_lost(o), "IsLost at {}", o);
+            prop_assert_eq!(
+                sb.is_lost(seq(m.una.wrapping_add(o as u32))),
+                m.is_lost(o),
+                "IsLost at {}",
+                o
+            );
         }
         let rxt = (sb.high_rxt().offset_from(sb.high_ack()) as usize).min(window);
         prop_assert_eq!(sb.pipe(), m.pipe(rxt));
