@@ -9,10 +9,12 @@
 //!   the per-connection budget given to `new` (its capacity).
 //! - **Release when drained.** The send buffer frees its storage as soon as an ack empties it;
 //!   the reassembler frees its storage (and its range list) once the application has consumed
-//!   everything and nothing is held out of order. There is no idle timer: the release is
-//!   immediate, deterministic and needs no clock. The cost is one allocation per burst for
-//!   request/response traffic, which a modern allocator serves from a thread-local cache.
-//!   `allocated_bytes()` reports the storage for memory accounting.
+//!   everything and nothing is held out of order. By default the release is immediate and
+//!   needs no clock; the cost is an allocation per burst (per segment, if the application
+//!   reads each segment as it lands), which a thread-caching allocator serves cheaply. An
+//!   engine that prefers to keep the storage across bursts calls `set_release_on_drain(false)`
+//!   and `release_if_drained()` from its own idle timer (time is the engine's: this module
+//!   reads no clock). `allocated_bytes()` reports the storage for memory accounting.
 //! - **No copy on the read path.** `SendBuffer::peek` and `Reassembler::readable` return up to
 //!   two slices (a ring wraps once at most) that the engine copies straight into a frame or
 //!   hands to the application.

@@ -3,7 +3,7 @@
 //!
 //! - RFC 9293 §3.10.7.4: segment data beyond the receive window is trimmed; data inside it is
 //!   kept even when it arrives out of order.
-//! - RFC 9293 §3.10.7.4 leaves open which copy wins when retransmissions overlap; they must be
+//! - RFC 9293 does not say which copy wins when retransmissions overlap; they must be
 //!   equal for a correct peer. Here the **last-received bytes win**: every in-window byte of a
 //!   segment that is not dropped is copied over whatever was held above RCV.NXT, which keeps
 //!   insertion a single `memcpy`. Bytes already readable (below RCV.NXT) are never rewritten.
@@ -28,8 +28,8 @@ pub const DEFAULT_MAX_HOLES: usize = 32;
 pub struct InsertOutcome {
     /// Bytes that became readable (RCV.NXT advanced by this much).
     pub newly_contiguous: usize,
-    /// Every in-window byte of the segment was already held or already readable-and-past: the
-    /// segment brought nothing new (RFC 2883 D-SACK material).
+    /// The segment lay wholly inside one range already held above RCV.NXT: it brought nothing
+    /// new (it was still copied, last-received wins). RFC 2883 D-SACK material.
     pub duplicate: bool,
     /// Bytes of the segment past the receive window, trimmed (RFC 9293 §3.10.7.4).
     pub dropped_beyond_window: usize,
@@ -79,6 +79,8 @@ pub struct Reassembler {
     /// Inserts so far; stamps the ranges for SACK ordering.
     clock: u64,
     dropped_hole_limit: u64,
+    /// Free the storage as soon as it is drained.
+    release_on_drain: bool,
 }
 
 impl Reassembler {
@@ -99,6 +101,7 @@ impl Reassembler {
             max_holes,
             clock: 0,
             dropped_hole_limit: 0,
+            release_on_drain: true,
         }
     }
 
@@ -209,12 +212,32 @@ impl Reassembler {
         let n = n.min(self.readable);
         self.readable -= n;
         self.base = self.base.wrapping_add(n as u64);
-        if self.readable == 0 && self.held.is_empty() {
+        if self.release_on_drain && self.is_drained() {
             self.ring.release();
         } else {
             self.ring.advance(n);
         }
         n
+    }
+
+    /// Chooses whether consuming the last byte frees the storage (the default) or keeps it for
+    /// the next segment; with `false`, the engine calls
+    /// [`release_if_drained`](Self::release_if_drained) from its idle timer instead.
+    pub fn set_release_on_drain(&mut self, on: bool) {
+        self.release_on_drain = on;
+    }
+
+    /// Frees the storage if nothing is readable or held; returns whether it holds none now.
+    pub fn release_if_drained(&mut self) -> bool {
+        if self.is_drained() {
+            self.ring.release();
+        }
+        self.ring.allocated() == 0
+    }
+
+    /// Whether nothing is readable and nothing is held out of order.
+    fn is_drained(&self) -> bool {
+        self.readable == 0 && self.held.is_empty()
     }
 
     /// The receive window: bytes past RCV.NXT the reassembler can still accept (RCV.WND).
@@ -271,7 +294,8 @@ impl Reassembler {
         self.ring.allocated()
     }
 
-    /// RCV.NXT as a stream position.
+    /// RCV.NXT as a stream position. Stream positions are 64-bit and start at 0: wrapping
+    /// would take 2^64 bytes, about 46 years at 100 Gbit/s, so the `+` on them cannot overflow.
     fn rcv_nxt(&self) -> u64 {
         self.base.wrapping_add(self.readable as u64)
     }

@@ -11,18 +11,21 @@ use super::ring::Ring;
 ///
 /// Storage is allocated by the first [`write`](Self::write), grows with the data up to
 /// [`capacity`](Self::capacity), and is freed as soon as an [`ack`](Self::ack) empties the
-/// buffer, so an idle connection holds no buffer memory.
+/// buffer (unless [`set_release_on_drain`](Self::set_release_on_drain) deferred that), so an
+/// idle connection holds no buffer memory.
 #[derive(Debug, Clone)]
 pub struct SendBuffer {
     ring: Ring,
     /// Bytes held, from SND.UNA on.
     len: usize,
+    /// Free the storage as soon as an ack empties the buffer.
+    release_on_drain: bool,
 }
 
 impl SendBuffer {
     /// An empty send buffer that will hold at most `capacity` bytes. Allocates nothing.
     pub const fn new(capacity: usize) -> Self {
-        SendBuffer { ring: Ring::new(capacity), len: 0 }
+        SendBuffer { ring: Ring::new(capacity), len: 0, release_on_drain: true }
     }
 
     /// Appends as much of `data` as fits and returns how many bytes were taken. Fewer than
@@ -40,7 +43,7 @@ impl SendBuffer {
     pub fn ack(&mut self, n: usize) -> usize {
         let n = n.min(self.len);
         self.len -= n;
-        if self.len == 0 {
+        if self.len == 0 && self.release_on_drain {
             self.ring.release();
         } else {
             self.ring.advance(n);
@@ -57,6 +60,21 @@ impl SendBuffer {
             return (&[], &[]);
         }
         self.ring.slices(offset, len)
+    }
+
+    /// Chooses whether an ack that empties the buffer frees its storage (the default) or
+    /// keeps it for the next burst; with `false`, the engine calls
+    /// [`release_if_drained`](Self::release_if_drained) from its idle timer instead.
+    pub fn set_release_on_drain(&mut self, on: bool) {
+        self.release_on_drain = on;
+    }
+
+    /// Frees the storage if the buffer is empty; returns whether it holds none now.
+    pub fn release_if_drained(&mut self) -> bool {
+        if self.len == 0 {
+            self.ring.release();
+        }
+        self.ring.allocated() == 0
     }
 
     /// Bytes held (unacknowledged or unsent).

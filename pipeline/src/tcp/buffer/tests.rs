@@ -271,6 +271,33 @@ fn reassembler_consume_while_holes_keeps_storage() {
     assert_eq!(r.allocated_bytes(), 0);
 }
 
+#[test]
+fn deferred_release_keeps_storage_until_asked() {
+    let mut s = SendBuffer::new(10_000);
+    s.set_release_on_drain(false);
+    s.write(&stream(3000));
+    s.ack(3000);
+    assert_eq!(s.allocated_bytes(), 4096);
+    assert_eq!(s.write(&stream(100)), 100);
+    assert_eq!(s.peek(0, 100).0, &stream(100)[..]);
+    assert!(!s.release_if_drained());
+    s.ack(100);
+    assert!(s.release_if_drained());
+    assert_eq!(s.allocated_bytes(), 0);
+
+    let mut r = Reassembler::new(10_000);
+    r.set_release_on_drain(false);
+    r.insert(0, &[1; 100]);
+    r.consume(100);
+    assert_eq!(r.allocated_bytes(), MIN_ALLOC);
+    r.insert(5, &[1; 10]);
+    assert!(!r.release_if_drained(), "held data keeps the storage");
+    r.insert(0, &[1; 5]);
+    r.consume(15);
+    assert!(r.release_if_drained());
+    assert_eq!(r.allocated_bytes(), 0);
+}
+
 // ---- property tests ----
 
 #[derive(Debug, Clone)]
