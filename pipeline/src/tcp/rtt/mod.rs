@@ -44,9 +44,9 @@
 //! Arithmetic is in microseconds, exact in 128-bit intermediates, and saturating: samples of
 //! zero or of hours are fine and nothing overflows.
 //!
-//! The estimator also keeps the smallest sample seen ([`RttEstimator::min_rtt`]), for CUBIC
-//! (RFC 9438 HyStart and the TCP-friendly region use the minimum RTT) and for the MPTCP
-//! scheduler.
+//! The estimator also keeps the smallest sample seen ([`RttEstimator::min_rtt`]), for
+//! congestion control (CUBIC implementations and HyStart++, RFC 9406, track it) and for the
+//! MPTCP scheduler. It is the minimum over the connection's life, not a windowed minimum.
 
 #[cfg(test)]
 mod tests;
