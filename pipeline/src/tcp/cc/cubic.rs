@@ -313,9 +313,15 @@ impl CongestionControl for Cubic {
     }
 
     fn set_mss(&mut self, mss: usize) {
-        // The curve is in segments: rescale nothing; the next epoch starts from the new MSS.
+        // The curve is in segments: keep its byte values by rescaling to the new MSS, and
+        // start a new epoch (K recomputed) at the next congestion-avoidance ACK.
+        let old = self.limits.mss as f64;
         self.limits.set_mss(mss);
-        self.cwnd = self.limits.clamp(self.cwnd, 1);
+        let factor = old / self.limits.mss as f64;
+        self.curve.w_max *= factor;
+        self.curve.w_est *= factor;
+        self.curve.cwnd_prior *= factor;
         self.curve.epoch_start = None;
+        self.cwnd = self.limits.clamp(self.cwnd, 1);
     }
 }

@@ -297,6 +297,35 @@ fn cubic_timeout_restarts_the_curve_at_the_new_window() {
 }
 
 #[test]
+fn cubic_mss_change_keeps_w_max_in_bytes() {
+    let mut cc = cubic_after_loss(100, true);
+    cc.set_mss(500);
+    assert_eq!(cc.w_max(), 200.0);
+    assert_eq!(cc.cwnd(), 70 * MSS);
+}
+
+#[test]
+fn huge_acks_saturate_at_the_ceiling() {
+    for algorithm in [Algorithm::NewReno, Algorithm::Cubic] {
+        for max_window in [usize::MAX, 1 << 20] {
+            let config = Config { algorithm, max_window, ..Config::new(MAX_MSS) };
+            let mut cc = Controller::new(&config);
+            let mut now = Instant::ZERO;
+            cc.on_congestion_event(now, usize::MAX);
+            cc.on_recovery_end(now);
+            for _ in 0..1000 {
+                now += Duration::from_secs(3600);
+                cc.on_ack(now, usize::MAX, Some(Duration::MAX), usize::MAX);
+                assert!(cc.cwnd() >= MAX_MSS && cc.cwnd() <= max_window);
+            }
+            if max_window == 1 << 20 {
+                assert_eq!(cc.cwnd(), 1 << 20, "{algorithm:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn cubic_is_deterministic() {
     assert_eq!(cubic_trajectory(3), cubic_trajectory(3));
 }
