@@ -24,6 +24,7 @@
 //! [`MptcpOption::parse`](mptcp::MptcpOption::parse) decodes it for a given version.
 
 pub mod arp;
+mod be;
 pub mod checksum;
 pub mod ethernet;
 pub mod frame;

@@ -11,7 +11,7 @@
 use core::net::Ipv4Addr;
 
 use super::ethernet::{EtherType, EthernetAddress};
-use super::{Error, Result};
+use super::{Error, Result, be};
 
 mod field {
     use core::ops::Range;
@@ -101,19 +101,14 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         self.buffer
     }
 
-    fn read_u16(&self, at: core::ops::Range<usize>) -> u16 {
-        let data = self.buffer.as_ref();
-        u16::from_be_bytes([data[at.start], data[at.start + 1]])
-    }
-
     /// The hardware type (1 for Ethernet).
     pub fn hardware_type(&self) -> u16 {
-        self.read_u16(field::HTYPE)
+        be::read_u16(self.buffer.as_ref(), field::HTYPE)
     }
 
     /// The protocol type, an EtherType (`Ipv4` for IPv4).
     pub fn protocol_type(&self) -> EtherType {
-        EtherType::from(self.read_u16(field::PTYPE))
+        EtherType::from(be::read_u16(self.buffer.as_ref(), field::PTYPE))
     }
 
     /// The hardware address length.
@@ -128,7 +123,7 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
 
     /// The opcode.
     pub fn operation(&self) -> ArpOperation {
-        ArpOperation::from(self.read_u16(field::OPER))
+        ArpOperation::from(be::read_u16(self.buffer.as_ref(), field::OPER))
     }
 
     /// Length of the packet the length fields declare: 8 + 2 × (hlen + plen) bytes.
@@ -177,18 +172,14 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
-    fn write_u16(&mut self, at: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[at].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Sets the hardware type.
     pub fn set_hardware_type(&mut self, value: u16) {
-        self.write_u16(field::HTYPE, value);
+        be::write_u16(self.buffer.as_mut(), field::HTYPE, value);
     }
 
     /// Sets the protocol type.
     pub fn set_protocol_type(&mut self, value: EtherType) {
-        self.write_u16(field::PTYPE, value.into());
+        be::write_u16(self.buffer.as_mut(), field::PTYPE, value.into());
     }
 
     /// Sets the hardware address length.
@@ -203,7 +194,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
 
     /// Sets the opcode.
     pub fn set_operation(&mut self, value: ArpOperation) {
-        self.write_u16(field::OPER, value.into());
+        be::write_u16(self.buffer.as_mut(), field::OPER, value.into());
     }
 
     /// Writes address field `index`.

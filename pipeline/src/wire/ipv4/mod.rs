@@ -18,7 +18,7 @@ pub use repr::Ipv4Repr;
 
 use super::checksum;
 use super::ip::IpProtocol;
-use super::{Error, Result};
+use super::{Error, Result, be};
 
 mod field {
     use core::ops::Range;
@@ -112,11 +112,6 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.buffer
     }
 
-    fn read_u16(&self, at: core::ops::Range<usize>) -> u16 {
-        let data = self.buffer.as_ref();
-        u16::from_be_bytes([data[at.start], data[at.start + 1]])
-    }
-
     fn read_addr(&self, at: core::ops::Range<usize>) -> Ipv4Addr {
         let data = self.buffer.as_ref();
         Ipv4Addr::new(data[at.start], data[at.start + 1], data[at.start + 2], data[at.start + 3])
@@ -144,12 +139,12 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// Total Length: header and data in bytes.
     pub fn total_len(&self) -> u16 {
-        self.read_u16(field::LENGTH)
+        be::read_u16(self.buffer.as_ref(), field::LENGTH)
     }
 
     /// Identification.
     pub fn ident(&self) -> u16 {
-        self.read_u16(field::IDENT)
+        be::read_u16(self.buffer.as_ref(), field::IDENT)
     }
 
     fn flags(&self) -> u8 {
@@ -173,7 +168,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// The fragment offset in bytes (the field counts 8-byte units).
     pub fn frag_offset(&self) -> u16 {
-        (self.read_u16(field::FLAGS_FRAG) & 0x1fff) << 3
+        (be::read_u16(self.buffer.as_ref(), field::FLAGS_FRAG) & 0x1fff) << 3
     }
 
     /// Whether this is a fragment of a larger datagram: More Fragments set or a non-zero
@@ -194,7 +189,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 
     /// The Header Checksum field.
     pub fn checksum(&self) -> u16 {
-        self.read_u16(field::CHECKSUM)
+        be::read_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The source address.
@@ -240,10 +235,6 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
-    fn write_u16(&mut self, at: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[at].copy_from_slice(&value.to_be_bytes());
-    }
-
     fn set_flag(&mut self, flag: u8, value: bool) {
         let byte = &mut self.buffer.as_mut()[field::FLAGS_FRAG.start];
         *byte = if value { *byte | flag } else { *byte & !flag };
@@ -275,12 +266,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets Total Length.
     pub fn set_total_len(&mut self, value: u16) {
-        self.write_u16(field::LENGTH, value);
+        be::write_u16(self.buffer.as_mut(), field::LENGTH, value);
     }
 
     /// Sets Identification.
     pub fn set_ident(&mut self, value: u16) {
-        self.write_u16(field::IDENT, value);
+        be::write_u16(self.buffer.as_mut(), field::IDENT, value);
     }
 
     /// Sets the reserved flag bit.
@@ -300,8 +291,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets the fragment offset from bytes (the low 3 bits are dropped).
     pub fn set_frag_offset(&mut self, offset: u16) {
-        let flags = self.read_u16(field::FLAGS_FRAG) & 0xe000;
-        self.write_u16(field::FLAGS_FRAG, flags | (offset >> 3));
+        let flags = be::read_u16(self.buffer.as_ref(), field::FLAGS_FRAG) & 0xe000;
+        be::write_u16(self.buffer.as_mut(), field::FLAGS_FRAG, flags | (offset >> 3));
     }
 
     /// Sets Time to Live.
@@ -316,7 +307,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets the Header Checksum field.
     pub fn set_checksum(&mut self, value: u16) {
-        self.write_u16(field::CHECKSUM, value);
+        be::write_u16(self.buffer.as_mut(), field::CHECKSUM, value);
     }
 
     /// Sets the source address.

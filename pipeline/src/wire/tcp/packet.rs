@@ -1,10 +1,9 @@
 //! A checked zero-copy view of a TCP segment (RFC 9293 §3.1).
 
 use core::net::IpAddr;
-use core::ops::Range;
 
 use super::{HEADER_LEN, MAX_HEADER_LEN, TcpFlags, TcpSeqNumber, field, segment_checksum};
-use crate::wire::{Error, Result};
+use crate::wire::{Error, Result, be};
 
 /// A TCP segment (header, options and data) in a byte buffer.
 ///
@@ -63,34 +62,24 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         self.buffer
     }
 
-    fn read_u16(&self, at: Range<usize>) -> u16 {
-        let data = self.buffer.as_ref();
-        u16::from_be_bytes([data[at.start], data[at.start + 1]])
-    }
-
-    fn read_u32(&self, at: Range<usize>) -> u32 {
-        let d = self.buffer.as_ref();
-        u32::from_be_bytes([d[at.start], d[at.start + 1], d[at.start + 2], d[at.start + 3]])
-    }
-
     /// The source port.
     pub fn src_port(&self) -> u16 {
-        self.read_u16(field::SRC_PORT)
+        be::read_u16(self.buffer.as_ref(), field::SRC_PORT)
     }
 
     /// The destination port.
     pub fn dst_port(&self) -> u16 {
-        self.read_u16(field::DST_PORT)
+        be::read_u16(self.buffer.as_ref(), field::DST_PORT)
     }
 
     /// The sequence number.
     pub fn seq_number(&self) -> TcpSeqNumber {
-        TcpSeqNumber(self.read_u32(field::SEQ_NUMBER))
+        TcpSeqNumber(be::read_u32(self.buffer.as_ref(), field::SEQ_NUMBER))
     }
 
     /// The acknowledgment number, whether or not ACK is set.
     pub fn ack_number(&self) -> TcpSeqNumber {
-        TcpSeqNumber(self.read_u32(field::ACK_NUMBER))
+        TcpSeqNumber(be::read_u32(self.buffer.as_ref(), field::ACK_NUMBER))
     }
 
     /// The header length in bytes, options included: the data offset times 4.
@@ -100,22 +89,22 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 
     /// The control bits, reserved bits included.
     pub fn flags(&self) -> TcpFlags {
-        TcpFlags::from_bits(self.read_u16(field::OFFSET_FLAGS))
+        TcpFlags::from_bits(be::read_u16(self.buffer.as_ref(), field::OFFSET_FLAGS))
     }
 
     /// The window, unscaled.
     pub fn window_len(&self) -> u16 {
-        self.read_u16(field::WINDOW)
+        be::read_u16(self.buffer.as_ref(), field::WINDOW)
     }
 
     /// The checksum field.
     pub fn checksum(&self) -> u16 {
-        self.read_u16(field::CHECKSUM)
+        be::read_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// The urgent pointer, whether or not URG is set.
     pub fn urgent_pointer(&self) -> u16 {
-        self.read_u16(field::URGENT)
+        be::read_u16(self.buffer.as_ref(), field::URGENT)
     }
 
     /// The raw option bytes, padding included; see
@@ -154,32 +143,24 @@ impl<'a, T: AsRef<[u8]> + ?Sized> TcpPacket<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
-    fn write_u16(&mut self, at: Range<usize>, value: u16) {
-        self.buffer.as_mut()[at].copy_from_slice(&value.to_be_bytes());
-    }
-
-    fn write_u32(&mut self, at: Range<usize>, value: u32) {
-        self.buffer.as_mut()[at].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Sets the source port.
     pub fn set_src_port(&mut self, port: u16) {
-        self.write_u16(field::SRC_PORT, port);
+        be::write_u16(self.buffer.as_mut(), field::SRC_PORT, port);
     }
 
     /// Sets the destination port.
     pub fn set_dst_port(&mut self, port: u16) {
-        self.write_u16(field::DST_PORT, port);
+        be::write_u16(self.buffer.as_mut(), field::DST_PORT, port);
     }
 
     /// Sets the sequence number.
     pub fn set_seq_number(&mut self, seq: TcpSeqNumber) {
-        self.write_u32(field::SEQ_NUMBER, seq.0);
+        be::write_u32(self.buffer.as_mut(), field::SEQ_NUMBER, seq.0);
     }
 
     /// Sets the acknowledgment number.
     pub fn set_ack_number(&mut self, ack: TcpSeqNumber) {
-        self.write_u32(field::ACK_NUMBER, ack.0);
+        be::write_u32(self.buffer.as_mut(), field::ACK_NUMBER, ack.0);
     }
 
     /// Sets the data offset to `len / 4`. `len` should be a multiple of 4 from 20 to 60;
@@ -193,22 +174,22 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// Sets the control bits, leaving the data offset alone.
     pub fn set_flags(&mut self, flags: TcpFlags) {
         let offset = u16::from(self.buffer.as_ref()[field::OFFSET_FLAGS.start] & 0xf0) << 8;
-        self.write_u16(field::OFFSET_FLAGS, offset | flags.bits());
+        be::write_u16(self.buffer.as_mut(), field::OFFSET_FLAGS, offset | flags.bits());
     }
 
     /// Sets the window.
     pub fn set_window_len(&mut self, window: u16) {
-        self.write_u16(field::WINDOW, window);
+        be::write_u16(self.buffer.as_mut(), field::WINDOW, window);
     }
 
     /// Sets the checksum field; see also [`TcpPacket::fill_checksum`].
     pub fn set_checksum(&mut self, checksum: u16) {
-        self.write_u16(field::CHECKSUM, checksum);
+        be::write_u16(self.buffer.as_mut(), field::CHECKSUM, checksum);
     }
 
     /// Sets the urgent pointer.
     pub fn set_urgent_pointer(&mut self, urgent: u16) {
-        self.write_u16(field::URGENT, urgent);
+        be::write_u16(self.buffer.as_mut(), field::URGENT, urgent);
     }
 
     /// The option bytes, to write, as far as the data offset says.
