@@ -5,8 +5,7 @@
 //! make must pass (token, HMACs, IDSNs, mappings, keys), and each scenario must show what it
 //! was made for (joins, ADD_ADDR, fallbacks, resets and their reasons, MP_FAIL, MP_PRIO).
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+mod support;
 
 use netreaktor_pipeline::mptcp::observer::{
     CheckKind, EventKind, Fallback, HmacStatus, ObservedConnection, Observer, ObserverConfig,
@@ -15,38 +14,15 @@ use netreaktor_pipeline::mptcp::observer::{
 use netreaktor_pipeline::time::Instant;
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 use netreaktor_pipeline::wire::mptcp::{MpCapableFlags, MpTcpRstReason};
-use pcap_file::DataLink;
-use pcap_file::pcap::PcapReader;
+use support::{capture_names, read_pcap};
 
-/// The pcaps of `tests/data/`, sorted. They are committed: their absence is a failure.
-fn captures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}; the reference captures are missing", dir.display()));
-    let mut pcaps: Vec<_> = entries
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "pcap"))
-        .collect();
-    pcaps.sort();
-    assert!(pcaps.len() >= 10, "expected the ten reference captures, found {}", pcaps.len());
-    pcaps
-}
-
-fn name(path: &Path) -> &str {
-    path.file_stem().and_then(|stem| stem.to_str()).expect("UTF-8 file name")
-}
-
-/// Runs an observer that verifies TCP checksums (the captures have real ones) over `path`.
-fn observe(path: &Path) -> Observer {
-    let file = File::open(path).expect("capture opens");
-    let mut reader = PcapReader::new(file).expect("classic pcap");
-    assert_eq!(reader.header().datalink, DataLink::ETHERNET, "{}", path.display());
+/// Runs an observer that verifies TCP checksums (the captures have real ones) over the
+/// capture `name`.
+fn observe(name: &str) -> Observer {
     let config = ObserverConfig { checksums: ChecksumPolicy::Verify, ..Default::default() };
     let mut observer = Observer::with_config(config);
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.expect("well-formed pcap record");
-        let micros = u64::try_from(packet.timestamp.as_micros()).expect("timestamp fits");
-        observer.handle_frame(Instant::from_micros(micros), &packet.data);
+    for frame in read_pcap(name) {
+        observer.handle_frame(Instant::from_micros(frame.micros), &frame.data);
     }
     observer
 }
@@ -60,9 +36,11 @@ fn the_connection<'a>(observer: &'a Observer, name: &str) -> &'a ObservedConnect
 
 #[test]
 fn every_capture_parses_and_passes_every_applicable_check() {
-    for path in captures() {
-        let name = name(&path);
-        let observer = observe(&path);
+    let names = capture_names();
+    assert!(names.len() >= 10, "expected the ten reference captures, found {}", names.len());
+    for name in &names {
+        let name = name.as_str();
+        let observer = observe(name);
         let stats = observer.stats();
         assert_eq!(stats.parse_errors(), 0, "{name}: {stats:?}");
         assert_eq!(stats.malformed_total(), 0, "{name}: {stats:?}");
@@ -117,9 +95,9 @@ fn sent(conn: &ObservedConnection, side: Side) -> u64 {
 
 #[test]
 fn captures_show_their_scenario() {
-    for path in captures() {
-        let name = name(&path);
-        let observer = observe(&path);
+    for name in &capture_names() {
+        let name = name.as_str();
+        let observer = observe(name);
         let conn = the_connection(&observer, name);
         match name {
             "v1-ipv4-basic" | "v1-ipv4-checksum" | "v1-ipv6" => full_transfer(name, conn),

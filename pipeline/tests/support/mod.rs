@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
 
 /// One captured frame: its number in the file (from 1, as tshark counts), its capture time in
@@ -41,6 +42,7 @@ pub fn read_pcap(name: &str) -> Vec<CapturedFrame> {
     let path = data_dir().join(format!("{name}.pcap"));
     let file = fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut reader = PcapReader::new(file).expect("a classic pcap file");
+    assert_eq!(reader.header().datalink, DataLink::ETHERNET, "{name}: Ethernet frames");
     let mut frames = Vec::new();
     while let Some(packet) = reader.next_packet() {
         let packet = packet.expect("a readable packet record");
