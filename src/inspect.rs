@@ -6,7 +6,7 @@
 //! so scripts can use it as a verdict.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,7 +18,7 @@ use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 
-/// Magic numbers of the two capture formats.
+/// The magic number that starts a pcapng file (its Section Header Block type).
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Decodes the capture at `path` and prints the report. `verify_checksums`: verify TCP
@@ -40,17 +40,12 @@ pub(crate) fn run(path: &Path, verify_checksums: bool) -> Result<ExitCode> {
 
 /// Feeds every frame of the capture to the observer; returns how many there were.
 fn feed(path: &Path, observer: &mut Observer) -> Result<u64> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut magic = [0; 4];
-    file.read_exact(&mut magic)
-        .with_context(|| format!("{}: too short to be a capture", path.display()))?;
-    let file = File::open(path)?;
-    if magic == PCAPNG_MAGIC {
-        feed_pcapng(BufReader::new(file), observer)
-    } else {
-        feed_pcap(BufReader::new(file), observer)
-    }
-    .with_context(|| format!("{}: cannot read the capture", path.display()))
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = BufReader::new(file);
+    // Peek at the magic number without consuming it: both readers parse it themselves.
+    let starts_pcapng = reader.fill_buf()?.starts_with(&PCAPNG_MAGIC);
+    if starts_pcapng { feed_pcapng(reader, observer) } else { feed_pcap(reader, observer) }
+        .with_context(|| format!("{}: cannot read the capture", path.display()))
 }
 
 /// Capture timestamps relative to the first frame, so reports read "at 1.250s".
