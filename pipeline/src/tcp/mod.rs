@@ -12,11 +12,25 @@
 //! - [`syncookie`]: SYN cookies (RFC 4987).
 //! - [`buffer`]: the send buffer and the receive reassembler, bounded and allocated lazily.
 //!
-//! The connection state machine that ties them together is not written yet.
+//! And the engine that ties them together:
+//!
+//! - [`state`]: the RFC 9293 states and their declared transitions.
+//! - [`conn`]: one connection, sans I/O (segments in, segments out, time as a parameter).
+//! - [`config`]: its tunables.
+//! - [`hooks`]: how an upper layer (MPTCP) adds options to outgoing segments.
 
 pub mod buffer;
 pub mod cc;
+pub mod config;
+pub mod conn;
+pub mod hooks;
 pub mod isn;
 pub mod rtt;
 pub mod sack;
+pub mod state;
 pub mod syncookie;
+
+pub use config::{Config, Keepalive};
+pub use conn::{CloseReason, ConnEvent, Connection, Received, Stats, Timer, Transmit};
+pub use hooks::{Outgoing, SegmentHook, SegmentKind};
+pub use state::{Event, State};

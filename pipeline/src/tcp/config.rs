@@ -1,0 +1,109 @@
+//! The tunables of one TCP connection, with the defaults a proxy wants.
+
+use super::cc::Algorithm;
+use super::rtt::RttConfig;
+use crate::time::Duration;
+
+/// Keepalive probing (RFC 9293 §3.8.4, MUST-24: off unless asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (RFC 9293: no less than 2 hours by default; a proxy
+    /// usually wants less, and the user chooses).
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead.
+    pub probes: u32,
+}
+
+impl Default for Keepalive {
+    /// RFC 9293 §3.8.4's two hours, then 75 s between 9 probes (Linux's defaults).
+    fn default() -> Self {
+        Keepalive { idle: Duration::from_secs(7200), interval: Duration::from_secs(75), probes: 9 }
+    }
+}
+
+/// Everything a connection can be tuned with. `Config::default()` is what the appliance uses
+/// unless the operator says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The MSS we announce: the largest segment we can receive, from the interface MTU minus
+    /// 40 (IPv4) or 60 (IPv6) bytes of headers. Also caps the segments we send.
+    pub mss: u16,
+    /// Send buffer budget in bytes: unacknowledged plus unsent data.
+    pub send_buffer: usize,
+    /// Receive buffer budget in bytes: unread plus out-of-order data. The receive window is
+    /// what unread data leaves of it.
+    pub recv_buffer: usize,
+    /// Offer window scaling (RFC 7323 §2).
+    pub window_scaling: bool,
+    /// Offer SACK (RFC 2018).
+    pub sack: bool,
+    /// Offer timestamps (RFC 7323 §3).
+    pub timestamps: bool,
+    /// The congestion controller (RFC 9438 CUBIC by default).
+    pub congestion: Algorithm,
+    /// RTO bounds (RFC 6298).
+    pub rtt: RttConfig,
+    /// Longest delay of an ACK for in-order data (RFC 9293 §3.8.6.3: less than 0.5 s;
+    /// RFC 5681 §4.2 and the issue: 40 ms here). `None` acknowledges every segment at once.
+    pub delayed_ack: Option<Duration>,
+    /// Nagle's algorithm (RFC 9293 §3.7.4). Off for a proxy: it forwards what it gets.
+    pub nagle: bool,
+    /// Keepalive probing; `None` (off) by default as RFC 9293 MUST-24 requires.
+    pub keepalive: Option<Keepalive>,
+    /// SYN (or SYN,ACK) retransmissions before giving up (RFC 9293 §3.8.3 R2 for SYNs:
+    /// at least 3 minutes of trying; 6 retries with backoff from 1 s is 127 s, as Linux).
+    pub syn_retries: u32,
+    /// Data retransmissions (or unanswered zero-window probes) before giving up (§3.8.3 R2:
+    /// at least 100 s). 15, as Linux: about 15 minutes with a 200 ms minimum RTO.
+    pub data_retries: u32,
+    /// How long TIME-WAIT lasts: 2·MSL (§3.4.2); MSL is taken as 30 s.
+    pub time_wait: Duration,
+    /// How long a connection whose user has closed and stopped reading may sit in
+    /// FIN-WAIT-2 (not in RFC 9293; Linux's `tcp_fin_timeout`). `None`: forever.
+    pub fin_wait2_timeout: Option<Duration>,
+    /// Challenge ACKs (RFC 5961 §7) allowed per second on one connection.
+    pub challenge_acks_per_sec: u32,
+    /// Largest number of out-of-order holes held by the receiver.
+    pub max_holes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mss: 1460,
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            window_scaling: true,
+            sack: true,
+            timestamps: true,
+            congestion: Algorithm::Cubic,
+            rtt: RttConfig::default(),
+            delayed_ack: Some(Duration::from_millis(40)),
+            nagle: false,
+            keepalive: None,
+            syn_retries: 6,
+            data_retries: 15,
+            time_wait: Duration::from_secs(60),
+            fin_wait2_timeout: Some(Duration::from_secs(60)),
+            challenge_acks_per_sec: 10,
+            max_holes: super::buffer::DEFAULT_MAX_HOLES,
+        }
+    }
+}
+
+impl Config {
+    /// The window scale shift we announce: the smallest that lets the receive buffer be
+    /// advertised whole (RFC 7323 §2.3, at most 14).
+    pub fn rcv_wscale(&self) -> u8 {
+        let mut shift = 0u8;
+        while shift < MAX_WSCALE && (self.recv_buffer >> shift) > usize::from(u16::MAX) {
+            shift += 1;
+        }
+        shift
+    }
+}
+
+/// RFC 7323 §2.3: the largest shift count.
+pub const MAX_WSCALE: u8 = 14;

@@ -1,0 +1,507 @@
+//! Which segment goes out next, and its bytes.
+//!
+//! Order of precedence: a RST; a SYN or SYN,ACK; an immediate retransmission (fast retransmit,
+//! RFC 5681 §3.2 step 3 / RFC 6675 §5 step 4.3, or an RFC 6582 partial ACK); the go-back
+//! retransmission after an RTO (RFC 6298 §5.4, RFC 5681 §3.1); in SACK recovery, NextSeg
+//! under pipe (RFC 6675 §5 step C); new data under the congestion and send windows with the
+//! sender's silly-window avoidance (RFC 9293 §3.8.6.2.1); a zero-window or keepalive probe;
+//! a pure ACK. Every segment but a SYN carries the ACK of everything received so far.
+
+use super::{Connection, Timer};
+use crate::tcp::buffer::HeldRange;
+use crate::tcp::cc::CongestionControl;
+use crate::tcp::hooks::{Outgoing, SegmentHook, SegmentKind};
+use crate::tcp::sack::{NextSegment, SeqRange};
+use crate::tcp::state::State;
+use crate::time::Instant;
+use crate::wire::tcp::{HEADER_LEN, TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
+use crate::wire::tcp_option::{
+    MAX_OPTIONS_LEN, SackBlocks, TcpOption, TcpOptionWriter, TcpOptions,
+};
+
+/// A segment [`Connection::poll_transmit`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Bytes written at the start of the buffer: the TCP header, options and data, with the
+    /// checksum filled in. The caller puts the IP header in front.
+    pub len: usize,
+    /// The segment's sequence number.
+    pub seq: TcpSeqNumber,
+    /// Its control bits.
+    pub flags: TcpFlags,
+    /// Data bytes it carries.
+    pub payload_len: usize,
+}
+
+/// What the next segment is, before its bytes are written.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// Sequence numbers `range` (data, plus the FIN if the range covers it).
+    Range { range: SeqRange, rexmit: bool, sack: Option<NextSegment> },
+    /// A zero-window or keepalive probe: SEG.SEQ = SND.UNA - 1, no data.
+    Probe,
+    /// A pure ACK (possibly a window update or a challenge ACK).
+    Ack,
+}
+
+impl Connection {
+    /// Writes the next segment to send into `buf` (a TCP segment: header, options, data) and
+    /// returns what it wrote, or `None` when nothing is to be sent now. Call it until it returns
+    /// `None` after every input and timeout. `hook` adds the upper layer's options.
+    ///
+    /// `buf` should hold an MSS of data plus 60 bytes; a shorter one gets shorter segments.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hook: &mut impl SegmentHook,
+    ) -> Option<Transmit> {
+        if buf.len() < HEADER_LEN + MAX_OPTIONS_LEN {
+            return None;
+        }
+        if let Some(t) = self.poll_reset(buf) {
+            return Some(t);
+        }
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent | State::SynReceived => self.poll_syn(now, buf, hook),
+            _ => {
+                let plan = self.plan(buf.len());
+                match plan {
+                    Some(plan) => Some(self.emit(now, buf, hook, plan)),
+                    None => {
+                        self.update_persist(now);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A RST to send: ours (abort, give-up), or a reply to a bad segment.
+    fn poll_reset(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+        let (seq, ack) = if let Some(seq) = self.reply_rst.take() {
+            (seq, None)
+        } else if self.rst_due {
+            self.rst_due = false;
+            (self.snd.nxt, Some(self.rcv.nxt))
+        } else {
+            return None;
+        };
+        let flags = if ack.is_some() { TcpFlags::RST | TcpFlags::ACK } else { TcpFlags::RST };
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: seq,
+            ack_number: ack.unwrap_or_default(),
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            options: TcpOptions::EMPTY,
+            payload: &[],
+        };
+        let len = self.write_header(buf, &repr);
+        self.stats.segments_out += 1;
+        Some(Transmit { len, seq, flags, payload_len: 0 })
+    }
+
+    /// RFC 9293 §3.10.7.3: a reply RST for a bad segment, <SEQ=SEG.ACK><CTL=RST>.
+    pub(super) fn queue_reset_for(&mut self, seg: &TcpRepr<'_>) {
+        self.reply_rst = Some(seg.ack_number);
+    }
+
+    /// The SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), when due.
+    fn poll_syn(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hook: &mut impl SegmentHook,
+    ) -> Option<Transmit> {
+        if self.state == State::SynReceived && self.rcv.ack_now {
+            self.snd.syn_due = true;
+        }
+        if !self.snd.syn_due {
+            return None;
+        }
+        self.snd.syn_due = false;
+        let ack = self.state == State::SynReceived;
+        let (kind, flags) = if ack {
+            (SegmentKind::SynAck, TcpFlags::SYN | TcpFlags::ACK)
+        } else {
+            (SegmentKind::Syn, TcpFlags::SYN)
+        };
+        let mut area = [0u8; MAX_OPTIONS_LEN];
+        let mut w = TcpOptionWriter::new(&mut area);
+        self.write_syn_options(now, ack, &mut w);
+        let seq = self.snd.iss;
+        let out = Outgoing {
+            kind,
+            flags,
+            seq,
+            stream_offset: 0,
+            payload_len: 0,
+            retransmission: self.snd.retries > 0,
+        };
+        hook.write_options(&out, &mut w);
+        let opt_len = w.finish();
+        // RFC 7323 §2.2: the window field of a SYN is never scaled.
+        let window_len = self.rcv.reasm.window_remaining().min(usize::from(u16::MAX)) as u16;
+        self.rcv.adv = self.rcv.nxt + usize::from(window_len);
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: seq,
+            ack_number: if ack { self.rcv.nxt } else { TcpSeqNumber(0) },
+            flags,
+            window_len,
+            urgent_pointer: 0,
+            options: TcpOptions::new(&area[..opt_len]),
+            payload: &[],
+        };
+        let len = self.write_header(buf, &repr);
+        if self.snd.retries == 0 {
+            self.snd.rtt_probe = Some((seq + 1usize, now));
+        }
+        self.snd.nxt = seq + 1usize;
+        self.after_ack_sent();
+        self.stats.segments_out += 1;
+        self.arm_rto_if_idle(now);
+        Some(Transmit { len, seq, flags, payload_len: 0 })
+    }
+
+    /// Decides the next segment in a synchronized state.
+    fn plan(&self, buf_len: usize) -> Option<Plan> {
+        let sending = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if sending {
+            // SACK blocks that a full data segment would have no room for go out first.
+            if self.rcv.ack_now && self.sack_ok && self.rcv.reasm.holes() > 0 {
+                return Some(Plan::Ack);
+            }
+            if let Some(range) = self.snd.urgent_rexmit {
+                return Some(Plan::Range { range, rexmit: true, sack: None });
+            }
+            if let Some(plan) = self.plan_rto_rexmit().or_else(|| self.plan_recovery(buf_len)) {
+                return Some(plan);
+            }
+            if let Some(range) = self.plan_new_data(buf_len) {
+                return Some(Plan::Range { range, rexmit: false, sack: None });
+            }
+        }
+        if self.probe_due {
+            return Some(Plan::Probe);
+        }
+        self.rcv.ack_now.then_some(Plan::Ack)
+    }
+
+    /// The go-back-N retransmission after an RTO, skipping SACKed ranges, within cwnd.
+    fn plan_rto_rexmit(&self) -> Option<Plan> {
+        let mut cur = self.snd.rexmit?;
+        for r in self.sb.sacked_ranges() {
+            if r.contains(cur) {
+                cur = r.end;
+            }
+        }
+        if cur - self.snd.nxt >= 0 {
+            return None;
+        }
+        let resent = cur.offset_from(self.snd.una) as usize;
+        if resent >= self.cc.cwnd() {
+            return None;
+        }
+        let mut end = self.snd.nxt.min(cur + self.snd.eff_mss);
+        if let Some(next) = self.sb.sacked_ranges().iter().find(|r| r.start - cur > 0) {
+            end = end.min(next.start);
+        }
+        Some(Plan::Range { range: SeqRange::new(cur, end), rexmit: true, sack: None })
+    }
+
+    /// RFC 6675 §5 step (C): while in recovery and cwnd - pipe >= 1 SMSS, NextSeg.
+    fn plan_recovery(&self, buf_len: usize) -> Option<Plan> {
+        if !self.sb.in_recovery() || self.snd.rexmit.is_some() {
+            return None;
+        }
+        let pipe = self.sb.pipe() as usize;
+        if self.cc.cwnd() < pipe + self.snd.eff_mss {
+            return None;
+        }
+        let sendable = self.new_data_room(buf_len).min(self.unsent_data());
+        let seg = self.sb.next_seg(u32::try_from(sendable).unwrap_or(u32::MAX))?;
+        let (range, rexmit) = match seg {
+            NextSegment::Retransmit(r) | NextSegment::Rescue(r) => (r, true),
+            NextSegment::New(r) => (r, false),
+        };
+        Some(Plan::Range { range, rexmit, sack: Some(seg) })
+    }
+
+    /// Data bytes queued and not sent yet.
+    fn unsent_data(&self) -> usize {
+        let end = self.snd.data_end();
+        if end - self.snd.nxt > 0 { end.offset_from(self.snd.nxt) as usize } else { 0 }
+    }
+
+    /// How much new data the send window allows, and the buffer, in one segment.
+    fn new_data_room(&self, buf_len: usize) -> usize {
+        let outstanding = self.snd.flight();
+        let wnd_room = self.snd.wnd.saturating_sub(outstanding) as usize;
+        let buf_room = buf_len - HEADER_LEN - MAX_OPTIONS_LEN;
+        wnd_room.min(self.snd.eff_mss).min(buf_room)
+    }
+
+    /// New data (and the FIN after it) under cwnd and the send window, with sender SWS
+    /// avoidance (RFC 9293 §3.8.6.2.1) and Nagle if configured (§3.7.4).
+    fn plan_new_data(&self, buf_len: usize) -> Option<SeqRange> {
+        if self.sb.in_recovery() && self.unsent_data() > 0 || self.snd.rexmit.is_some() {
+            return None;
+        }
+        let in_flight = self.sb.pipe() as usize;
+        let cwnd_room = self.cc.cwnd().saturating_sub(in_flight);
+        let unsent = self.unsent_data();
+        let len = unsent.min(cwnd_room).min(self.new_data_room(buf_len));
+        let fin = self.snd.fin.is_some() && !self.snd.fin_sent() && len == unsent;
+        if len == 0 && !fin {
+            return None;
+        }
+        let full = len >= self.snd.eff_mss;
+        let all = len == unsent && (!self.cfg.nagle || in_flight == 0);
+        let half_window = len > 0 && len >= (self.snd.max_wnd / 2) as usize;
+        if !(full || all || half_window || fin) {
+            return None;
+        }
+        let start = self.snd.nxt;
+        Some(SeqRange::new(start, start + len + usize::from(fin)))
+    }
+
+    /// RFC 9293 §3.8.6.1: arm the persist timer when data waits on a zero window with
+    /// nothing in flight (so no ACK will come to open it).
+    fn update_persist(&mut self, now: Instant) {
+        let waiting = self.snd.unsent() > 0 && self.snd.flight() == 0;
+        let closed = self.snd.wnd == 0;
+        let sending_state = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if sending_state && waiting && closed && !self.timers.is_set(Timer::Retransmit) {
+            self.arm_persist(now);
+        } else if !closed {
+            self.timers.stop(Timer::Persist);
+        }
+    }
+
+    /// Builds and writes the planned segment, then updates the send state.
+    fn emit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hook: &mut impl SegmentHook,
+        plan: Plan,
+    ) -> Transmit {
+        let (seq, data_len, fin, rexmit) = match plan {
+            Plan::Range { range, rexmit, .. } => {
+                let data_end = self.snd.data_end();
+                let data_stop = range.end.min(data_end);
+                let data_len = if data_stop - range.start > 0 {
+                    data_stop.offset_from(range.start)
+                } else {
+                    0
+                };
+                let fin = self.snd.fin.is_some() && range.end - data_end > 0;
+                (range.start, data_len as usize, fin, rexmit)
+            }
+            Plan::Probe => (self.snd.una - 1usize, 0, false, false),
+            Plan::Ack => (self.snd.nxt, 0, false, false),
+        };
+        let mut flags = TcpFlags::ACK;
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        if data_len > 0 && seq + data_len == self.snd.data_end() {
+            flags |= TcpFlags::PSH;
+        }
+        let t = self.write_segment(now, buf, hook, seq, flags, data_len, rexmit);
+        self.after_emit(now, plan, seq, data_len + usize::from(fin), rexmit);
+        t
+    }
+
+    /// Updates the send state after a segment went out.
+    fn after_emit(&mut self, now: Instant, plan: Plan, seq: TcpSeqNumber, len: usize, rx: bool) {
+        match plan {
+            Plan::Range { sack, .. } => {
+                let end = seq + len;
+                if rx {
+                    self.stats.retransmits += 1;
+                    if self.snd.urgent_rexmit.is_some_and(|r| r.start == seq) {
+                        self.snd.urgent_rexmit = None;
+                    }
+                    if let Some(cur) = self.snd.rexmit {
+                        self.snd.rexmit = (end - cur > 0).then_some(end).or(Some(cur));
+                        if end - self.snd.nxt >= 0 {
+                            self.snd.rexmit = None;
+                        }
+                    }
+                    if self.snd.rtt_probe.is_some_and(|(pend, _)| pend - seq > 0) {
+                        self.snd.rtt_probe = None; // Karn (RFC 6298 §3)
+                    }
+                    if sack.is_none() && self.sb.in_recovery() {
+                        self.sb.on_sent(NextSegment::Retransmit(SeqRange::new(seq, end)));
+                    }
+                } else if end - self.snd.nxt > 0 {
+                    self.snd.nxt = end;
+                    if self.snd.rtt_probe.is_none() {
+                        self.snd.rtt_probe = Some((end, now));
+                    }
+                    self.sb.on_sent(NextSegment::New(SeqRange::new(seq, end)));
+                }
+                if let Some(seg) = sack.filter(|_| rx) {
+                    self.sb.on_sent(seg);
+                }
+                self.arm_rto_if_idle(now);
+            }
+            Plan::Probe => self.probe_due = false,
+            Plan::Ack => {}
+        }
+    }
+
+    /// Writes header, options and `data_len` bytes of data from sequence number `seq`.
+    #[allow(clippy::too_many_arguments)]
+    fn write_segment(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hook: &mut impl SegmentHook,
+        seq: TcpSeqNumber,
+        flags: TcpFlags,
+        data_len: usize,
+        rexmit: bool,
+    ) -> Transmit {
+        let mut area = [0u8; MAX_OPTIONS_LEN];
+        let mut w = TcpOptionWriter::new(&mut area);
+        if self.ts.enabled {
+            let _ = w.push(&TcpOption::NoOperation);
+            let _ = w.push(&TcpOption::NoOperation);
+            let _ = w.push(&self.ts_option(now));
+        }
+        let hook_space = hook.option_space(SegmentKind::Other);
+        let room = usize::from(self.snd.mss)
+            .saturating_sub(data_len + w.len() + hook_space)
+            .min(w.remaining().saturating_sub(hook_space));
+        self.write_sack_blocks(&mut w, room);
+        let data_start = self.snd.data_start();
+        let offset = if seq - data_start >= 0 { seq.offset_from(data_start) as usize } else { 0 };
+        let out = Outgoing {
+            kind: SegmentKind::Other,
+            flags,
+            seq,
+            stream_offset: self.stream_offset(seq),
+            payload_len: data_len,
+            retransmission: rexmit,
+        };
+        hook.write_options(&out, &mut w);
+        let opt_len = w.finish();
+        let window_len = self.window_field();
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: seq,
+            ack_number: self.rcv.nxt,
+            flags,
+            window_len,
+            urgent_pointer: 0,
+            options: TcpOptions::new(&area[..opt_len]),
+            payload: &[],
+        };
+        let header = repr.header_len();
+        let (a, b) = self.snd.buf.peek(offset, data_len);
+        let (a_len, b_len) = (a.len(), b.len());
+        buf[header..header + a_len].copy_from_slice(a);
+        buf[header + a_len..header + a_len + b_len].copy_from_slice(b);
+        let payload_len = a_len + b_len;
+        let mut packet = TcpPacket::new_unchecked(&mut buf[..header + payload_len]);
+        repr.emit_header(&mut packet);
+        packet.fill_checksum(self.local.ip(), self.remote.ip());
+        self.after_ack_sent();
+        self.stats.segments_out += 1;
+        Transmit { len: header + payload_len, seq, flags, payload_len }
+    }
+
+    /// SACK blocks for the out-of-order data held, most recent first (RFC 2018 §4), as many
+    /// as fit in `room` bytes (NOP, NOP, kind, length, 8 bytes per block).
+    fn write_sack_blocks(&self, w: &mut TcpOptionWriter<'_>, room: usize) {
+        if !self.sack_ok || self.rcv.reasm.holes() == 0 || room < 12 {
+            return;
+        }
+        let mut held = [HeldRange::default(); 4];
+        let n = self.rcv.reasm.sack_ranges(&mut held).min((room - 4) / 8);
+        let mut edges = [(0u32, 0u32); 4];
+        for (edge, r) in edges.iter_mut().zip(&held[..n]) {
+            *edge = ((self.rcv.nxt + r.start).0, (self.rcv.nxt + r.end).0);
+        }
+        if let Some(blocks) = SackBlocks::new(&edges[..n]) {
+            let _ = w.push(&TcpOption::NoOperation);
+            let _ = w.push(&TcpOption::NoOperation);
+            let _ = w.push(&TcpOption::SackRange(blocks));
+        }
+    }
+
+    /// The window field, scaled (RFC 7323 §2.3), with receiver SWS avoidance (RFC 9293
+    /// §3.8.6.2.2): the right edge moves only by at least min(buffer / 2, MSS) and never
+    /// moves left.
+    fn window_field(&mut self) -> u16 {
+        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
+        let current = self.rcv.wnd();
+        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        let wnd = if free >= current.saturating_add(step) { free } else { current };
+        let field = (wnd >> self.rcv.wscale).min(u32::from(u16::MAX));
+        let advertised = field << self.rcv.wscale;
+        let edge = self.rcv.nxt + advertised as usize;
+        if edge - self.rcv.adv > 0 {
+            self.rcv.adv = edge;
+        }
+        // The field fits: it was capped at u16::MAX above.
+        field as u16
+    }
+
+    /// After consuming received data: queue a window update if the window at least doubles
+    /// and grows by the SWS step (the rule Linux applies in `tcp_cleanup_rbuf`).
+    pub(super) fn maybe_window_update(&mut self) {
+        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
+        let current = self.rcv.wnd();
+        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        if free >= current.saturating_add(step) && free >= current.saturating_mul(2) {
+            self.rcv.ack_now = true;
+        }
+    }
+
+    /// Offset in the subflow byte stream (bytes after our SYN) of sequence number `seq`.
+    fn stream_offset(&self, seq: TcpSeqNumber) -> u64 {
+        u64::from(seq.offset_from(self.snd.iss + 1usize))
+    }
+
+    /// Bookkeeping for a segment that carried our ACK.
+    fn after_ack_sent(&mut self) {
+        self.rcv.ack_now = false;
+        self.rcv.ack_delayed = false;
+        self.rcv.unacked_bytes = 0;
+        self.timers.stop(Timer::DelayedAck);
+        self.ts.last_ack_sent = self.rcv.nxt;
+    }
+
+    /// Writes a header-only segment and fills its checksum; returns its length.
+    fn write_header(&self, buf: &mut [u8], repr: &TcpRepr<'_>) -> usize {
+        let len = repr.buffer_len();
+        let mut packet = TcpPacket::new_unchecked(&mut buf[..len]);
+        repr.emit(&mut packet);
+        packet.fill_checksum(self.local.ip(), self.remote.ip());
+        len
+    }
+}

@@ -1,0 +1,159 @@
+//! Two connections wired back to back through an in-memory queue: the engine's own smoke
+//! tests. The state x event tests with exact segments live in `tcp/tests/`, the simulator
+//! scenarios in `pipeline/tests/tcp_sim.rs`.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use super::*;
+use crate::tcp::state::State;
+use crate::time::Duration;
+use crate::wire::tcp::{TcpPacket, TcpRepr};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("test address")
+}
+
+/// Decides whether the n-th segment from a to b is lost.
+type DropFn = Box<dyn FnMut(u64, &[u8]) -> bool>;
+
+/// Client and server connections and the segments in flight between them.
+struct Pair {
+    now: Instant,
+    a: Connection,
+    b: Connection,
+    /// (arrival time, to_b, bytes)
+    wire: VecDeque<(Instant, bool, Vec<u8>)>,
+    delay: Duration,
+    /// Drops the n-th segment (0-based) sent from a to b when it returns true.
+    drop_ab: DropFn,
+    sent_ab: u64,
+}
+
+impl Pair {
+    fn new(cfg: Config) -> Pair {
+        let (ca, sb) = (addr("10.0.0.1:40000"), addr("10.0.0.2:80"));
+        let now = Instant::from_millis(1000);
+        let mut a = Connection::connect(cfg, ca, sb, TcpSeqNumber(0xffff_f000), now);
+        let mut buf = vec![0u8; 2048];
+        let t = a.poll_transmit(now, &mut buf, &mut ()).expect("SYN");
+        let syn_bytes = buf[..t.len].to_vec();
+        let packet = TcpPacket::new_checked(&syn_bytes[..]).expect("SYN parses");
+        let syn = TcpRepr::parse(&packet).expect("SYN repr");
+        let b = Connection::accept(cfg, sb, ca, TcpSeqNumber(0x7fff_fff0), &syn, now);
+        Pair {
+            now,
+            a,
+            b,
+            wire: VecDeque::new(),
+            delay: Duration::from_millis(10),
+            drop_ab: Box::new(|_, _| false),
+            sent_ab: 0,
+        }
+    }
+
+    /// Moves segments, fires timers and advances time until `done` or `limit` of virtual time.
+    fn run(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) {
+        let end = self.now + limit;
+        let mut buf = vec![0u8; 2048];
+        while self.now < end && !done(self) {
+            while let Some(t) = self.a.poll_transmit(self.now, &mut buf, &mut ()) {
+                let n = self.sent_ab;
+                self.sent_ab += 1;
+                if !(self.drop_ab)(n, &buf[..t.len]) {
+                    self.wire.push_back((self.now + self.delay, true, buf[..t.len].to_vec()));
+                }
+            }
+            while let Some(t) = self.b.poll_transmit(self.now, &mut buf, &mut ()) {
+                self.wire.push_back((self.now + self.delay, false, buf[..t.len].to_vec()));
+            }
+            let next_wire = self.wire.front().map(|w| w.0);
+            let next = [next_wire, self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { break };
+            self.now = next.max(self.now);
+            while self.wire.front().is_some_and(|w| w.0 <= self.now) {
+                let (_, to_b, bytes) = self.wire.pop_front().expect("front checked");
+                let packet = TcpPacket::new_checked(&bytes[..]).expect("our segments parse");
+                let seg = TcpRepr::parse(&packet).expect("our segments parse");
+                let target = if to_b { &mut self.b } else { &mut self.a };
+                target.handle_segment(self.now, &seg);
+            }
+            self.a.handle_timeout(self.now);
+            self.b.handle_timeout(self.now);
+        }
+    }
+}
+
+fn drain(conn: &mut Connection, into: &mut Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = conn.recv(&mut buf);
+        if n == 0 {
+            break;
+        }
+        into.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[test]
+fn handshake_reaches_established_on_both_sides() {
+    let mut p = Pair::new(Config::default());
+    p.run(Duration::from_secs(1), |p| {
+        p.a.state() == State::Established && p.b.state() == State::Established
+    });
+    assert_eq!(p.a.state(), State::Established);
+    assert_eq!(p.b.state(), State::Established);
+    assert_eq!(p.a.poll_event(), Some(ConnEvent::Connected));
+    assert_eq!(p.b.poll_event(), Some(ConnEvent::Connected));
+    assert_eq!(p.a.effective_mss(), 1448);
+    assert!(p.a.rtt().srtt().is_some());
+}
+
+#[test]
+fn bulk_transfer_both_ways_then_orderly_close() {
+    let mut p = Pair::new(Config::default());
+    let (up, down) = (pattern(300_000), pattern(200_011));
+    let (mut at_b, mut at_a) = (Vec::new(), Vec::new());
+    let (mut sent_up, mut sent_down) = (0, 0);
+    p.run(Duration::from_secs(60), |p| {
+        sent_up += p.a.send(&up[sent_up..]);
+        sent_down += p.b.send(&down[sent_down..]);
+        if sent_up == up.len() {
+            p.a.close(p.now);
+        }
+        if sent_down == down.len() {
+            p.b.close(p.now);
+        }
+        drain(&mut p.b, &mut at_b);
+        drain(&mut p.a, &mut at_a);
+        p.a.is_closed() && p.b.state() == State::Closed
+    });
+    assert!(at_b == up, "upload arrived intact ({} of {} bytes)", at_b.len(), up.len());
+    assert!(at_a == down, "download arrived intact ({} of {} bytes)", at_a.len(), down.len());
+    // One side lingers in TIME-WAIT until 2·MSL, then closes.
+    assert!(p.a.is_closed() || p.a.state() == State::TimeWait);
+    assert_eq!(p.a.stats().retransmits, 0);
+}
+
+#[test]
+fn transfer_survives_dropped_segments() {
+    let mut p = Pair::new(Config::default());
+    p.drop_ab = Box::new(|n, _| n % 17 == 5 || n == 40 || n == 41);
+    let up = pattern(500_000);
+    let mut at_b = Vec::new();
+    let mut sent = 0;
+    p.run(Duration::from_secs(120), |p| {
+        sent += p.a.send(&up[sent..]);
+        drain(&mut p.b, &mut at_b);
+        at_b.len() == up.len()
+    });
+    assert!(at_b == up, "{} of {} bytes", at_b.len(), up.len());
+    assert!(p.a.stats().fast_recoveries > 0);
+}

@@ -1,0 +1,229 @@
+//! The connection's timers, in a table indexed by [`Timer`] (quinn's shape), and what each
+//! does when it fires.
+//!
+//! - Retransmission (RFC 6298 §5; RFC 9293 §3.8.1, §3.8.3 R2 for giving up).
+//! - Persist (RFC 9293 §3.8.6.1, MUST-35..37): zero-window probes with backoff, for as long
+//!   as the peer answers them.
+//! - Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+//! - Keepalive (RFC 9293 §3.8.4).
+//! - Linger: 2·MSL in TIME-WAIT (§3.10.7.4 "TIME-WAIT"), or the FIN-WAIT-2 limit.
+
+use super::{CloseReason, Connection};
+use crate::tcp::cc::CongestionControl;
+use crate::tcp::state::State;
+use crate::time::{Duration, Instant};
+
+/// One of a connection's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Retransmission timeout (SYN, data or FIN outstanding).
+    Retransmit,
+    /// Zero-window probe.
+    Persist,
+    /// Delayed acknowledgment.
+    DelayedAck,
+    /// Keepalive probe.
+    Keepalive,
+    /// TIME-WAIT's 2·MSL, or the FIN-WAIT-2 timeout.
+    Linger,
+}
+
+impl Timer {
+    const ALL: [Timer; 5] =
+        [Timer::Retransmit, Timer::Persist, Timer::DelayedAck, Timer::Keepalive, Timer::Linger];
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Deadlines, one per [`Timer`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Timers {
+    at: [Option<Instant>; 5],
+    /// Zero-window probes sent since the window closed (their backoff exponent).
+    pub(super) persist_backoff: u32,
+    /// Keepalive probes sent without an answer.
+    pub(super) keepalive_probes: u32,
+}
+
+impl Timers {
+    pub(super) fn set(&mut self, timer: Timer, at: Instant) {
+        self.at[timer.index()] = Some(at);
+    }
+
+    pub(super) fn stop(&mut self, timer: Timer) {
+        self.at[timer.index()] = None;
+    }
+
+    pub(super) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.at[timer.index()]
+    }
+
+    pub(super) fn is_set(&self, timer: Timer) -> bool {
+        self.get(timer).is_some()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.at = [None; 5];
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.at.iter().flatten().copied().min()
+    }
+}
+
+impl Connection {
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called; `None`
+    /// when no timer runs. Call again after every other call, as it may move.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Runs the timers that expired by `now`. Then call
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in Timer::ALL {
+            if self.timers.get(timer).is_some_and(|at| at <= now) {
+                self.timers.stop(timer);
+                self.on_timer(now, timer);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Retransmit => self.on_rto(now),
+            Timer::Persist => self.on_persist(now),
+            Timer::DelayedAck => self.rcv.ack_now |= self.rcv.ack_delayed,
+            Timer::Keepalive => self.on_keepalive(now),
+            Timer::Linger => self.finish(now, self.linger_reason()),
+        }
+    }
+
+    fn linger_reason(&self) -> CloseReason {
+        if self.state == State::TimeWait { CloseReason::Closed } else { CloseReason::TimedOut }
+    }
+
+    /// RFC 6298 §5.4-§5.6 and RFC 9293 §3.8.3: retransmit, back off, or give up.
+    fn on_rto(&mut self, now: Instant) {
+        let limit = match self.state {
+            State::SynSent | State::SynReceived => self.cfg.syn_retries,
+            _ => self.cfg.data_retries,
+        };
+        if self.snd.retries >= limit {
+            self.give_up(now);
+            return;
+        }
+        self.snd.retries += 1;
+        self.stats.rtos += 1;
+        self.rtt.on_timeout();
+        self.snd.rtt_probe = None;
+        match self.state {
+            State::SynSent | State::SynReceived => self.snd.syn_due = true,
+            _ if self.snd.flight() > 0 => self.rto_recovery(now),
+            _ => {}
+        }
+        self.arm_rto(now);
+    }
+
+    /// RFC 5681 §3.1 / RFC 6675 §5.1: after an RTO everything outstanding is resent from
+    /// SND.UNA on, in slow start from one segment.
+    fn rto_recovery(&mut self, now: Instant) {
+        let flight = self.snd.flight() as usize;
+        // Only the first timeout of a series reduces ssthresh (RFC 5681 §3.1 eq. 4 applies
+        // to the first retransmission; later ones keep it).
+        if self.snd.retries == 1 {
+            self.cc.on_retransmission_timeout(now, flight);
+        }
+        self.sb.on_rto();
+        self.snd.rexmit = Some(self.snd.una);
+        self.snd.urgent_rexmit = None;
+        self.snd.dup_acks = 0;
+    }
+
+    /// The connection is dead: tell the peer with a RST (RFC 9293 §3.8.3) and close.
+    pub(super) fn give_up(&mut self, now: Instant) {
+        self.rst_due = self.state.is_synchronized() || self.state == State::SynReceived;
+        self.finish(now, CloseReason::TimedOut);
+    }
+
+    /// Starts the retransmission timer if it is not running (RFC 6298 §5.1).
+    pub(super) fn arm_rto_if_idle(&mut self, now: Instant) {
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.arm_rto(now);
+        }
+    }
+
+    /// (Re)starts the retransmission timer at now + RTO (RFC 6298 §5.3, §5.6).
+    pub(super) fn arm_rto(&mut self, now: Instant) {
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        self.timers.stop(Timer::Persist);
+    }
+
+    /// RFC 9293 §3.8.6.1: the window is zero and data waits: probe after RTO, backing off
+    /// exponentially up to the maximum RTO.
+    pub(super) fn arm_persist(&mut self, now: Instant) {
+        if self.timers.is_set(Timer::Persist) {
+            return;
+        }
+        let shift = self.timers.persist_backoff.min(16);
+        let backoff = self.rtt.rto().saturating_mul(1u64 << shift);
+        self.timers.set(Timer::Persist, now + backoff.min(self.cfg.rtt.max_rto));
+    }
+
+    fn on_persist(&mut self, now: Instant) {
+        // MUST-37: never give up while the peer answers. `retries` counts probes since the
+        // last ACK from the peer (any ACK resets it in `ack`).
+        if self.snd.retries >= self.cfg.data_retries {
+            self.give_up(now);
+            return;
+        }
+        self.snd.retries += 1;
+        self.timers.persist_backoff = self.timers.persist_backoff.saturating_add(1);
+        self.probe_due = true;
+        self.stats.window_probes += 1;
+    }
+
+    fn on_keepalive(&mut self, now: Instant) {
+        let Some(ka) = self.cfg.keepalive else { return };
+        if !matches!(self.state, State::Established | State::CloseWait) || self.snd.flight() > 0 {
+            self.arm_keepalive(now);
+            return;
+        }
+        if self.timers.keepalive_probes >= ka.probes {
+            self.give_up(now);
+            return;
+        }
+        self.timers.keepalive_probes += 1;
+        self.probe_due = true;
+        self.stats.keepalives += 1;
+        self.timers.set(Timer::Keepalive, now + ka.interval);
+    }
+
+    /// Restarts the keepalive idle period (something arrived).
+    pub(super) fn arm_keepalive(&mut self, now: Instant) {
+        if let Some(ka) = self.cfg.keepalive {
+            self.timers.keepalive_probes = 0;
+            self.timers.set(Timer::Keepalive, now + ka.idle);
+        }
+    }
+
+    /// Starts the delayed-ACK timer if it is not running.
+    pub(super) fn arm_delayed_ack(&mut self, now: Instant) {
+        match self.cfg.delayed_ack {
+            Some(delay) if delay > Duration::ZERO => {
+                if !self.timers.is_set(Timer::DelayedAck) {
+                    self.timers.set(Timer::DelayedAck, now + delay);
+                }
+            }
+            _ => self.rcv.ack_now = true,
+        }
+    }
+
+    /// Enters TIME-WAIT's 2·MSL wait (or restarts it, §3.10.7.4: a retransmitted FIN).
+    pub(super) fn arm_time_wait(&mut self, now: Instant) {
+        self.timers.clear();
+        self.timers.set(Timer::Linger, now + self.cfg.time_wait);
+    }
+}
