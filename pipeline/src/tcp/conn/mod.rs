@@ -133,6 +133,8 @@ pub struct Connection {
     reply_rst: Option<TcpSeqNumber>,
     /// A zero-window or keepalive probe is to be sent.
     probe_due: bool,
+    /// The persist timer fired on a small window: send what fits despite SWS avoidance.
+    sws_override: bool,
     /// We opened actively (a RST in SYN-RECEIVED then means "refused").
     active_open: bool,
     /// Challenge ACKs (RFC 5961 §7): start of the current one-second window, ACKs sent in it.
@@ -246,6 +248,7 @@ impl Connection {
             rst_due: false,
             reply_rst: None,
             probe_due: false,
+            sws_override: false,
             active_open: false,
             challenge: (now, 0),
             events: 0,

@@ -184,7 +184,7 @@ impl Connection {
             if self.rcv.ack_now && self.sack_ok && self.rcv.reasm.holes() > 0 {
                 return Some(Plan::Ack);
             }
-            if let Some(range) = self.snd.urgent_rexmit {
+            if let Some(range) = self.snd.urgent_rexmit.and_then(|r| self.unacked_part(r)) {
                 return Some(Plan::Range { range, rexmit: true, sack: None });
             }
             if let Some(plan) = self.plan_rto_rexmit().or_else(|| self.plan_recovery(buf_len)) {
@@ -198,6 +198,24 @@ impl Connection {
             return Some(Plan::Probe);
         }
         self.rcv.ack_now.then_some(Plan::Ack)
+    }
+
+    /// The part of `range` not acknowledged yet, if any: a retransmission planned before an
+    /// ACK arrived must not resend (and mislabel) acknowledged data.
+    fn unacked_part(&self, range: SeqRange) -> Option<SeqRange> {
+        let start = range.start.max(self.snd.una);
+        (range.end - start > 0).then(|| SeqRange::new(start, range.end))
+    }
+
+    /// Data and FIN in flight as the sending rules count them: RFC 6675 pipe, less one
+    /// segment per duplicate ACK in a NewReno recovery (RFC 6582 §3.2 step 4's window
+    /// inflation, expressed as data that has left the network).
+    fn in_flight(&self) -> usize {
+        let pipe = self.sb.pipe() as usize;
+        if self.sack_ok || !self.sb.in_recovery() {
+            return pipe;
+        }
+        pipe.saturating_sub((self.snd.dup_acks as usize).saturating_mul(self.snd.eff_mss))
     }
 
     /// The go-back-N retransmission after an RTO, skipping SACKed ranges, within cwnd.
@@ -227,8 +245,7 @@ impl Connection {
         if !self.sb.in_recovery() || self.snd.rexmit.is_some() {
             return None;
         }
-        let pipe = self.sb.pipe() as usize;
-        if self.cc.cwnd() < pipe + self.snd.eff_mss {
+        if self.cc.cwnd() < self.in_flight() + self.snd.eff_mss {
             return None;
         }
         let sendable = self.new_data_room(buf_len).min(self.unsent_data());
@@ -260,7 +277,7 @@ impl Connection {
         if self.sb.in_recovery() && self.unsent_data() > 0 || self.snd.rexmit.is_some() {
             return None;
         }
-        let in_flight = self.sb.pipe() as usize;
+        let in_flight = self.in_flight();
         let cwnd_room = self.cc.cwnd().saturating_sub(in_flight);
         let unsent = self.unsent_data();
         let len = unsent.min(cwnd_room).min(self.new_data_room(buf_len));
@@ -271,7 +288,7 @@ impl Connection {
         let full = len >= self.snd.eff_mss;
         let all = len == unsent && (!self.cfg.nagle || in_flight == 0);
         let half_window = len > 0 && len >= (self.snd.max_wnd / 2) as usize;
-        if !(full || all || half_window || fin) {
+        if !(full || all || half_window || fin || self.sws_override) {
             return None;
         }
         let start = self.snd.nxt;
@@ -356,6 +373,7 @@ impl Connection {
                         self.sb.on_sent(NextSegment::Retransmit(SeqRange::new(seq, end)));
                     }
                 } else if end - self.snd.nxt > 0 {
+                    self.sws_override = false;
                     self.snd.nxt = end;
                     if self.snd.rtt_probe.is_none() {
                         self.snd.rtt_probe = Some((end, now));

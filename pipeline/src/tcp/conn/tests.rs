@@ -157,3 +157,21 @@ fn transfer_survives_dropped_segments() {
     assert!(at_b == up, "{} of {} bytes", at_b.len(), up.len());
     assert!(p.a.stats().fast_recoveries > 0);
 }
+
+#[test]
+fn an_idle_established_connection_holds_no_buffer_memory() {
+    let mut p = Pair::new(Config::default());
+    let data = pattern(10_000);
+    let mut got = Vec::new();
+    p.a.send(&data);
+    p.run(Duration::from_secs(5), |p| {
+        drain(&mut p.b, &mut got);
+        got.len() == data.len() && p.a.send_queued() == 0
+    });
+    assert_eq!(got, data);
+    assert_eq!(p.a.heap_bytes(), 0, "drained buffers are released");
+    assert_eq!(p.b.heap_bytes(), 0, "drained buffers are released");
+    let size = std::mem::size_of::<Connection>();
+    println!("size_of::<Connection>() = {size} bytes");
+    assert!(size <= 2048, "an idle connection is {size} bytes");
+}

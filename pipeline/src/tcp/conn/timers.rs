@@ -179,6 +179,11 @@ impl Connection {
             self.give_up(now);
             return;
         }
+        if self.snd.wnd > 0 {
+            // A window too small for the SWS rules: send what fits (§3.8.6.2.1 override).
+            self.sws_override = true;
+            return;
+        }
         self.snd.retries += 1;
         self.timers.persist_backoff = self.timers.persist_backoff.saturating_add(1);
         self.probe_due = true;

@@ -42,24 +42,32 @@ impl SeqRange {
 }
 
 /// Sorted, disjoint, non-adjacent ranges above a base, at most [`MAX_RANGES`] of them.
-#[derive(Debug, Clone)]
+///
+/// The storage is allocated by the first insert and freed whenever the set empties, so a
+/// connection without SACKed data (nearly all of them, nearly all the time) holds none.
+#[derive(Debug, Clone, Default)]
 pub(super) struct RangeSet {
-    ranges: [SeqRange; MAX_RANGES],
-    len: usize,
+    ranges: Vec<SeqRange>,
 }
 
 impl RangeSet {
     pub(super) const fn new() -> RangeSet {
-        RangeSet { ranges: [SeqRange::new(TcpSeqNumber(0), TcpSeqNumber(0)); MAX_RANGES], len: 0 }
+        RangeSet { ranges: Vec::new() }
     }
 
     pub(super) fn as_slice(&self) -> &[SeqRange] {
-        // Invariant: `len <= MAX_RANGES` (only `insert` grows it, and it checks).
-        &self.ranges[..self.len]
+        &self.ranges
     }
 
     pub(super) fn clear(&mut self) {
-        self.len = 0;
+        self.ranges = Vec::new();
+    }
+
+    /// Frees the storage once nothing is held.
+    fn release_if_empty(&mut self) {
+        if self.ranges.is_empty() {
+            self.clear();
+        }
     }
 
     /// Adds `start..end` (offsets from `base`, `start < end`), merging it with the ranges it
@@ -67,7 +75,8 @@ impl RangeSet {
     /// `None` (and changes nothing) when it touches no range and the set is full.
     pub(super) fn insert(&mut self, base: TcpSeqNumber, start: u32, end: u32) -> Option<u32> {
         let off = |s: TcpSeqNumber| s.offset_from(base);
-        let first = self.as_slice().iter().position(|r| off(r.end) >= start).unwrap_or(self.len);
+        let first =
+            self.as_slice().iter().position(|r| off(r.end) >= start).unwrap_or(self.ranges.len());
         let (mut lo, mut hi, mut covered, mut last) = (start, end, 0u32, first);
         while let Some(r) = self.as_slice().get(last).filter(|r| off(r.start) <= end) {
             let (rs, re) = (off(r.start), off(r.end));
@@ -78,18 +87,16 @@ impl RangeSet {
         }
         let merged = SeqRange::new(base + lo as usize, base + hi as usize);
         if first == last {
-            if self.len == MAX_RANGES {
+            if self.ranges.len() == MAX_RANGES {
                 return None;
             }
-            // In bounds: `first <= len < MAX_RANGES`.
-            self.ranges.copy_within(first..self.len, first + 1);
-            self.len += 1;
+            // In bounds: `first <= len`.
+            self.ranges.insert(first, merged);
         } else {
             // In bounds: `first < last <= len`; ranges `first..last` collapse into one.
-            self.ranges.copy_within(last..self.len, first + 1);
-            self.len -= last - first - 1;
+            self.ranges.drain(first + 1..last);
+            self.ranges[first] = merged;
         }
-        self.ranges[first] = merged;
         Some(end - start - covered)
     }
 
@@ -99,14 +106,14 @@ impl RangeSet {
         let off = |s: TcpSeqNumber| s.offset_from(base);
         let gone = self.as_slice().iter().take_while(|r| off(r.end) <= cut).count();
         let mut removed: u32 = self.as_slice()[..gone].iter().map(SeqRange::len).sum();
-        self.ranges.copy_within(gone..self.len, 0);
-        self.len -= gone;
-        if let Some(first) = self.ranges[..self.len].first_mut()
+        self.ranges.drain(..gone);
+        if let Some(first) = self.ranges.first_mut()
             && off(first.start) < cut
         {
             removed += cut - off(first.start);
             first.start = base + cut as usize;
         }
+        self.release_if_empty();
         removed
     }
 
@@ -116,13 +123,14 @@ impl RangeSet {
         let off = |s: TcpSeqNumber| s.offset_from(base);
         let keep = self.as_slice().iter().take_while(|r| off(r.start) < cut).count();
         let mut removed: u32 = self.as_slice()[keep..].iter().map(SeqRange::len).sum();
-        self.len = keep;
-        if let Some(last) = self.ranges[..self.len].last_mut()
+        self.ranges.truncate(keep);
+        if let Some(last) = self.ranges.last_mut()
             && off(last.end) > cut
         {
             removed += off(last.end) - cut;
             last.end = base + cut as usize;
         }
+        self.release_if_empty();
         removed
     }
 }
