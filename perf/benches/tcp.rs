@@ -107,7 +107,7 @@ fn send(c: &mut Criterion) {
             if let Some(t) = client.poll_transmit(now, &mut out, &mut ()) {
                 black_box(&out[..t.len]);
                 sent += 1;
-                if sent % 2 == 0 {
+                if sent.is_multiple_of(2) {
                     TcpPacket::new_unchecked(&mut ack[..]).set_ack_number(t.seq + t.payload_len);
                     client.handle_segment(now, &parse(&ack));
                 }
