@@ -108,7 +108,7 @@ impl Connection {
             self.on_rst(now, seg, &mut out);
             return out;
         }
-        if seg.flags.contains(TcpFlags::SYN) {
+        if seg.flags.contains(TcpFlags::SYN) && !self.is_crossed_syn_ack(seg) {
             self.on_syn_in_window(now, seg, &mut out);
             return out;
         }
@@ -141,7 +141,7 @@ impl Connection {
             self.rcv.ack_now = true;
             return false;
         }
-        if self.acceptable(seg) {
+        if self.acceptable(seg) || self.is_crossed_syn_ack(seg) {
             return true;
         }
         self.stats.dropped_unacceptable += 1;
@@ -151,8 +151,26 @@ impl Connection {
             if self.state == State::SynReceived {
                 self.snd.syn_due = true;
             }
+            // RFC 9293 §3.10.7.4 TIME-WAIT: a retransmitted FIN (below RCV.NXT, so it fails
+            // the sequence test) is acknowledged and restarts the 2·MSL timeout.
+            if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) {
+                self.arm_time_wait(now);
+            }
         }
         false
+    }
+
+    /// RFC 9293 Figure 8 line 5 (simultaneous open): in SYN-RECEIVED after an active open,
+    /// the peer's SYN,ACK repeats its SYN (SEG.SEQ = IRS, just below RCV.NXT) and acknowledges
+    /// ours. It completes the handshake; answering it as an old segment would have both ends
+    /// resend SYN,ACKs to each other for ever.
+    fn is_crossed_syn_ack(&self, seg: &TcpRepr<'_>) -> bool {
+        self.state == State::SynReceived
+            && self.active_open
+            && seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
+            && !seg.flags.contains(TcpFlags::RST)
+            && Some(seg.seq_number) == self.rcv.irs
+            && seg.ack_number == self.snd.nxt
     }
 
     /// The acceptability table of RFC 9293 §3.10.7.4, with RCV.WND the window we last
@@ -256,6 +274,9 @@ impl Connection {
                     if !self.rcv.fin_received && fin_seq - self.rcv.nxt >= 0 =>
                 {
                     self.rcv.fin_at = Some(fin_seq);
+                    // Ahead of a hole it is out of order: a duplicate ACK at once (RFC 5681
+                    // §4.2); in order, `accept_fin` acknowledges it at once anyway.
+                    self.rcv.ack_now = true;
                 }
                 // A retransmitted FIN: acknowledge it again; in TIME-WAIT restart 2·MSL.
                 State::CloseWait | State::Closing | State::LastAck => self.rcv.ack_now = true,
