@@ -253,3 +253,86 @@ fn abort_sends_rst_and_discards_queued_data() {
     assert_eq!(h.conn.state(), State::Closed);
     assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::Aborted)]);
 }
+
+#[test]
+fn acks_are_aggregated_over_queued_segments() {
+    let mut h = est();
+    // MUST-58/59: three segments processed before the transmit opportunity: one ACK.
+    h.deliver(&data(NXT, b"one "));
+    h.deliver(&data(NXT + 4, b"two "));
+    h.deliver(&data(NXT + 8, b"three"));
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 13, OUR_WND)]);
+    assert_eq!(h.read_all(), b"one two three");
+}
+
+#[test]
+fn sender_is_robust_against_a_shrinking_window() {
+    let mut h = est();
+    h.conn.send(&[1u8; 8000]);
+    assert_eq!(h.transmit().len(), 8);
+    // MUST-34: the peer moves its right edge left (from UNA + 8192 to UNA + 1000 + 0):
+    // the usable window is negative; nothing is sent and nothing breaks.
+    h.deliver(&Seg::ack(NXT, UNA + 1000, 0));
+    assert_eq!(h.transmit(), []);
+    assert_eq!(h.conn.state(), State::Established);
+    h.deliver(&Seg::ack(NXT, UNA + 8000, PEER_WND));
+    assert_eq!(h.transmit(), []);
+    assert_eq!(h.conn.send_queued(), 0);
+}
+
+#[test]
+fn unknown_options_are_ignored() {
+    let mut h = est();
+    // MUST-6: an option we do not implement, with a length field, is skipped.
+    let seg = data(NXT, b"abc").opts(&[Opt::Unknown(99, &[1, 2, 3, 4, 5, 6]), Opt::Nop, Opt::Nop]);
+    assert!(h.deliver(&seg).accepted);
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 3, OUR_WND)]);
+    assert_eq!(h.read_all(), b"abc");
+}
+
+#[test]
+fn illegal_option_length_does_not_break_the_handshake() {
+    let mut h = Harness::client(plain());
+    h.transmit();
+    // MUST-7: an MSS option with length 0. Its options are not used (the MSS stays 536);
+    // RFC 9293 suggests a reset, the engine carries on without them.
+    h.deliver(&Seg::new(SYN | ACK, PEER_ISS, UNA, 4000).opts(&[Opt::Raw(&[2, 0, 5, 0xb4])]));
+    assert_eq!(h.conn.state(), State::Established);
+    assert_eq!(h.conn.effective_mss(), 536);
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT, OUR_WND)]);
+}
+
+/// A client with a receive buffer of `buf` bytes, established; the third ACK is checked.
+fn small_buffer(buf: usize) -> Harness {
+    let mut h = Harness::client(netreaktor_pipeline::tcp::Config { recv_buffer: buf, ..plain() });
+    h.transmit();
+    h.deliver(&Seg::new(SYN | ACK, PEER_ISS, UNA, PEER_WND));
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT, buf as u16)]);
+    h
+}
+
+#[test]
+fn rst_is_processed_with_a_zero_receive_window() {
+    let mut h = small_buffer(1000);
+    h.deliver(&data(NXT, &[9u8; 1000]));
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 1000, 0)]);
+    // Zero window: data is not acceptable, an ACK answers it.
+    h.deliver(&data(NXT + 1000, b"x"));
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 1000, 0)]);
+    // MUST-66: the RST is still processed.
+    assert!(h.deliver(&Seg::new(RST, NXT + 1000, 0, 0)).accepted);
+    assert_eq!(h.conn.state(), State::Closed);
+}
+
+#[test]
+fn receiver_sws_avoidance_holds_small_window_updates() {
+    let mut h = small_buffer(4000);
+    h.deliver(&data(NXT, &[9u8; 2000]));
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 2000, 2000)]);
+    let mut buf = [0u8; 1000];
+    // MUST-39: 1000 bytes freed is less than min(buffer / 2, MSS) = 1460: no update.
+    assert_eq!(h.conn.recv(&mut buf), 1000);
+    assert_eq!(h.transmit(), []);
+    assert_eq!(h.conn.recv(&mut buf), 1000);
+    assert_eq!(h.transmit(), [Seg::ack(UNA, NXT + 2000, 4000)]);
+}

@@ -56,6 +56,10 @@ pub enum Opt {
     SackPerm,
     Ts(u32, u32),
     Sack(u32, u32),
+    /// An option we do not implement: kind and data.
+    Unknown(u8, &'static [u8]),
+    /// Raw bytes, for malformed options.
+    Raw(&'static [u8]),
 }
 
 impl Opt {
@@ -67,6 +71,8 @@ impl Opt {
             Opt::SackPerm => TcpOption::SackPermitted,
             Opt::Ts(v, e) => TcpOption::Timestamps { tsval: v, tsecr: e },
             Opt::Sack(l, r) => TcpOption::SackRange(SackBlocks::new(&[(l, r)]).expect("1 block")),
+            Opt::Unknown(kind, data) => TcpOption::Unknown { kind, data },
+            Opt::Raw(_) => unreachable!("raw bytes are written directly"),
         }
     }
 }
@@ -108,7 +114,11 @@ impl Seg {
         let mut area = [0u8; MAX_OPTIONS_LEN];
         let mut w = TcpOptionWriter::new(&mut area);
         for o in &self.opts {
-            w.push(&o.to_option()).expect("options fit");
+            match o {
+                Opt::Raw(bytes) => w.push_with(bytes.len(), |a| a.copy_from_slice(bytes)),
+                _ => w.push(&o.to_option()),
+            }
+            .expect("options fit");
         }
         let opt_len = w.finish();
         let repr = TcpRepr {

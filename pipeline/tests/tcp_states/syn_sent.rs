@@ -160,3 +160,15 @@ fn closed_connection_ignores_segments_and_user_calls() {
     assert_eq!(h.events(), []);
     assert_eq!(h.conn.poll_timeout(), None);
 }
+
+#[test]
+fn rst_in_syn_received_after_an_active_open_means_refused() {
+    let mut h = Harness::client(plain());
+    h.transmit();
+    h.deliver(&Seg::new(SYN, PEER_ISS, 0, 4000));
+    h.transmit();
+    // MUST-11: SYN-RECEIVED remembers it came from an active OPEN.
+    h.deliver(&Seg::new(RST, PEER_ISS + 1, 0, 0));
+    assert_eq!(h.conn.state(), State::Closed);
+    assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::Refused)]);
+}

@@ -152,6 +152,8 @@ fn challenge_acks_are_rate_limited_per_connection() {
 fn keepalive_is_off_by_default() {
     let mut h = Harness::established(plain());
     assert_eq!(Config::default().keepalive, None);
+    // MUST-28: when turned on without a choice, the idle interval is two hours.
+    assert_eq!(Keepalive::default().idle, Duration::from_secs(7200));
     assert_eq!(h.conn.poll_timeout(), None);
     h.advance(Duration::from_secs(3 * 3600));
     assert_eq!(h.transmit(), []);
