@@ -158,6 +158,20 @@ fn fin_wait_2_linger_limit_closes() {
 }
 
 #[test]
+fn fin_wait_2_limit_counts_idle_time_only() {
+    let mut h = fin_wait_2();
+    // The peer still streams its half: the connection must not time out under it.
+    for i in 0..3u32 {
+        h.advance(ms(50_000));
+        h.deliver(&Seg::new(ACK, NXT + i, UNA + 1, PEER_WND).data(b"x"));
+        assert_eq!(h.transmit(), [Seg::ack(UNA + 1, NXT + i + 1, OUR_WND)]);
+        assert_eq!(h.conn.state(), State::FinWait2);
+    }
+    assert_eq!(h.fire(), ms(60_000));
+    assert_eq!(h.conn.state(), State::Closed);
+}
+
+#[test]
 fn half_close_data_keeps_flowing_in_close_wait() {
     let mut h = close_wait();
     assert_eq!(h.conn.send(b"more data"), 9);

@@ -122,6 +122,7 @@ impl Connection {
         self.stats.segments_in += 1;
         self.last_heard = now;
         self.arm_keepalive(now);
+        self.rearm_fin_wait2_limit(now);
         if let Some((tsval, _)) = seg.options.timestamps().filter(|_| self.ts.enabled) {
             self.ts.update_recent(now, seg.seq_number, tsval);
         }
@@ -129,6 +130,14 @@ impl Connection {
         self.on_text(now, seg, &mut out);
         self.on_fin(now, seg);
         out
+    }
+
+    /// The FIN-WAIT-2 limit counts idle time: a peer still sending its half of a half-closed
+    /// connection keeps it open.
+    fn rearm_fin_wait2_limit(&mut self, now: Instant) {
+        if let (State::FinWait2, Some(limit)) = (self.state, self.cfg.fin_wait2_timeout) {
+            self.timers.set(super::Timer::Linger, now + limit);
+        }
     }
 
     /// "first, check sequence number": PAWS, then the acceptability table. An unacceptable
