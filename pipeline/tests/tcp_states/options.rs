@@ -131,3 +131,23 @@ fn sack_blocks_report_out_of_order_data() {
     let ack = Seg::ack(UNA, NXT, OUR_WND).opts(&[Opt::Nop, Opt::Nop, Opt::Sack(NXT + 5, NXT + 10)]);
     assert_eq!(h.transmit(), [ack]);
 }
+
+#[test]
+fn mss_defaults_to_1220_over_ipv6() {
+    use netreaktor_pipeline::tcp::Connection;
+    use netreaktor_pipeline::wire::tcp::{TcpPacket, TcpRepr, TcpSeqNumber};
+    let (local, remote) = (
+        "[2001:db8::1]:40000".parse().expect("address"),
+        "[2001:db8::2]:80".parse().expect("address"),
+    );
+    let mut conn = Connection::connect(plain(), local, remote, TcpSeqNumber(ISS), T0);
+    let mut buf = [0u8; 2048];
+    assert!(conn.poll_transmit(T0, &mut buf, &mut ()).is_some());
+    // The engine takes segments whose checksum the caller verified; this one's is for IPv4.
+    let bytes = Seg::new(SYN | ACK, PEER_ISS, UNA, 8192).to_bytes();
+    let packet = TcpPacket::new_checked(&bytes[..]).expect("parses");
+    conn.handle_segment(T0, &TcpRepr::parse(&packet).expect("parses"));
+    assert_eq!(conn.state(), State::Established);
+    // RFC 9293 §3.7.1 (MUST-15): 1280 - 60.
+    assert_eq!(conn.effective_mss(), 1220);
+}

@@ -179,3 +179,22 @@ fn keepalive_probes_when_configured_and_gives_up_unanswered() {
     assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::TimedOut)]);
     assert_eq!(h.conn.stats().keepalives, 3);
 }
+
+#[test]
+fn keepalive_is_not_sent_while_data_is_outstanding() {
+    let ka =
+        Keepalive { idle: Duration::from_secs(10), interval: Duration::from_secs(1), probes: 2 };
+    let mut h = Harness::established(Config { keepalive: Some(ka), ..plain() });
+    h.conn.send(b"hello");
+    h.transmit();
+    let end = h.now + Duration::from_secs(30);
+    // MUST-26: only retransmissions of the data go out, never a keepalive probe.
+    while h.now < end {
+        h.fire();
+        for seg in h.transmit() {
+            assert_eq!((seg.seq, seg.data.as_slice()), (UNA, &b"hello"[..]));
+        }
+    }
+    assert_eq!(h.conn.stats().keepalives, 0);
+    assert_eq!(h.conn.state(), State::Established);
+}
