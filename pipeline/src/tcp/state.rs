@@ -217,3 +217,6 @@ impl fmt::Display for State {
         f.write_str(self.rfc_name())
     }
 }
+
+#[cfg(test)]
+mod tests;

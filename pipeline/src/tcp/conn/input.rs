@@ -108,7 +108,7 @@ impl Connection {
             self.on_rst(now, seg, &mut out);
             return out;
         }
-        if seg.flags.contains(TcpFlags::SYN) {
+        if seg.flags.contains(TcpFlags::SYN) && !self.is_crossed_syn_ack(seg) {
             self.on_syn_in_window(now, seg, &mut out);
             return out;
         }
@@ -122,6 +122,7 @@ impl Connection {
         self.stats.segments_in += 1;
         self.last_heard = now;
         self.arm_keepalive(now);
+        self.rearm_fin_wait2_limit(now);
         if let Some((tsval, _)) = seg.options.timestamps().filter(|_| self.ts.enabled) {
             self.ts.update_recent(now, seg.seq_number, tsval);
         }
@@ -129,6 +130,14 @@ impl Connection {
         self.on_text(now, seg, &mut out);
         self.on_fin(now, seg);
         out
+    }
+
+    /// The FIN-WAIT-2 limit counts idle time: a peer still sending its half of a half-closed
+    /// connection keeps it open.
+    fn rearm_fin_wait2_limit(&mut self, now: Instant) {
+        if let (State::FinWait2, Some(limit)) = (self.state, self.cfg.fin_wait2_timeout) {
+            self.timers.set(super::Timer::Linger, now + limit);
+        }
     }
 
     /// "first, check sequence number": PAWS, then the acceptability table. An unacceptable
@@ -141,7 +150,7 @@ impl Connection {
             self.rcv.ack_now = true;
             return false;
         }
-        if self.acceptable(seg) {
+        if self.acceptable(seg) || self.is_crossed_syn_ack(seg) {
             return true;
         }
         self.stats.dropped_unacceptable += 1;
@@ -155,8 +164,26 @@ impl Connection {
             if self.state == State::SynReceived {
                 self.snd.syn_due = true;
             }
+            // RFC 9293 §3.10.7.4 TIME-WAIT: a retransmitted FIN (below RCV.NXT, so it fails
+            // the sequence test) is acknowledged and restarts the 2·MSL timeout.
+            if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) {
+                self.arm_time_wait(now);
+            }
         }
         false
+    }
+
+    /// RFC 9293 Figure 8 line 5 (simultaneous open): in SYN-RECEIVED after an active open,
+    /// the peer's SYN,ACK repeats its SYN (SEG.SEQ = IRS, just below RCV.NXT) and acknowledges
+    /// ours. It completes the handshake; answering it as an old segment would have both ends
+    /// resend SYN,ACKs to each other for ever.
+    fn is_crossed_syn_ack(&self, seg: &TcpRepr<'_>) -> bool {
+        self.state == State::SynReceived
+            && self.active_open
+            && seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK)
+            && !seg.flags.contains(TcpFlags::RST)
+            && Some(seg.seq_number) == self.rcv.irs
+            && seg.ack_number == self.snd.nxt
     }
 
     /// The acceptability table of RFC 9293 §3.10.7.4, with RCV.WND the window we last
@@ -260,6 +287,9 @@ impl Connection {
                     if !self.rcv.fin_received && fin_seq - self.rcv.nxt >= 0 =>
                 {
                     self.rcv.fin_at = Some(fin_seq);
+                    // Ahead of a hole it is out of order: a duplicate ACK at once (RFC 5681
+                    // §4.2); in order, `accept_fin` acknowledges it at once anyway.
+                    self.rcv.ack_now = true;
                 }
                 // A retransmitted FIN: acknowledge it again; in TIME-WAIT restart 2·MSL.
                 State::CloseWait | State::Closing | State::LastAck => self.rcv.ack_now = true,
