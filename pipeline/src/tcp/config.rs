@@ -53,7 +53,8 @@ pub struct Config {
     /// Keepalive probing; `None` (off) by default as RFC 9293 MUST-24 requires.
     pub keepalive: Option<Keepalive>,
     /// SYN (or SYN,ACK) retransmissions before giving up (RFC 9293 §3.8.3 R2 for SYNs:
-    /// at least 3 minutes of trying; 6 retries with backoff from 1 s is 127 s, as Linux).
+    /// MUST-23, at least 3 minutes of trying: 7 retries with backoff from 1 s and a 60 s cap
+    /// give up 183 s after the first SYN).
     pub syn_retries: u32,
     /// Data retransmissions (or unanswered zero-window probes) before giving up (§3.8.3 R2:
     /// at least 100 s). 15, as Linux: about 15 minutes with a 200 ms minimum RTO.
@@ -83,7 +84,7 @@ impl Default for Config {
             delayed_ack: Some(Duration::from_millis(40)),
             nagle: false,
             keepalive: None,
-            syn_retries: 6,
+            syn_retries: 7,
             data_retries: 15,
             time_wait: Duration::from_secs(60),
             fin_wait2_timeout: Some(Duration::from_secs(60)),

@@ -121,6 +121,20 @@ fn syn_is_retransmitted_with_backoff_then_gives_up_without_rst() {
 }
 
 #[test]
+fn default_syn_retries_keep_trying_for_three_minutes() {
+    // RFC 9293 §3.8.3 MUST-23: R2 for a SYN covers at least 3 minutes.
+    let mut h = Harness::client(plain());
+    h.transmit();
+    let mut total = ms(0);
+    while h.conn.state() == State::SynSent {
+        total += h.fire();
+        h.transmit();
+    }
+    assert!(total >= ms(180_000), "gave up after {total:?}");
+    assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::TimedOut)]);
+}
+
+#[test]
 fn close_and_abort_in_syn_sent_delete_the_tcb_silently() {
     let mut h = Harness::client(plain());
     h.transmit();
