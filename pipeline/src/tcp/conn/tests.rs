@@ -1,7 +1,6 @@
 //! Two connections wired back to back through an in-memory queue: the engine's own smoke
 //! tests. The state x event tests with exact segments live in `pipeline/tests/tcp_states*`,
-//! the simulator
-//! scenarios in `pipeline/tests/tcp_sim.rs`.
+//! the simulator scenarios in `pipeline/tests/tcp_sim.rs`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
