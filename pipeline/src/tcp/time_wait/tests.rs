@@ -1,0 +1,1 @@
+//! TIME-WAIT table tests.
