@@ -30,7 +30,7 @@ impl Listener {
 
     /// A segment for a half-open connection (a retransmitted SYN, the ACK completing the
     /// handshake, a RST...).
-    pub(super) fn to_half_open(
+    pub(super) fn deliver_half_open(
         &mut self,
         now: Instant,
         key: Key,
@@ -49,10 +49,10 @@ impl Listener {
         };
         entry.conn.handle_segment(now, seg);
         let state = entry.conn.state();
-        if state.is_synchronized() {
-            if let Some(entry) = self.half_open.remove(&key) {
-                return self.enqueue_accept(entry.conn);
-            }
+        if state.is_synchronized()
+            && let Some(entry) = self.half_open.remove(&key)
+        {
+            return self.enqueue_accept(entry.conn);
         }
         if state == State::Closed {
             // Closed by the peer's RST: nothing is left to send.

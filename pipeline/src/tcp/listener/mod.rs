@@ -253,7 +253,7 @@ impl Listener {
             return ListenerOutcome::Delivered;
         }
         if self.half_open.contains_key(&(local, remote)) {
-            return self.to_half_open(now, (local, remote), seg);
+            return self.deliver_half_open(now, (local, remote), seg);
         }
         self.listen(now, local, remote, seg)
     }

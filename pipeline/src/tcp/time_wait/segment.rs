@@ -50,11 +50,11 @@ impl TimeWaitTable {
         }
         let tsval = seg.options.timestamps().map(|(tsval, _)| tsval);
         // RFC 7323 §5.3 R1 (not for RSTs, §5.2).
-        if let (Some((recent, _)), Some(tsval), false) = (entry.ts, tsval, rst) {
-            if ts_newer(recent, tsval) {
-                self.stats.paws_rejected += 1;
-                return self.ack(now, key, &entry);
-            }
+        if let (Some((recent, _)), Some(tsval), false) = (entry.ts, tsval, rst)
+            && ts_newer(recent, tsval)
+        {
+            self.stats.paws_rejected += 1;
+            return self.ack(now, key, &entry);
         }
         // A retransmission of the peer's FIN: ACK it and restart 2·MSL (§3.10.7.4 "eighth").
         if flags.contains(TcpFlags::FIN)
@@ -112,12 +112,12 @@ impl TimeWaitTable {
         tsval: Option<u32>,
     ) -> TimeWaitOutcome {
         let mut entry = entry;
-        if let (Some((recent, offset)), Some(tsval)) = (entry.ts, tsval) {
-            if ts_newer(tsval, recent) {
-                entry.ts = Some((tsval, offset));
-                if let Some(stored) = self.entries.get_mut(&key) {
-                    stored.ts = entry.ts;
-                }
+        if let (Some((recent, offset)), Some(tsval)) = (entry.ts, tsval)
+            && ts_newer(tsval, recent)
+        {
+            entry.ts = Some((tsval, offset));
+            if let Some(stored) = self.entries.get_mut(&key) {
+                stored.ts = entry.ts;
             }
         }
         self.restart(now, key);
