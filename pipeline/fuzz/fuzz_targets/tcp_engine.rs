@@ -14,7 +14,7 @@ use netreaktor_pipeline::tcp::isn::IsnGenerator;
 use netreaktor_pipeline::tcp::listener::{Listener, ListenerConfig};
 use netreaktor_pipeline::tcp::state::State;
 use netreaktor_pipeline::tcp::syncookie::SynCookies;
-use netreaktor_pipeline::tcp::time_wait::{TimeWaitConfig, TimeWaitTable};
+use netreaktor_pipeline::tcp::time_wait::{TimeWaitConfig, TimeWaitOutcome, TimeWaitTable};
 use netreaktor_pipeline::time::{Duration, Instant};
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use netreaktor_pipeline::wire::tcp_option::TcpOptions;
@@ -107,10 +107,16 @@ impl World {
             syn_cookies: true,
             synack_retries: 2,
         };
-        let tw_cfg = TimeWaitConfig { capacity: TW_CAP, reply_queue: REPLIES, ..Default::default() };
+        let tw_cfg =
+            TimeWaitConfig { capacity: TW_CAP, reply_queue: REPLIES, ..Default::default() };
         World {
             now,
-            listener: Listener::new(lcfg, server_addr(), IsnGenerator::new([1; 32]), SynCookies::new([2; 32])),
+            listener: Listener::new(
+                lcfg,
+                server_addr(),
+                IsnGenerator::new([1; 32]),
+                SynCookies::new([2; 32]),
+            ),
             conn: established(now),
             accepted: Vec::new(),
             tw: TimeWaitTable::new(tw_cfg),
@@ -120,7 +126,12 @@ impl World {
 
     /// A segment whose header fields, flags, options and payload come from the input;
     /// sequence numbers are relative to the connection's so some land in the window.
-    fn segment<'a>(&self, input: &mut Input<'a>, options: &'a [u8], payload: &'a [u8]) -> TcpRepr<'a> {
+    fn segment<'a>(
+        &self,
+        input: &mut Input<'a>,
+        options: &'a [u8],
+        payload: &'a [u8],
+    ) -> TcpRepr<'a> {
         let mode = input.u8();
         let (seq_off, ack_off) = (input.u16() as i16, input.u16() as i16);
         let (seq, ack) = if mode & 1 == 0 {
@@ -151,7 +162,8 @@ impl World {
                 let mut seg = self.segment(input, options, payload);
                 seg.src_port = from.port();
                 let local = if op & 0x80 == 0 { server_addr() } else { addr(9) };
-                if self.tw.handle_segment(self.now, local, from, &seg).eq(&netreaktor_pipeline::tcp::time_wait::TimeWaitOutcome::NotFound) {
+                if self.tw.handle_segment(self.now, local, from, &seg) == TimeWaitOutcome::NotFound
+                {
                     self.listener.handle_segment(self.now, local, from, &seg);
                 }
                 while let Some(c) = self.listener.poll_accept() {
@@ -256,7 +268,9 @@ impl World {
         let mut buf = [0u8; 2048];
         let now = self.now;
         for _ in 0..10_000 {
-            let Some(t) = self.listener.poll_transmit(now, &mut buf) else { return self.drain_rest() };
+            let Some(t) = self.listener.poll_transmit(now, &mut buf) else {
+                return self.drain_rest();
+            };
             let seg = parse(&buf[..t.transmit.len]);
             if seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
                 self.last_syn_ack = Some((t.remote, buf[..t.transmit.len].to_vec()));
@@ -289,7 +303,11 @@ impl World {
     fn check_bounds(&self) {
         let c = cfg();
         let conn_bound = c.send_buffer + c.recv_buffer + 64 * c.max_holes;
-        assert!(self.conn.heap_bytes() <= conn_bound, "connection holds {}", self.conn.heap_bytes());
+        assert!(
+            self.conn.heap_bytes() <= conn_bound,
+            "connection holds {}",
+            self.conn.heap_bytes()
+        );
         assert!(self.conn.send_queued() <= c.send_buffer);
         for a in &self.accepted {
             assert!(a.heap_bytes() <= conn_bound);
@@ -300,7 +318,11 @@ impl World {
         let listener_bound = HALF_OPEN * Listener::HALF_OPEN_ENTRY_BYTES
             + BACKLOG * (core::mem::size_of::<Connection>() + conn_bound)
             + 64 * 1024;
-        assert!(self.listener.heap_bytes() <= listener_bound, "listener holds {}", self.listener.heap_bytes());
+        assert!(
+            self.listener.heap_bytes() <= listener_bound,
+            "listener holds {}",
+            self.listener.heap_bytes()
+        );
         assert!(self.tw.len() <= TW_CAP);
         assert!(self.tw.heap_bytes() <= TW_CAP * TimeWaitTable::ENTRY_BYTES + 64 * 1024);
     }

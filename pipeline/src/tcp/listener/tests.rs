@@ -265,12 +265,38 @@ fn a_retransmitted_syn_gets_the_syn_ack_again() {
 
 #[test]
 fn a_full_accept_queue_drops_the_ack_until_the_owner_accepts() {
-    let cfg = ListenerConfig { accept_backlog: 0, ..ListenerConfig::default() };
-    let mut net = Net::new(Config::default(), cfg);
-    net.run(Duration::from_millis(100), |_| false);
-    assert!(net.server.is_none());
-    assert!(net.listener.stats().dropped_accept_queue_full >= 1);
-    assert_eq!(net.listener.half_open_len(), 1);
+    let cfg = ListenerConfig { accept_backlog: 1, ..ListenerConfig::default() };
+    let mut l = listener(cfg);
+    let now = Instant::from_secs(1);
+    let peers = [addr("10.0.0.1:40000"), addr("10.0.0.3:40000")];
+    let mut isns = Vec::new();
+    let mut buf = [0u8; 2048];
+    for peer in peers {
+        let syn = segment(TcpFlags::SYN, 1, 0, &[]);
+        assert_eq!(l.handle_segment(now, server_addr(), peer, &syn), ListenerOutcome::HalfOpen);
+        let t = l.poll_transmit(now, &mut buf).expect("SYN,ACK");
+        assert_eq!(t.remote, peer);
+        isns.push(parse(&buf[..t.transmit.len]).seq_number);
+    }
+    let ack = |isn: TcpSeqNumber| segment(TcpFlags::ACK, 2, (isn + 1usize).0, &[]);
+    assert_eq!(
+        l.handle_segment(now, server_addr(), peers[0], &ack(isns[0])),
+        ListenerOutcome::Established
+    );
+    assert_eq!(
+        l.handle_segment(now, server_addr(), peers[1], &ack(isns[1])),
+        ListenerOutcome::Dropped(DropReason::AcceptQueueFull)
+    );
+    assert_eq!((l.accept_queue_len(), l.half_open_len()), (1, 1));
+    assert_eq!(l.stats().dropped_accept_queue_full, 1);
+    let first = l.poll_accept().expect("the first connection");
+    assert_eq!((first.remote(), first.state()), (peers[0], State::Established));
+    assert_eq!(
+        l.handle_segment(now, server_addr(), peers[1], &ack(isns[1])),
+        ListenerOutcome::Established
+    );
+    assert_eq!(l.poll_accept().map(|c| c.remote()), Some(peers[1]));
+    assert_eq!(l.half_open_len(), 0);
 }
 
 /// xorshift64: a tiny deterministic generator for the flood.
