@@ -91,15 +91,15 @@ impl Listener {
 
     /// Runs the expired timers of half-open connections.
     pub(super) fn half_open_timeouts(&mut self, now: Instant) {
-        let mut fired = Vec::new();
-        for (key, entry) in &mut self.half_open {
+        let Listener { half_open, dirty, .. } = self;
+        for (key, entry) in half_open.iter_mut() {
             if entry.conn.poll_timeout().is_some_and(|at| at <= now) {
                 entry.conn.handle_timeout(now);
-                fired.push(*key);
+                if !entry.dirty {
+                    entry.dirty = true;
+                    dirty.push_back(*key);
+                }
             }
-        }
-        for key in fired {
-            self.mark_dirty(key);
         }
     }
 }
