@@ -18,6 +18,8 @@
 //! - [`conn`]: one connection, sans I/O (segments in, segments out, time as a parameter).
 //! - [`config`]: its tunables.
 //! - [`hooks`]: how an upper layer (MPTCP) adds options to outgoing segments.
+//! - [`listener`]: LISTEN, the half-open table, SYN cookies, the accept queue.
+//! - [`time_wait`]: a bounded table of compact TIME-WAIT entries.
 
 pub mod buffer;
 pub mod cc;
@@ -25,10 +27,12 @@ pub mod config;
 pub mod conn;
 pub mod hooks;
 pub mod isn;
+pub mod listener;
 pub mod rtt;
 pub mod sack;
 pub mod state;
 pub mod syncookie;
+pub mod time_wait;
 
 pub use config::{Config, Keepalive};
 pub use conn::{CloseReason, ConnEvent, Connection, Received, Stats, Timer, Transmit};

@@ -463,6 +463,44 @@ impl Connection {
         self.snd.buf = SendBuffer::new(0);
     }
 
+    /// SND.NXT, for a compact TIME-WAIT entry ([`time_wait`](super::time_wait)).
+    pub fn snd_nxt(&self) -> TcpSeqNumber {
+        self.snd.nxt
+    }
+
+    /// RCV.NXT, for a compact TIME-WAIT entry.
+    pub fn rcv_nxt(&self) -> TcpSeqNumber {
+        self.rcv.nxt
+    }
+
+    /// The window field our segments carry now (scaled down by our shift), for a TIME-WAIT
+    /// entry's ACKs.
+    pub fn rcv_window_field(&self) -> u16 {
+        (self.rcv.wnd() >> self.rcv.wscale).min(u32::from(u16::MAX)) as u16
+    }
+
+    /// Our window scale shift (RFC 7323 §2.2 Rcv.Wind.Shift).
+    pub fn rcv_wscale(&self) -> u8 {
+        self.rcv.wscale
+    }
+
+    /// TS.Recent, when timestamps are in use (RFC 7323 §4.3).
+    pub fn ts_recent(&self) -> Option<u32> {
+        self.ts.enabled.then_some(self.ts.recent)
+    }
+
+    /// Our TSval clock at `now`, when timestamps are in use.
+    pub fn ts_clock(&self, now: Instant) -> Option<u32> {
+        self.ts.enabled.then(|| self.ts.clock(now))
+    }
+
+    /// The TSval clock a connection whose ISS is `iss` runs at `now`: a SYN cookie's TSval
+    /// must not exceed it, so the connection rebuilt from the cookie never sends a TSval
+    /// below it (RFC 7323 §5.4).
+    pub fn ts_clock_for_iss(iss: TcpSeqNumber, now: Instant) -> u32 {
+        Timestamps::new(iss).clock(now)
+    }
+
     /// Bytes this connection holds in memory beyond its own struct: buffer storage and the
     /// out-of-order ranges.
     pub fn heap_bytes(&self) -> usize {
