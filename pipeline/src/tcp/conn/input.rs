@@ -122,6 +122,11 @@ impl Connection {
         self.stats.segments_in += 1;
         self.last_heard = now;
         self.arm_keepalive(now);
+        // The FIN-WAIT-2 limit is for a peer gone silent, not for one still sending after our
+        // half-close: every accepted segment restarts it.
+        if let (State::FinWait2, Some(limit)) = (self.state, self.cfg.fin_wait2_timeout) {
+            self.timers.set(super::Timer::Linger, now + limit);
+        }
         if let Some((tsval, _)) = seg.options.timestamps().filter(|_| self.ts.enabled) {
             self.ts.update_recent(now, seg.seq_number, tsval);
         }
