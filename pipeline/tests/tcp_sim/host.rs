@@ -78,6 +78,9 @@ pub(crate) struct Host {
     scratch: Vec<u8>,
     /// `TCP_SIM_TRACE` is set: print every segment received.
     trace: bool,
+    /// The integral of cwnd over time (byte-seconds) and when it was last advanced.
+    cwnd_area: f64,
+    cwnd_since: Option<Instant>,
 }
 
 const MAC_CLIENT: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
@@ -85,7 +88,13 @@ const MAC_SERVER: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 2]);
 
 impl Host {
     /// A client that connects from `local` to `remote` at the first `poll_transmit`.
-    pub(crate) fn client(cfg: Config, local: SocketAddr, remote: SocketAddr, iss: u32, app: AppPlan) -> Host {
+    pub(crate) fn client(
+        cfg: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: u32,
+        app: AppPlan,
+    ) -> Host {
         let conn = Connection::connect(cfg, local, remote, TcpSeqNumber(iss), Instant::ZERO);
         let mut host = Host::new(Role::Client, cfg, local, remote, iss, app);
         host.conn = Some(conn);
@@ -97,7 +106,14 @@ impl Host {
         Host::new(Role::Server, cfg, local, local, iss, app)
     }
 
-    fn new(role: Role, cfg: Config, local: SocketAddr, remote: SocketAddr, iss: u32, app: AppPlan) -> Host {
+    fn new(
+        role: Role,
+        cfg: Config,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: u32,
+        app: AppPlan,
+    ) -> Host {
         Host {
             role,
             cfg,
@@ -115,6 +131,8 @@ impl Host {
             seg: vec![0u8; usize::from(cfg.mss) + 120],
             scratch: vec![0u8; 16 * 1024],
             trace: std::env::var_os("TCP_SIM_TRACE").is_some(),
+            cwnd_area: 0.0,
+            cwnd_since: None,
         }
     }
 
@@ -183,7 +201,8 @@ impl Host {
         if self.conn.is_none() && self.role == Role::Server {
             if seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK) {
                 self.remote = SocketAddr::new(ip.src_addr(), seg.src_port);
-                let conn = Connection::accept(self.cfg, self.local, self.remote, self.iss, seg, now);
+                let conn =
+                    Connection::accept(self.cfg, self.local, self.remote, self.iss, seg, now);
                 self.conn = Some(conn);
             }
             return;
@@ -267,7 +286,8 @@ impl Host {
             }
             self.rx_got += n as u64;
         }
-        if self.rx_got == self.app.rx_len && conn.is_read_closed() && self.log.read_all_at.is_none() {
+        if self.rx_got == self.app.rx_len && conn.is_read_closed() && self.log.read_all_at.is_none()
+        {
             self.log.read_all_at = Some(now);
         }
     }
@@ -293,6 +313,29 @@ impl Host {
         }
     }
 
+    /// Advances the cwnd integral to `now` (from the handshake on).
+    fn sample_cwnd(&mut self, now: Instant) {
+        let Some(conn) = self.conn.as_ref() else { return };
+        if self.log.connected_at.is_none() {
+            return;
+        }
+        let since = self.cwnd_since.unwrap_or(now);
+        let dt = now.saturating_duration_since(since).as_secs_f64();
+        self.cwnd_area += conn.congestion().cwnd() as f64 * dt;
+        self.cwnd_since = Some(now);
+    }
+
+    /// The time-weighted average cwnd in bytes since the handshake, up to `now`.
+    pub(crate) fn average_cwnd(&self, now: Instant) -> f64 {
+        let (Some(start), Some(conn)) = (self.log.connected_at, self.conn.as_ref()) else {
+            return 0.0;
+        };
+        let last = self.cwnd_since.unwrap_or(now);
+        let tail = now.saturating_duration_since(last).as_secs_f64();
+        let area = self.cwnd_area + conn.congestion().cwnd() as f64 * tail;
+        area / now.saturating_duration_since(start).as_secs_f64().max(1e-9)
+    }
+
     /// When the application's read pause ends, if it is still ahead.
     fn pause_end(&self) -> Option<Instant> {
         self.app.pause.map(|(_, until)| until).filter(|_| self.log.connected_at.is_some())
@@ -301,6 +344,7 @@ impl Host {
 
 impl Node for Host {
     fn handle_frame(&mut self, now: Instant, _iface: IfaceId, frame: &[u8]) {
+        self.sample_cwnd(now);
         match parse_frame(frame, ChecksumPolicy::Verify) {
             Ok(Frame::Tcp(f)) => self.on_segment(now, &f.ip, &f.tcp),
             _ => self.log.bad_frames += 1,
@@ -309,10 +353,11 @@ impl Node for Host {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if let Some(conn) = self.conn.as_mut() {
-            if conn.poll_timeout().is_some_and(|t| t <= now) {
-                conn.handle_timeout(now);
-            }
+        self.sample_cwnd(now);
+        if let Some(conn) =
+            self.conn.as_mut().filter(|c| c.poll_timeout().is_some_and(|t| t <= now))
+        {
+            conn.handle_timeout(now);
         }
         if self.pause_end().is_some_and(|t| t <= now) {
             self.app.pause = None;

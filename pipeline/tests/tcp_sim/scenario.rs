@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{Direction, LinkConfig, LinkId, Network, NodeId, Rng, secs};
+use netreaktor_pipeline::netsim::{
+    Direction, Dirs, LinkConfig, LinkId, Network, NodeId, Rng, secs,
+};
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 
@@ -42,7 +44,13 @@ pub(crate) struct Spec {
 impl Spec {
     /// A spec with `link` in both directions, default config, and sizes drawn from `rng` in
     /// `min..=max` bytes.
-    pub(crate) fn new(name: &'static str, seed: u64, link: LinkConfig, rng: &mut Rng, sizes: (u64, u64)) -> Spec {
+    pub(crate) fn new(
+        name: &'static str,
+        seed: u64,
+        link: LinkConfig,
+        rng: &mut Rng,
+        sizes: (u64, u64),
+    ) -> Spec {
         Spec {
             name,
             seed,
@@ -84,7 +92,8 @@ impl Run {
         for side in [Side::Client, Side::Server] {
             let h = self.host(side);
             let stats = h.conn.as_ref().map(|c| *c.stats());
-            out += &format!("{side:?}: {:?} read {} {:?}\n  {stats:?}\n", h.state(), h.rx_got, h.log);
+            out +=
+                &format!("{side:?}: {:?} read {} {:?}\n  {stats:?}\n", h.state(), h.rx_got, h.log);
         }
         out
     }
@@ -101,7 +110,11 @@ pub(crate) struct FailureNote(pub(crate) String);
 impl Drop for FailureNote {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("tcp_sim FAILED: {} (replay with TCP_SIM_SEED={})", self.0, self.0.rsplit(' ').next().unwrap_or("?"));
+            eprintln!(
+                "tcp_sim FAILED: {} (replay with TCP_SIM_SEED={})",
+                self.0,
+                self.0.rsplit(' ').next().unwrap_or("?")
+            );
         }
     }
 }
@@ -115,7 +128,8 @@ pub(crate) fn seeds(n: u64) -> Vec<u64> {
 }
 
 fn plan(spec: &Spec, side: Side) -> AppPlan {
-    let (up, down) = (Stream::new(spec.seed.wrapping_mul(2)), Stream::new(spec.seed.wrapping_mul(2) + 1));
+    let (up, down) =
+        (Stream::new(spec.seed.wrapping_mul(2)), Stream::new(spec.seed.wrapping_mul(2) + 1));
     let (tx, tx_len, rx, rx_len) = match side {
         Side::Client => (up, spec.up, down, spec.down),
         Side::Server => (down, spec.down, up, spec.up),
@@ -125,32 +139,39 @@ fn plan(spec: &Spec, side: Side) -> AppPlan {
     AppPlan { tx, tx_len, rx, rx_len, pause, abort_after }
 }
 
-/// Builds the network of `spec` and runs it until both connections end, the step limit, or
-/// twice the bound of virtual time.
-pub(crate) fn run(spec: Spec) -> Run {
+/// The network of `spec`: client, server, one link, and the scheduled cut.
+pub(crate) fn build(spec: Spec) -> Run {
     let mut net = Network::new(spec.seed);
     let c_addr: SocketAddr = "10.0.0.1:40000".parse().expect("address");
     let s_addr: SocketAddr = "10.0.0.2:443".parse().expect("address");
     let (c_iss, s_iss) = (net.rng().next_u32(), net.rng().next_u32());
-    let client = net.add_node(Host::client(spec.cfg, c_addr, s_addr, c_iss, plan(&spec, Side::Client)));
+    let client_app = plan(&spec, Side::Client);
+    let client = net.add_node(Host::client(spec.cfg, c_addr, s_addr, c_iss, client_app));
     let server = net.add_node(Host::server(spec.cfg, s_addr, s_iss, plan(&spec, Side::Server)));
     let link = net.connect(client.iface(0), server.iface(0), spec.client_to_server.clone());
     net.set_config(link, Direction::BToA, spec.server_to_client.clone());
     if let Some((from, span)) = spec.cut {
-        net.schedule_cut(link, netreaktor_pipeline::netsim::Dirs::Both, from, from + span);
+        net.schedule_cut(link, Dirs::Both, from, from + span);
     }
     net.set_step_limit(20_000_000);
-    let limit = Instant::ZERO + spec.bound + spec.bound;
-    let result = net.try_run_while(|net| {
+    Run { spec, net, client, server, link, stopped: None }
+}
+
+/// Builds the network of `spec` and runs it until both connections end, the step limit, or
+/// twice the bound of virtual time.
+pub(crate) fn run(spec: Spec) -> Run {
+    let mut run = build(spec);
+    let (client, server) = (run.client, run.server);
+    let limit = Instant::ZERO + run.spec.bound + run.spec.bound;
+    let result = run.net.try_run_while(|net| {
         let done = net.node::<Host>(client).finished() && net.node::<Host>(server).finished();
         !done && net.now() < limit
     });
-    let stopped = result.err().map(|e| e.to_string());
+    run.stopped = result.err().map(|e| e.to_string());
     if std::env::var_os("TCP_SIM_VERBOSE").is_some() {
-        let c = net.node::<Host>(client).conn.as_ref().map(|c| *c.stats());
-        eprintln!("{} seed {}: {} ms; client {c:?}", spec.name, spec.seed, net.now().total_millis());
+        eprintln!("{}: {} ms\n{}", run.id(), run.net.now().total_millis(), run.describe());
     }
-    Run { spec, net, client, server, link, stopped }
+    run
 }
 
 /// The checks of a complete transfer: every byte both ways, in order; both ends closed
@@ -164,7 +185,8 @@ pub(crate) fn check_complete(run: &Run) {
         assert_eq!(h.rx_got, want, "{id}: {side:?} read {} of {want} bytes", h.rx_got);
         assert!(h.log.read_all_at.is_some(), "{id}: {side:?} did not see the end of the stream");
         let state = h.state();
-        let clean = state == State::TimeWait || h.log.closed.is_some_and(|c| c.1 == CloseReason::Closed);
+        let clean =
+            state == State::TimeWait || h.log.closed.is_some_and(|c| c.1 == CloseReason::Closed);
         assert!(clean, "{id}: {side:?} ended in {state:?}, {:?}\n{}", h.log.closed, run.describe());
     }
     let end = run.net.now();
