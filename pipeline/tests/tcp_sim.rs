@@ -2,7 +2,9 @@
 //! seeded byte streams in both directions at once over a `netsim` link, then close. Every
 //! scenario runs at least 200 seeds and checks byte-exact delivery both ways, that both ends
 //! reach CLOSED or TIME-WAIT, and a bound on virtual time. A failing seed prints its scenario
-//! and seed; `TCP_SIM_SEED=<seed> cargo test --release --test tcp_sim <test>` replays it.
+//! and seed; `TCP_SIM_SEED=<seed> cargo test --release --test tcp_sim <test>` replays it,
+//! `TCP_SIM_TRACE=1` then prints every segment each host receives, and `TCP_SIM_VERBOSE=1`
+//! prints every run's end time and counters.
 //!
 //! Then two efficiency checks: goodput on a clean 100 Mbit/s, 20 ms RTT path, and CUBIC's
 //! throughput under 1% random loss against RFC 9438 §5's response function.
@@ -22,8 +24,9 @@ use netreaktor_pipeline::time::{Duration, Instant};
 
 use scenario::{FailureNote, Side, Spec, check_complete, run, seeds};
 
-/// Seeds per scenario.
-const SEEDS: u64 = 200;
+/// Seeds per scenario: 200 in release builds (`cargo test --release`, the proof), 50 in
+/// debug builds, which run about 15 times slower. `TCP_SIM_SEEDS=<n>` overrides both.
+const SEEDS: u64 = if cfg!(debug_assertions) { 50 } else { 200 };
 
 /// Transfer sizes per direction, drawn per seed.
 const SIZES: (u64, u64) = (20_000, 200_000);
@@ -59,21 +62,26 @@ fn loss_scenario(name: &'static str, loss_percent: u32, bound: Duration) -> impl
 
 #[test]
 fn no_loss() {
-    complete_for_all_seeds(loss_scenario("loss 0%", 0, secs(10)));
+    complete_for_all_seeds(loss_scenario("loss 0%", 0, secs(5)));
 }
 
 #[test]
 fn loss_1_percent() {
-    complete_for_all_seeds(loss_scenario("loss 1%", 1, secs(60)));
+    complete_for_all_seeds(loss_scenario("loss 1%", 1, secs(15)));
 }
 
 #[test]
 fn loss_5_percent() {
-    complete_for_all_seeds(loss_scenario("loss 5%", 5, secs(120)));
+    complete_for_all_seeds(loss_scenario("loss 5%", 5, secs(30)));
 }
 
 #[test]
 fn loss_20_percent() {
+    // The bound is wide because the tail is long (median 6 s, 99th percentile 730 s over
+    // 200 seeds): a lost retransmission waits for an RTO that backs off to 60 s, and an ACK
+    // lost after a retransmission makes the peer echo the older timestamp (RFC 7323 §4.3:
+    // duplicates do not update TS.Recent), an RTT sample of the whole outage. It stays
+    // below the 15 data retries (about 15 minutes at the 60 s ceiling) that give up.
     let make = loss_scenario("loss 20%", 20, secs(1200));
     complete_for_all_seeds(|seed| {
         let mut spec = make(seed);
@@ -98,7 +106,7 @@ fn reordering() {
         let held = percent(r.range_inclusive(1, 10) as u32);
         let link = ordinary_link(&mut r).reorder(held, ms(r.range_inclusive(1, 30)));
         let mut spec = Spec::new("reordering", seed, link, &mut r, SIZES);
-        spec.bound = secs(30);
+        spec.bound = secs(15);
         spec
     });
 }
@@ -109,7 +117,7 @@ fn duplication() {
         let mut r = rng(seed, 3);
         let link = ordinary_link(&mut r).duplicate_ppm(percent(r.range_inclusive(1, 10) as u32));
         let mut spec = Spec::new("duplication", seed, link, &mut r, SIZES);
-        spec.bound = secs(30);
+        spec.bound = secs(10);
         spec
     });
 }
@@ -121,7 +129,7 @@ fn delays_0_to_300_ms() {
         let delay = ms(r.range_inclusive(0, 300));
         let link = LinkConfig::new().delay(delay).rate_mbps(r.range_inclusive(10, 100));
         let mut spec = Spec::new("delays 0-300 ms", seed, link, &mut r, SIZES);
-        spec.bound = secs(30);
+        spec.bound = secs(15);
         spec
     });
 }
@@ -135,7 +143,7 @@ fn rates_1_mbit_to_10_gbit() {
         let rate = 10f64.powf(exponent) as u64;
         let link = LinkConfig::new().delay(ms(r.range_inclusive(0, 20))).rate_bps(rate);
         let mut spec = Spec::new("rates 1 Mbit/s-10 Gbit/s", seed, link, &mut r, SIZES);
-        spec.bound = secs(30);
+        spec.bound = secs(15);
         spec
     });
 }
@@ -150,7 +158,7 @@ fn blackhole_5_s_then_restored() {
         let mut spec = Spec::new("blackhole 5 s", seed, link, &mut r, (100_000, 200_000));
         // Mid-transfer: 100 KB take at least 200 ms at 4 Mbit/s.
         spec.cut = Some((Instant::from_millis(r.range_inclusive(50, 150)), secs(5)));
-        spec.bound = secs(60);
+        spec.bound = secs(20);
         let _note = FailureNote(format!("scenario {} seed {seed}", spec.name));
         let run = run(spec);
         check_complete(&run);
@@ -169,7 +177,7 @@ fn receiver_stops_reading_for_60_s() {
         spec.cfg.recv_buffer = 32 * 1024;
         spec.up = r.range_inclusive(64_000, 200_000);
         spec.pause = Some((Side::Server, Instant::ZERO, secs(60)));
-        spec.bound = secs(120);
+        spec.bound = secs(90);
         let _note = FailureNote(format!("scenario {} seed {seed}", spec.name));
         let run = run(spec);
         check_complete(&run);
@@ -189,7 +197,7 @@ fn peer_aborts_mid_transfer() {
             if r.below(2) == 0 { (Side::Client, spec.down) } else { (Side::Server, spec.up) };
         let after = rx_len * r.range_inclusive(10, 90) / 100;
         spec.abort = Some((side, after));
-        spec.bound = secs(30);
+        spec.bound = secs(10);
         let _note = FailureNote(format!("scenario {} seed {seed}", spec.name));
         let run = run(spec);
         scenario::check_common(&run);

@@ -119,11 +119,12 @@ impl Drop for FailureNote {
     }
 }
 
-/// The seeds to run: `0..n`, or only `$TCP_SIM_SEED` when it is set.
+/// The seeds to run: `0..n` (`0..$TCP_SIM_SEEDS` when set), or only `$TCP_SIM_SEED`.
 pub(crate) fn seeds(n: u64) -> Vec<u64> {
-    match std::env::var("TCP_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    match env("TCP_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (0..n).collect(),
+        None => (0..env("TCP_SIM_SEEDS").unwrap_or(n)).collect(),
     }
 }
 
