@@ -61,8 +61,9 @@ pub struct Config {
     pub data_retries: u32,
     /// How long TIME-WAIT lasts: 2·MSL (§3.4.2); MSL is taken as 30 s.
     pub time_wait: Duration,
-    /// How long a connection whose user has closed and stopped reading may sit in
-    /// FIN-WAIT-2 (not in RFC 9293; Linux's `tcp_fin_timeout`). `None`: forever.
+    /// How long FIN-WAIT-2 may last without a segment from the peer (not in RFC 9293;
+    /// Linux's `tcp_fin_timeout`): every accepted segment restarts it, so a peer still sending
+    /// after our half-close is never cut off, only one gone silent. `None`: forever.
     pub fin_wait2_timeout: Option<Duration>,
     /// Challenge ACKs (RFC 5961 §7) allowed per second on one connection.
     pub challenge_acks_per_sec: u32,

@@ -296,10 +296,12 @@ impl Connection {
     }
 
     /// RFC 9293 §3.8.6.1: arm the persist timer when data waits on a zero window with
-    /// nothing in flight (so no ACK will come to open it).
+    /// nothing in flight (so no ACK will come to open it). A window too small to use under
+    /// sender SWS avoidance (§3.8.6.2.1) is closed too: the timer is then the override
+    /// timeout, and [`plan_new_data`](Self::plan_new_data) sends what fits when it fires.
     fn update_persist(&mut self, now: Instant) {
         let waiting = self.snd.unsent() > 0 && self.snd.flight() == 0;
-        let closed = self.snd.wnd == 0;
+        let closed = waiting && (self.snd.wnd as usize) < self.snd.eff_mss.min(self.unsent_data());
         let sending_state = matches!(
             self.state,
             State::Established
@@ -375,6 +377,7 @@ impl Connection {
                 } else if end - self.snd.nxt > 0 {
                     self.sws_override = false;
                     self.snd.nxt = end;
+                    self.probe_due = false; // new data probes the window as well
                     if self.snd.rtt_probe.is_none() {
                         self.snd.rtt_probe = Some((end, now));
                     }
