@@ -19,7 +19,7 @@
 //!
 //! # Memory
 //!
-//! An entry is its key (two `SocketAddr`s, 64 bytes), [`Entry`] (32 bytes) and its place in
+//! An entry is its key (two `SocketAddr`s, 64 bytes), an `Entry` (32 bytes) and its place in
 //! the deadline index (key and deadline, 72 bytes): [`TimeWaitTable::ENTRY_BYTES`] counts
 //! twice that (336 bytes) to cover B-tree nodes. The table holds at most
 //! [`TimeWaitConfig::capacity`] entries. When a new entry finds it full, the entry closest to
