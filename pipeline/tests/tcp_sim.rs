@@ -226,9 +226,11 @@ fn goodput_100_mbit_20_ms() {
         // window-limited: 4 MB buffers each way leave it limited by the link only.
         spec.cfg.send_buffer = 4 << 20;
         spec.cfg.recv_buffer = 4 << 20;
-        // Without HyStart (omitted, see tcp::cc) slow start overshoots the 250 KB queue
-        // and loses every other segment of a round; SACK recovery of that burst ends in an
-        // RTO, twice, costing about 1 s (85% goodput on 100 MB). 300 MB amortize it.
+        // Slow start overshoots the 250 KB queue and loses every other segment of a round;
+        // HyStart++ (RFC 9406) sees the delay only as that round ends, a queue the size of
+        // the BDP filling within one round. SACK recovery of the burst loses retransmissions
+        // and ends in an RTO, twice, costing about 1 s (85% goodput on 100 MB) until lost
+        // retransmissions are detected (RACK, RFC 8985). 300 MB amortize it.
         spec.up = 300_000_000;
         spec.bound = secs(60);
         let _note = FailureNote(format!("scenario {} seed {seed}", spec.name));

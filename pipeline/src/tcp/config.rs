@@ -43,6 +43,9 @@ pub struct Config {
     pub timestamps: bool,
     /// The congestion controller (RFC 9438 CUBIC by default).
     pub congestion: Algorithm,
+    /// End the initial slow start when the RTT grows (HyStart++, RFC 9406), before the
+    /// bottleneck queue overflows.
+    pub hystart: bool,
     /// RTO bounds (RFC 6298).
     pub rtt: RttConfig,
     /// Longest delay of an ACK for in-order data (RFC 9293 §3.8.6.3: less than 0.5 s;
@@ -81,6 +84,7 @@ impl Default for Config {
             sack: true,
             timestamps: true,
             congestion: Algorithm::Cubic,
+            hystart: true,
             rtt: RttConfig::default(),
             delayed_ack: Some(Duration::from_millis(40)),
             nagle: false,

@@ -296,6 +296,12 @@ impl CongestionControl for Cubic {
         }
     }
 
+    fn exit_slow_start(&mut self) {
+        // RFC 9406 §4.2: ssthresh = cwnd; the first congestion-avoidance epoch then starts at
+        // cwnd.
+        self.ssthresh = self.cwnd;
+    }
+
     fn cwnd(&self) -> usize {
         self.cwnd
     }

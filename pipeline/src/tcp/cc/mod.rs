@@ -70,9 +70,11 @@
 //! | Slow start (HyStart++ RFC 9406 **omitted**)           | RFC 9438 §4.10                          |
 
 pub mod cubic;
+pub mod hystart;
 pub mod newreno;
 
 pub use cubic::Cubic;
+pub use hystart::HyStart;
 pub use newreno::NewReno;
 
 use crate::time::{Duration, Instant};
@@ -189,6 +191,9 @@ pub trait CongestionControl {
     /// The SMSS in bytes the windows are counted against.
     fn mss(&self) -> usize;
 
+    /// Slow start ends without a loss (HyStart++, RFC 9406): ssthresh becomes cwnd.
+    fn exit_slow_start(&mut self);
+
     /// The path MSS changed (PMTUD, or the peer's MSS option); clamped to `1..=MAX_MSS`.
     /// cwnd keeps its byte value, clamped into its bounds for the new MSS.
     fn set_mss(&mut self, mss: usize);
@@ -271,6 +276,10 @@ impl CongestionControl for Controller {
     #[inline]
     fn set_mss(&mut self, mss: usize) {
         dispatch!(self, c => c.set_mss(mss))
+    }
+    #[inline]
+    fn exit_slow_start(&mut self) {
+        dispatch!(self, c => c.exit_slow_start())
     }
 }
 

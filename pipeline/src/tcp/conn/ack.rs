@@ -141,6 +141,7 @@ impl Connection {
             self.snd.rexmit = (ack < self.snd.nxt).then(|| cur.max(ack));
         }
         let sample = self.take_rtt_sample(now, seg);
+        self.hystart_on_ack(now, seg, sample);
         self.feed_congestion(now, outcome, newly, sample, flight_before);
         if self.snd.una == self.snd.nxt {
             self.timers.stop(Timer::Retransmit); // RFC 6298 §5.2
@@ -170,6 +171,20 @@ impl Connection {
         self.cc.on_ack(now, newly, sample, flight_before);
     }
 
+    /// RFC 9406: HyStart++ sees every ACK's RTT (the timestamp echo when timestamps are on,
+    /// else the timed segment's) and may end the initial slow start.
+    fn hystart_on_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, sample: Option<Duration>) {
+        if !self.cfg.hystart {
+            return;
+        }
+        let echo = seg.options.timestamps().filter(|_| self.ts.enabled);
+        let rtt = echo.and_then(|(_, tsecr)| self.ts.age_of(now, tsecr)).or(sample);
+        let slow_start = self.cc.in_slow_start() && !self.sb.in_recovery();
+        if self.hystart.on_ack(seg.ack_number, self.snd.nxt, rtt, slow_start) {
+            self.cc.exit_slow_start();
+        }
+    }
+
     /// RFC 5681 §2 "duplicate acknowledgment", counted when SACK is off (the scoreboard
     /// counts SACK duplicates itself, RFC 6675 §2).
     fn count_dup_ack(&mut self, seg: &TcpRepr<'_>, window_changed: bool, flight: usize) {
@@ -186,6 +201,7 @@ impl Connection {
             return;
         }
         self.stats.fast_recoveries += 1;
+        self.hystart.stop();
         self.cc.on_congestion_event(now, flight);
         let first = self.sb.enter_recovery().unwrap_or_else(|| self.first_segment());
         self.snd.urgent_rexmit = Some(first);

@@ -35,7 +35,7 @@ use self::options::{PeerSyn, Timestamps};
 use self::seq::{RecvSeq, SendSeq};
 use self::timers::Timers;
 use super::buffer::{Reassembler, SendBuffer};
-use super::cc::{self, Controller};
+use super::cc::{self, Controller, HyStart};
 use super::config::Config;
 use super::rtt::RttEstimator;
 use super::sack::Scoreboard;
@@ -125,6 +125,7 @@ pub struct Connection {
     hook_space: usize,
     rtt: RttEstimator,
     cc: Controller,
+    hystart: HyStart,
     sb: Scoreboard,
     timers: Timers,
     /// A RST is to be sent (abort, or a give-up).
@@ -243,6 +244,7 @@ impl Connection {
             hook_space: 0,
             rtt: RttEstimator::new(cfg.rtt),
             cc: Controller::new(&cc_cfg),
+            hystart: HyStart::default(),
             sb: Scoreboard::new(iss, u32::from(cfg.mss)),
             timers: Timers::default(),
             rst_due: false,

@@ -137,6 +137,7 @@ impl Connection {
             self.cc.on_retransmission_timeout(now, flight);
         }
         self.sb.on_rto();
+        self.hystart.stop();
         self.snd.rexmit = Some(self.snd.una);
         self.snd.urgent_rexmit = None;
         self.snd.dup_acks = 0;
