@@ -88,7 +88,10 @@ impl Connection {
         }
         if outcome.loss_detected || (!self.sack_ok && self.snd.dup_acks == DUP_THRESH) {
             self.enter_fast_recovery(now, flight_before);
+        } else if ack == self.snd.una && outcome.newly_sacked > 0 {
+            self.detect_lost_head_retransmission(now);
         }
+        self.arm_recovery_timeout(now);
         if self.snd.wnd > 0 {
             self.timers.stop(Timer::Persist);
             self.timers.persist_backoff = 0;
@@ -140,6 +143,9 @@ impl Connection {
         if let Some(cur) = self.snd.rexmit {
             self.snd.rexmit = (ack < self.snd.nxt).then(|| cur.max(ack));
         }
+        // A partial ACK: if the new head was retransmitted already, when is not known; count
+        // from now, so a lost retransmission is found one RTT later at worst.
+        self.snd.head_rxt = (ack - self.sb.high_rxt() < 0).then_some((ack, now));
         let sample = self.take_rtt_sample(now, seg);
         self.hystart_on_ack(now, seg, sample);
         self.feed_congestion(now, outcome, newly, sample, flight_before);
@@ -206,6 +212,25 @@ impl Connection {
         let first = self.sb.enter_recovery().unwrap_or_else(|| self.first_segment());
         self.snd.urgent_rexmit = Some(first);
         self.snd.rtt_probe = None; // Karn: the timed segment may be the one resent.
+    }
+
+    /// RFC 8985's rule, applied to the segment at SND.UNA in SACK recovery: once an ACK
+    /// SACKs data sent more than an RTT plus a reordering window (min RTT / 4, §6.2) after the
+    /// head was retransmitted, and the head is still missing, that retransmission was lost too.
+    /// Resend it now instead of waiting for the RTO, which would collapse cwnd to one segment
+    /// and back off. No further window reduction: one per recovery (RFC 6675 §5).
+    fn detect_lost_head_retransmission(&mut self, now: Instant) {
+        let (Some((head, sent)), Some(srtt)) = (self.snd.head_rxt, self.rtt.srtt()) else {
+            return;
+        };
+        if head != self.snd.una || !self.sb.in_recovery() || self.snd.urgent_rexmit.is_some() {
+            return;
+        }
+        let reo_wnd = Duration::from_micros(self.rtt.min_rtt().unwrap_or(srtt).total_micros() / 4);
+        if now.saturating_duration_since(sent) > srtt + reo_wnd {
+            self.snd.urgent_rexmit = Some(self.first_segment());
+            self.stats.lost_retransmits += 1;
+        }
     }
 
     /// The segment at SND.UNA: up to one full segment, not past SND.NXT.

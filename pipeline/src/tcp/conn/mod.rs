@@ -91,6 +91,10 @@ pub struct Stats {
     pub rtos: u64,
     /// Fast-recovery episodes (dup-ACK or SACK loss detection).
     pub fast_recoveries: u64,
+    /// Retransmissions found lost in recovery and sent again without waiting for the RTO.
+    pub lost_retransmits: u64,
+    /// SACK recoveries that stalled (no ACK for two RTTs) and resent all unSACKed data.
+    pub recovery_timeouts: u64,
     /// Segments dropped as unacceptable (RFC 9293 §3.10.7.4 "first").
     pub dropped_unacceptable: u64,
     /// Segments dropped by PAWS (RFC 7323 §5).

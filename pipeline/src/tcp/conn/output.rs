@@ -66,6 +66,7 @@ impl Connection {
             State::Closed | State::Listen => None,
             State::SynSent | State::SynReceived => self.poll_syn(now, buf, hook),
             _ => {
+                self.settle_rexmit_cursor();
                 let plan = self.plan(buf.len());
                 match plan {
                     Some(plan) => Some(self.emit(now, buf, hook, plan)),
@@ -218,6 +219,19 @@ impl Connection {
         pipe.saturating_sub((self.snd.dup_acks as usize).saturating_mul(self.snd.eff_mss))
     }
 
+    /// Moves the go-back cursor past SACKed ranges, and ends the go-back once nothing below
+    /// SND.NXT is left to resend, so recovery or new data can go on.
+    fn settle_rexmit_cursor(&mut self) {
+        let Some(mut cur) = self.snd.rexmit else { return };
+        cur = cur.max(self.snd.una);
+        for r in self.sb.sacked_ranges() {
+            if r.contains(cur) {
+                cur = r.end;
+            }
+        }
+        self.snd.rexmit = (self.snd.nxt - cur > 0).then_some(cur);
+    }
+
     /// The go-back-N retransmission after an RTO, skipping SACKed ranges, within cwnd.
     fn plan_rto_rexmit(&self) -> Option<Plan> {
         let mut cur = self.snd.rexmit?;
@@ -359,6 +373,9 @@ impl Connection {
                 let end = seq + len;
                 if rx {
                     self.stats.retransmits += 1;
+                    if seq == self.snd.una {
+                        self.snd.head_rxt = Some((seq, now));
+                    }
                     if self.snd.urgent_rexmit.is_some_and(|r| r.start == seq) {
                         self.snd.urgent_rexmit = None;
                     }

@@ -44,6 +44,9 @@ pub(super) struct SendSeq {
     pub(super) dup_acks: u32,
     /// The segment being timed for an RTT sample (Karn): its end and send time.
     pub(super) rtt_probe: Option<(TcpSeqNumber, crate::time::Instant)>,
+    /// In SACK recovery: when the segment at SND.UNA was last retransmitted (or, for a head
+    /// reached by a partial ACK, when that became known), for lost-retransmission detection.
+    pub(super) head_rxt: Option<(TcpSeqNumber, crate::time::Instant)>,
     /// Consecutive retransmission timeouts or unanswered probes (RFC 9293 §3.8.3 R2).
     pub(super) retries: u32,
 }
@@ -68,6 +71,7 @@ impl SendSeq {
             urgent_rexmit: None,
             dup_acks: 0,
             rtt_probe: None,
+            head_rxt: None,
             retries: 0,
         }
     }

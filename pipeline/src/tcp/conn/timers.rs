@@ -13,6 +13,10 @@ use crate::tcp::cc::CongestionControl;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
+/// The shortest recovery timeout: on a path with next to no delay 2·SRTT would be a few
+/// microseconds, shorter than an ACK takes to be generated.
+const RECOVERY_TIMEOUT_FLOOR: Duration = Duration::from_millis(10);
+
 /// One of a connection's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timer {
@@ -26,11 +30,19 @@ pub enum Timer {
     Keepalive,
     /// TIME-WAIT's 2·MSL, or the FIN-WAIT-2 timeout.
     Linger,
+    /// In SACK recovery, no ACK for two smoothed RTTs: what is still missing is lost.
+    Recovery,
 }
 
 impl Timer {
-    const ALL: [Timer; 5] =
-        [Timer::Retransmit, Timer::Persist, Timer::DelayedAck, Timer::Keepalive, Timer::Linger];
+    const ALL: [Timer; 6] = [
+        Timer::Retransmit,
+        Timer::Persist,
+        Timer::DelayedAck,
+        Timer::Keepalive,
+        Timer::Linger,
+        Timer::Recovery,
+    ];
 
     const fn index(self) -> usize {
         self as usize
@@ -40,7 +52,7 @@ impl Timer {
 /// Deadlines, one per [`Timer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Timers {
-    at: [Option<Instant>; 5],
+    at: [Option<Instant>; 6],
     /// Zero-window probes sent since the window closed (their backoff exponent).
     pub(super) persist_backoff: u32,
     /// Keepalive probes sent without an answer.
@@ -65,7 +77,7 @@ impl Timers {
     }
 
     pub(super) fn clear(&mut self) {
-        self.at = [None; 5];
+        self.at = [None; 6];
     }
 
     fn next(&self) -> Option<Instant> {
@@ -98,6 +110,7 @@ impl Connection {
             Timer::DelayedAck => self.rcv.ack_now |= self.rcv.ack_delayed,
             Timer::Keepalive => self.on_keepalive(now),
             Timer::Linger => self.finish(now, self.linger_reason()),
+            Timer::Recovery => self.on_recovery_timeout(now),
         }
     }
 
@@ -117,6 +130,7 @@ impl Connection {
         }
         self.snd.retries += 1;
         self.stats.rtos += 1;
+
         self.rtt.on_timeout();
         self.snd.rtt_probe = None;
         match self.state {
@@ -141,6 +155,35 @@ impl Connection {
         self.snd.rexmit = Some(self.snd.una);
         self.snd.urgent_rexmit = None;
         self.snd.dup_acks = 0;
+    }
+
+    /// RFC 8985 §6.3's conclusion without its per-segment clock: in SACK recovery no ACK has
+    /// come for two smoothed RTTs (TLP's PTO, §7.2), so every segment still neither
+    /// acknowledged nor SACKed was sent more than an RTT plus a reordering window ago and is
+    /// lost, retransmissions included. This happens when the receiver discarded the segments
+    /// above its out-of-order limit: nothing will SACK them, RFC 6675's pipe keeps counting
+    /// them in flight, and only the RTO (cwnd down to one segment, backoff) would move again.
+    /// Instead, resend everything unSACKed from SND.UNA up, under the window recovery already
+    /// reduced; no further reduction (one per recovery).
+    fn on_recovery_timeout(&mut self, now: Instant) {
+        if self.sb.in_recovery() && self.snd.flight() > 0 {
+            self.snd.rexmit = Some(self.snd.una);
+            self.snd.rtt_probe = None;
+            self.stats.recovery_timeouts += 1;
+            self.arm_recovery_timeout(now);
+        }
+    }
+
+    /// In SACK recovery, (re)starts the recovery timeout at two smoothed RTTs from now, and
+    /// stops it outside recovery.
+    pub(super) fn arm_recovery_timeout(&mut self, now: Instant) {
+        match self.rtt.srtt() {
+            Some(srtt) if self.sb.in_recovery() && self.sack_ok => {
+                let wait = srtt.saturating_mul(2).max(RECOVERY_TIMEOUT_FLOOR);
+                self.timers.set(Timer::Recovery, now + wait);
+            }
+            _ => self.timers.stop(Timer::Recovery),
+        }
     }
 
     /// The connection is dead: tell the peer with a RST (RFC 9293 §3.8.3) and close.
