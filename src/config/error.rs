@@ -40,6 +40,8 @@ impl ConfigError {
         };
         let role = if message.starts_with("unknown field") || message.starts_with("duplicate") {
             Role::Key
+        } else if message.starts_with("missing field") {
+            Role::Container
         } else {
             Role::Value
         };

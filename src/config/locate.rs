@@ -86,6 +86,9 @@ pub(crate) enum Role {
     Key,
     /// A value (scalar, sequence or mapping).
     Value,
+    /// The mapping around the node (serde-saphyr places a missing field at a key of the
+    /// mapping that lacks it).
+    Container,
 }
 
 /// Every node's location and path.
@@ -142,6 +145,11 @@ impl PathIndex {
                 .filter(|(l, c, _, _)| (*l, *c) <= (line, column))
                 .max_by_key(|(l, c, _, _)| (*l, *c))
         };
+        if role == Role::Container
+            && let Some((_, _, _, path)) = exact(Role::Key)
+        {
+            return parent(path).to_owned();
+        }
         exact(role)
             .or_else(|| exact(Role::Value))
             .or_else(|| exact(Role::Key))
@@ -154,4 +162,12 @@ impl PathIndex {
 /// `parent.key`, or `key` at the root.
 pub(crate) fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
+}
+
+/// `a.b[0]` of `a.b[0].c`, `a.b` of `a.b[0]`, empty at the root.
+fn parent(path: &str) -> &str {
+    match path.rfind(['.', '[']) {
+        Some(end) => path.get(..end).unwrap_or_default(),
+        None => "",
+    }
 }

@@ -59,8 +59,11 @@ pub(crate) fn format_duration(d: Duration) -> String {
     if micros == 0 {
         return "0ms".to_owned();
     }
-    let (name, unit) =
-        DURATION_UNITS.iter().find(|(_, unit)| micros % unit == 0).copied().unwrap_or(("us", 1));
+    let (name, unit) = DURATION_UNITS
+        .iter()
+        .find(|(_, unit)| micros.is_multiple_of(*unit))
+        .copied()
+        .unwrap_or(("us", 1));
     format!("{}{name}", micros / unit)
 }
 
@@ -83,7 +86,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
 /// Formats a size in the largest binary unit that represents it exactly.
 pub(crate) fn format_size(bytes: u64) -> String {
     let binary = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
-    match binary.iter().find(|(_, unit)| bytes != 0 && bytes % unit == 0) {
+    match binary.iter().find(|(_, unit)| bytes != 0 && bytes.is_multiple_of(*unit)) {
         Some((name, unit)) => format!("{}{name}", bytes / unit),
         None => format!("{bytes}B"),
     }
