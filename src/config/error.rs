@@ -34,7 +34,7 @@ impl ConfigError {
     /// Turns a serde-saphyr error into ours, finding its field path in `text`.
     pub(crate) fn from_yaml(error: &serde_saphyr::Error, text: &str) -> Self {
         let error = error.without_snippet();
-        let message = UserMessageFormatter.format_message(error).into_owned();
+        let message = plain(&UserMessageFormatter.format_message(error));
         let Some(at) = error.location().filter(|at| at.line() > 0) else {
             return ConfigError { line: 0, column: 0, path: String::new(), message };
         };
@@ -64,6 +64,21 @@ impl fmt::Display for ConfigError {
             write!(f, "{}: ", self.path)?;
         }
         f.write_str(&self.message)
+    }
+}
+
+/// serde-saphyr's parser-level wording, in the words of the reference.
+const REWORDED: [(&str, &str); 4] = [
+    ("expected mapping start", "expected a mapping"),
+    ("expected sequence start", "expected a list"),
+    ("expected string scalar", "expected a string"),
+    ("invalid boolean", "expected true or false"),
+];
+
+fn plain(message: &str) -> String {
+    match REWORDED.iter().find(|(from, _)| *from == message) {
+        Some((_, to)) => (*to).to_owned(),
+        None => message.to_owned(),
     }
 }
 

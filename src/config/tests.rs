@@ -84,7 +84,19 @@ fn wrong_type() {
     );
     assert_errors(
         errors_with("cores: [0, 1]", "cores: zero"),
-        &["x.yaml:4:8: cores: expected sequence start"],
+        &["x.yaml:4:8: cores: expected a list"],
+    );
+}
+
+#[test]
+fn wrong_type_words() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlistener: 5"),
+        &["x.yaml:5:11: listener: expected a mapping"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlistener: {syn_cookies: maybe}"),
+        &["x.yaml:5:25: listener.syn_cookies: expected true or false"],
     );
 }
 
