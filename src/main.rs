@@ -5,8 +5,13 @@
 //!   NetReaktor's own wire formats and MPTCP crypto, follow every MPTCP connection in it and
 //!   report its subflows, events and the checks of its tokens, IDSNs and HMACs.
 //!
-//! The appliance itself (`run`, `check`, `status`) arrives with the data path.
+//! - `netreaktor check -c FILE`: load and validate a configuration (see
+//!   `docs/configuration.md`), print a summary or every error with its line and column.
+//!
+//! The appliance itself (`run`, `status`) arrives with the data path.
 
+mod check;
+mod config;
 mod inspect;
 
 use std::path::PathBuf;
@@ -31,12 +36,20 @@ enum Command {
         #[arg(long)]
         verify_checksums: bool,
     },
+    /// Validate a configuration file without running it (exit 0: valid, 1: invalid,
+    /// 2: unreadable).
+    Check {
+        /// The YAML configuration file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { file, verify_checksums } => inspect::run(&file, verify_checksums),
+        Command::Check { config } => Ok(check::run(&config)),
     };
     match result {
         Ok(code) => code,

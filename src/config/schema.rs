@@ -1,0 +1,359 @@
+//! The shape of a configuration file: one struct per YAML mapping, every one with
+//! `deny_unknown_fields`, defaults where a key may be left out. Single values check their own
+//! bounds while they are read (see [`units`](super::units)); checks that relate several values
+//! are in [`validate`](super::validate), which is why their nodes keep their [`Spanned`]
+//! locations.
+
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+use super::units::{Dur, IfName, Int, IpAddress, PortRange, Size, SockAddr};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const MS: u64 = 1_000;
+const SEC: u64 = 1_000 * MS;
+const HOUR: u64 = 3_600 * SEC;
+
+/// A value with no place in the file: a default.
+fn unplaced<T>(value: T) -> Spanned<T> {
+    Spanned { value, referenced: Location::UNKNOWN, defined: Location::UNKNOWN }
+}
+
+/// A whole configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// The network interfaces the appliance takes over.
+    pub(crate) interfaces: Interfaces,
+    /// CPU ids, one worker pinned to each.
+    pub(crate) cores: Spanned<Vec<Spanned<Int<0, 4095>>>>,
+    /// How much the appliance logs.
+    #[serde(default)]
+    pub(crate) log_level: LogLevel,
+    /// The Prometheus endpoint.
+    #[serde(default)]
+    pub(crate) metrics: Metrics,
+    /// TCP tunables for every connection, client and origin side.
+    #[serde(default)]
+    pub(crate) tcp: Tcp,
+    /// Passive-open limits, for every pipeline unless it overrides them.
+    #[serde(default)]
+    pub(crate) listener: Listener,
+    /// The services: match -> terminate -> forward.
+    pub(crate) pipelines: Spanned<Vec<Pipeline>>,
+}
+
+/// The client-facing and origin-facing interfaces (the same name is allowed: one NIC).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Interfaces {
+    /// Where clients' packets arrive (service addresses).
+    pub(crate) client: IfName,
+    /// Where origin servers are reached.
+    pub(crate) origin: IfName,
+    /// AF_XDP queues used on each interface.
+    #[serde(default = "default_queues")]
+    pub(crate) queues: Int<1, 256>,
+}
+
+fn default_queues() -> Int<1, 256> {
+    Int(1)
+}
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// Lifecycle events too (the default).
+    #[default]
+    Info,
+    /// Per-connection events.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// The metrics endpoint (`/metrics`, `/healthz`, `/readyz`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Metrics {
+    /// Address and port of the HTTP listener (kernel socket, management network).
+    pub(crate) listen: SockAddr,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { listen: SockAddr(([127, 0, 0, 1], 9100).into()) }
+    }
+}
+
+/// The congestion controller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Congestion {
+    /// RFC 9438.
+    #[default]
+    Cubic,
+    /// RFC 5681 / RFC 6582.
+    Newreno,
+}
+
+/// TCP tunables (see `netreaktor_pipeline::tcp::Config`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Tcp {
+    /// MSS announced and used (RFC 879's 536 up to jumbo frames).
+    pub(crate) mss: Int<536, 9000>,
+    /// Send buffer per connection.
+    pub(crate) send_buffer: Size<{ 16 * KIB }, { 64 * MIB }>,
+    /// Receive buffer per connection (the window).
+    pub(crate) recv_buffer: Size<{ 16 * KIB }, { 64 * MIB }>,
+    /// Congestion controller.
+    pub(crate) congestion: Congestion,
+    /// Lower bound of the RTO (RFC 6298 §2.4).
+    pub(crate) min_rto: Dur<{ 10 * MS }, { 2 * SEC }>,
+    /// Longest ACK delay; "0ms" acknowledges every segment (RFC 9293 §3.8.6.3: < 500 ms).
+    pub(crate) delayed_ack: Dur<0, { 499 * MS }>,
+    /// Keepalive probing; absent means off (RFC 9293 MUST-24).
+    pub(crate) keepalive: Option<Keepalive>,
+    /// Challenge ACKs per second per connection (RFC 5961 §7).
+    pub(crate) challenge_acks_per_sec: Int<1, 1000>,
+    /// TIME-WAIT length (2·MSL).
+    pub(crate) time_wait: Dur<{ SEC }, { 240 * SEC }>,
+}
+
+impl Default for Tcp {
+    fn default() -> Self {
+        Tcp {
+            mss: Int(1460),
+            send_buffer: Size(256 * KIB),
+            recv_buffer: Size(256 * KIB),
+            congestion: Congestion::Cubic,
+            min_rto: Dur::millis(200),
+            delayed_ack: Dur::millis(40),
+            keepalive: None,
+            challenge_acks_per_sec: Int(10),
+            time_wait: Dur::millis(60_000),
+        }
+    }
+}
+
+/// Keepalive probing (RFC 9293 §3.8.4).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Keepalive {
+    /// Idle time before the first probe.
+    pub(crate) idle: Dur<{ SEC }, { 24 * HOUR }>,
+    /// Time between unanswered probes.
+    pub(crate) interval: Dur<{ SEC }, { HOUR }>,
+    /// Unanswered probes before the connection is dropped.
+    pub(crate) probes: Int<1, 100>,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive { idle: Dur::millis(7_200_000), interval: Dur::millis(75_000), probes: Int(9) }
+    }
+}
+
+/// Passive-open limits (see `netreaktor_pipeline::tcp::listener::ListenerConfig`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Listener {
+    /// Half-open connections kept per listener; past it, SYN cookies. 0: cookies always.
+    pub(crate) half_open_max: Int<0, 1_000_000>,
+    /// Established connections waiting to be taken.
+    pub(crate) accept_backlog: Int<1, 65_535>,
+    /// Answer SYNs with cookies when the half-open table is full (else drop them).
+    pub(crate) syn_cookies: bool,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Listener { half_open_max: Int(1024), accept_backlog: Int(128), syn_cookies: true }
+    }
+}
+
+/// One service: match -> terminate -> forward.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Pipeline {
+    /// A unique name (metrics labels, logs).
+    pub(crate) name: Spanned<String>,
+    /// Which client traffic this pipeline takes.
+    #[serde(rename = "match")]
+    pub(crate) matches: Match,
+    /// How client connections are terminated.
+    #[serde(default)]
+    pub(crate) terminate: Terminate,
+    /// Where the byte streams go.
+    pub(crate) forward: Forward,
+}
+
+/// The service address and ports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Match {
+    /// The service address, on the client-facing interface.
+    pub(crate) address: Spanned<IpAddress>,
+    /// Ports and port ranges.
+    pub(crate) ports: Spanned<Vec<Spanned<PortRange>>>,
+}
+
+/// MPTCP termination.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Terminate {
+    /// MPTCP versions offered: 0 (RFC 6824, iOS <= 15) and 1 (RFC 8684).
+    pub(crate) mptcp_versions: Spanned<Vec<Spanned<Int<0, 1>>>>,
+    /// Per-pipeline limits.
+    pub(crate) limits: Limits,
+    /// Addresses announced with ADD_ADDR (public ones: iOS ignores private addresses).
+    pub(crate) announce: Vec<Spanned<IpAddress>>,
+    /// Which subflow carries the next bytes.
+    pub(crate) scheduler: Scheduler,
+    /// When a subflow is given up on.
+    pub(crate) failover: Failover,
+}
+
+impl Default for Terminate {
+    fn default() -> Self {
+        Terminate {
+            mptcp_versions: unplaced(vec![unplaced(Int(0)), unplaced(Int(1))]),
+            limits: Limits::default(),
+            announce: Vec::new(),
+            scheduler: Scheduler::default(),
+            failover: Failover::default(),
+        }
+    }
+}
+
+/// Per-pipeline connection limits.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Limits {
+    /// MPTCP (or TCP) connections at once.
+    pub(crate) max_connections: Int<1, 10_000_000>,
+    /// Subflows per MPTCP connection (Linux allows at most 8).
+    pub(crate) max_subflows: Int<1, 8>,
+    /// Overrides `listener.half_open_max` for this pipeline.
+    pub(crate) half_open_max: Option<Int<0, 1_000_000>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_connections: Int(100_000), max_subflows: Int(4), half_open_max: None }
+    }
+}
+
+/// The MPTCP packet scheduler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Scheduler {
+    /// The non-backup subflow with the lowest RTT that has window; backups last.
+    #[default]
+    LowestRtt,
+    /// Non-backup subflows in turn.
+    RoundRobin,
+    /// Every segment on every subflow (lowest latency, double the bytes).
+    Redundant,
+}
+
+/// Failover timing.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Failover {
+    /// Retransmission timeouts without progress before a subflow is stale (Linux: 4).
+    pub(crate) stale_rtos: Int<1, 16>,
+    /// How long an ADD_ADDR is retransmitted until echoed (Linux: 120 s).
+    pub(crate) add_addr_timeout: Dur<{ SEC }, { HOUR }>,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Failover { stale_rtos: Int(4), add_addr_timeout: Dur::millis(120_000) }
+    }
+}
+
+/// Origin-side forwarding.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Forward {
+    /// Origin servers, tried in balance order.
+    pub(crate) origins: Spanned<Vec<Spanned<SockAddr>>>,
+    /// How connections are spread over the origins.
+    #[serde(default)]
+    pub(crate) balance: Balance,
+    /// Whether a PROXY protocol header starts each origin connection.
+    #[serde(default)]
+    pub(crate) proxy_protocol: ProxyProtocol,
+    /// Longest wait for an origin's SYN,ACK before the next origin is tried.
+    #[serde(default = "default_connect_timeout")]
+    pub(crate) connect_timeout: Dur<{ 100 * MS }, { 120 * SEC }>,
+    /// A connection idle this long in both directions is closed.
+    #[serde(default = "default_idle_timeout")]
+    pub(crate) idle_timeout: Dur<{ SEC }, { 168 * HOUR }>,
+}
+
+fn default_connect_timeout() -> Dur<{ 100 * MS }, { 120 * SEC }> {
+    Dur::millis(5_000)
+}
+
+fn default_idle_timeout() -> Dur<{ SEC }, { 168 * HOUR }> {
+    Dur::millis(300_000)
+}
+
+/// Origin balancing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Balance {
+    /// Each new connection goes to the next origin.
+    #[default]
+    RoundRobin,
+}
+
+/// The PROXY protocol header sent to origins: `false` (none) or `v2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ProxyProtocol {
+    /// No header.
+    #[default]
+    Off,
+    /// The binary PROXY protocol v2 header.
+    V2,
+}
+
+impl<'de> Deserialize<'de> for ProxyProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ProxyProtocolVisitor)
+    }
+}
+
+struct ProxyProtocolVisitor;
+
+impl serde::de::Visitor<'_> for ProxyProtocolVisitor {
+    type Value = ProxyProtocol;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("false or v2")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ProxyProtocol, E> {
+        match v {
+            false => Ok(ProxyProtocol::Off),
+            true => Err(E::custom("proxy_protocol: say `v2` (the only version sent), or false")),
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ProxyProtocol, E> {
+        match v {
+            "v2" => Ok(ProxyProtocol::V2),
+            "off" => Ok(ProxyProtocol::Off),
+            _ => Err(E::custom(format!("invalid proxy_protocol {v:?}: expected false or v2"))),
+        }
+    }
+}

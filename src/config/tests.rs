@@ -1,0 +1,306 @@
+//! Tests of loading: the example configs pass; every kind of error is reported with its exact
+//! message, line, column and path.
+
+use super::*;
+
+/// A small valid config; tests replace parts of it. Line numbers matter: see the tests.
+const BASE: &str = "\
+interfaces:
+  client: veth0
+  origin: veth1
+cores: [0, 1]
+pipelines:
+  - name: web
+    match:
+      address: 10.0.0.1
+      ports: [80, \"8000-8080\"]
+    forward:
+      origins: [\"10.0.1.2:80\"]
+";
+
+/// The errors of `text`, as `check` prints them for a file named `x.yaml`.
+fn errors(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| e.in_file("x.yaml").to_string()).collect(),
+    }
+}
+
+/// The errors of BASE with `from` replaced by `to`.
+fn errors_with(from: &str, to: &str) -> Vec<String> {
+    assert!(BASE.contains(from), "{from:?} is not in BASE");
+    errors(&BASE.replacen(from, to, 1))
+}
+
+/// A second pipeline appended to BASE.
+fn with_second(pipeline: &str) -> String {
+    format!("{BASE}{pipeline}")
+}
+
+#[test]
+fn base_is_valid() {
+    assert_eq!(errors(BASE), Vec::<String>::new());
+}
+
+#[test]
+fn example_configs_are_valid() {
+    for name in ["demo.yaml", "bare-metal.yaml", "aws-c6i.yaml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs").join(name);
+        let text = std::fs::read_to_string(&path).expect("the example configs exist");
+        assert_eq!(errors(&text), Vec::<String>::new(), "{name}");
+    }
+}
+
+/// Asserts that `errors` is exactly `expected`.
+#[track_caller]
+fn assert_errors(errors: Vec<String>, expected: &[&str]) {
+    assert_eq!(errors, expected);
+}
+
+#[test]
+fn unknown_key() {
+    assert_errors(
+        errors_with("  origin: veth1\n", "  origin: veth1\n  colour: blue\n"),
+        &[
+            "x.yaml:4:3: interfaces.colour: unknown field `colour`, expected one of client, origin, queues",
+        ],
+    );
+}
+
+#[test]
+fn unknown_key_deep() {
+    assert_errors(
+        errors_with("    forward:\n", "    forward:\n      origin: x\n"),
+        &["x.yaml:11:7: pipelines[0].forward.origin: unknown field `origin`, expected one of \
+           origins, balance, proxy_protocol, connect_timeout, idle_timeout"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, x]"),
+        &["x.yaml:4:12: cores[1]: expected an integer, found \"x\""],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: zero"),
+        &["x.yaml:4:8: cores: expected a list"],
+    );
+}
+
+#[test]
+fn wrong_type_words() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlistener: 5"),
+        &["x.yaml:5:11: listener: expected a mapping"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlistener: {syn_cookies: maybe}"),
+        &["x.yaml:5:25: listener.syn_cookies: expected true or false"],
+    );
+}
+
+#[test]
+fn bad_enum_value() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {congestion: bbr}"),
+        &["x.yaml:5:19: tcp.congestion: unknown variant `bbr`, expected one of cubic, newreno"],
+    );
+}
+
+#[test]
+fn bad_duration() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {min_rto: 200 msec}"),
+        &["x.yaml:5:16: tcp.min_rto: invalid duration \"200 msec\": expected an integer and a \
+           unit (us, ms, s, m, h, d), e.g. \"40ms\""],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {min_rto: 5}"),
+        &["x.yaml:5:16: tcp.min_rto: invalid duration 5: a duration needs a unit, e.g. \"5s\""],
+    );
+}
+
+#[test]
+fn bad_size() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {send_buffer: 256kb}"),
+        &["x.yaml:5:20: tcp.send_buffer: invalid size \"256kb\": expected an integer and a unit \
+           (B, KiB, MiB, GiB, KB, MB, GB), e.g. \"256KiB\""],
+    );
+}
+
+#[test]
+fn bad_address() {
+    assert_errors(
+        errors_with("\"10.0.1.2:80\"", "\"10.0.1.2:80\", \"10.0.0.300:80\""),
+        &[
+            "x.yaml:11:32: pipelines[0].forward.origins[1]: invalid socket address \"10.0.0.300:80\"",
+        ],
+    );
+    assert_errors(
+        errors_with("address: 10.0.0.1", "address: 10.0.0"),
+        &["x.yaml:8:16: pipelines[0].match.address: invalid IP address \"10.0.0\""],
+    );
+}
+
+#[test]
+fn duplicate_key() {
+    assert_errors(
+        errors_with("  client: veth0\n", "  client: veth0\n  client: veth2\n"),
+        &["x.yaml:3:3: interfaces.client: duplicate mapping key `client` is not allowed here"],
+    );
+}
+
+#[test]
+fn missing_key() {
+    assert_errors(
+        errors_with("    forward:\n      origins: [\"10.0.1.2:80\"]\n", ""),
+        &["x.yaml:7:5: pipelines[0]: missing field `forward`"],
+    );
+    assert_errors(errors_with("cores: [0, 1]\n", ""), &["x.yaml:4:1: missing field `cores`"]);
+}
+
+#[test]
+fn duplicate_pipeline_name() {
+    let second = "  - name: web\n    match: {address: 10.0.0.2, ports: [80]}\n    forward: {origins: [\"10.0.1.3:80\"]}\n";
+    assert_errors(
+        errors(&with_second(second)),
+        &["x.yaml:12:11: pipelines[1].name: duplicate pipeline name \"web\" (first at line 6)"],
+    );
+}
+
+#[test]
+fn overlapping_match() {
+    let second = "  - name: other\n    match:\n      address: 10.0.0.1\n      ports: [443, 8080]\n    forward: {origins: [\"10.0.1.3:80\"]}\n";
+    assert_errors(
+        errors(&with_second(second)),
+        &["x.yaml:15:20: pipelines[1].match.ports[1]: 10.0.0.1 port 8080 is already matched by \
+           pipeline \"web\" (line 6)"],
+    );
+    // The same ports on another address are fine.
+    assert_errors(errors(&with_second(&second.replace("10.0.0.1", "10.0.0.9"))), &[]);
+}
+
+#[test]
+fn overlapping_ports_in_one_pipeline() {
+    assert_errors(
+        errors_with("[80, \"8000-8080\"]", "[80, \"8000-8080\", \"8080-8090\"]"),
+        &["x.yaml:9:32: pipelines[0].match.ports[2]: ports 8080-8090 overlap ports 8000-8080 of \
+           this pipeline"],
+    );
+}
+
+#[test]
+fn empty_origins() {
+    assert_errors(
+        errors_with("[\"10.0.1.2:80\"]", "[]"),
+        &["x.yaml:11:16: pipelines[0].forward.origins: at least one origin is required"],
+    );
+}
+
+#[test]
+fn out_of_range() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {mss: 100}"),
+        &["x.yaml:5:12: tcp.mss: 100 is out of range 536..=9000"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {recv_buffer: 1GiB}"),
+        &["x.yaml:5:20: tcp.recv_buffer: 1GiB is out of range 16KiB..=64MiB"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {delayed_ack: 1s}"),
+        &["x.yaml:5:20: tcp.delayed_ack: \"1s\" is out of range 0ms..=499ms"],
+    );
+    assert_errors(
+        errors_with("[80, ", "[70000, "),
+        &["x.yaml:9:15: pipelines[0].match.ports[0]: port 70000 is out of range 1..=65535"],
+    );
+    assert_errors(
+        errors_with("[80, ", "[0, "),
+        &["x.yaml:9:15: pipelines[0].match.ports[0]: port 0 is out of range 1..=65535"],
+    );
+}
+
+#[test]
+fn duplicate_core() {
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1, 0]"),
+        &["x.yaml:4:15: cores[2]: core 0 is listed twice (first at line 4)"],
+    );
+}
+
+#[test]
+fn every_semantic_error_is_reported() {
+    let text = BASE.replace("cores: [0, 1]", "cores: [1, 1]").replace("[\"10.0.1.2:80\"]", "[]");
+    assert_errors(
+        errors(&text),
+        &[
+            "x.yaml:4:12: cores[1]: core 1 is listed twice (first at line 4)",
+            "x.yaml:11:16: pipelines[0].forward.origins: at least one origin is required",
+        ],
+    );
+}
+
+#[test]
+fn syntax_error() {
+    assert_errors(errors("interfaces: {client: a\n"), &["x.yaml:1:13: unclosed bracket '{'"]);
+}
+
+#[test]
+fn durations_and_sizes() {
+    use netreaktor_pipeline::time::Duration;
+    assert_eq!(units::parse_duration("40ms"), Ok(Duration::from_millis(40)));
+    assert_eq!(units::parse_duration("2s"), Ok(Duration::from_secs(2)));
+    assert_eq!(units::parse_duration("1h"), Ok(Duration::from_secs(3600)));
+    assert_eq!(units::parse_duration("250us"), Ok(Duration::from_micros(250)));
+    assert!(units::parse_duration("1.5s").is_err());
+    assert!(units::parse_duration("s").is_err());
+    assert!(units::parse_duration("99999999999999999999d").is_err());
+    assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
+    assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+    assert_eq!(units::parse_size("256KiB"), Ok(256 * 1024));
+    assert_eq!(units::parse_size("2MB"), Ok(2_000_000));
+    assert_eq!(units::parse_size("4096"), Ok(4096));
+    assert!(units::parse_size("18446744073709551615GiB").is_err());
+    assert_eq!(format_size(1 << 20), "1MiB");
+    assert_eq!(format_size(1000), "1000B");
+}
+
+#[test]
+fn defaults_map_to_pipeline_defaults() {
+    use netreaktor_pipeline::tcp::Config as TcpConfig;
+    use netreaktor_pipeline::tcp::listener::ListenerConfig;
+    let config = parse(BASE).expect("BASE is valid");
+    assert_eq!(config.to_tcp_config(), TcpConfig::default());
+    let pipeline = &config.pipelines.value[0];
+    assert_eq!(config.to_listener_config(pipeline), ListenerConfig::default());
+}
+
+#[test]
+fn tunables_reach_the_pipeline_types() {
+    use netreaktor_pipeline::tcp::cc::Algorithm;
+    use netreaktor_pipeline::time::Duration;
+    let tcp = "tcp:\n  mss: 1400\n  send_buffer: 1MiB\n  recv_buffer: 512KiB\n  congestion: newreno\n  \
+               min_rto: 50ms\n  delayed_ack: 0ms\n  keepalive: {idle: 10m, interval: 10s, probes: 3}\n  \
+               challenge_acks_per_sec: 5\n  time_wait: 30s\n\
+               listener: {half_open_max: 10, accept_backlog: 20, syn_cookies: false}\n";
+    let text = BASE
+        .replace("cores: [0, 1]\n", &format!("cores: [0, 1]\n{tcp}"))
+        .replace("    forward:", "    terminate: {limits: {half_open_max: 0}}\n    forward:");
+    let config = parse(&text).expect("valid");
+    let c = config.to_tcp_config();
+    assert_eq!((c.mss, c.send_buffer, c.recv_buffer), (1400, 1 << 20, 512 << 10));
+    assert_eq!(c.congestion, Algorithm::NewReno);
+    assert_eq!(c.rtt.min_rto, Duration::from_millis(50));
+    assert_eq!(c.delayed_ack, None);
+    let keepalive = c.keepalive.expect("keepalive is on");
+    assert_eq!(
+        (keepalive.idle, keepalive.interval, keepalive.probes),
+        (Duration::from_secs(600), Duration::from_secs(10), 3)
+    );
+    assert_eq!((c.challenge_acks_per_sec, c.time_wait), (5, Duration::from_secs(30)));
+    let l = config.to_listener_config(&config.pipelines.value[0]);
+    assert_eq!((l.half_open_max, l.accept_backlog, l.syn_cookies), (0, 20, false));
+}

@@ -1,0 +1,166 @@
+//! Checks that relate several values: uniqueness of cores, pipeline names, origins and
+//! announced addresses, no two pipelines matching the same address and port, no empty lists.
+//! Each error points at the offending node's line and column.
+
+use std::net::IpAddr;
+
+use serde_saphyr::Spanned;
+
+use super::error::ConfigError;
+use super::schema::{Config, Pipeline};
+use super::units::PortRange;
+
+/// Every semantic error in `config`, in file order per section.
+pub(crate) fn validate(config: &Config) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    check_cores(config, &mut errors);
+    check_pipelines(config, &mut errors);
+    errors
+}
+
+/// Reports a non-empty list's emptiness at the list.
+fn non_empty<T>(list: &Spanned<Vec<T>>, path: &str, what: &str, errors: &mut Vec<ConfigError>) {
+    if list.value.is_empty() {
+        errors.push(ConfigError::at(
+            list.referenced,
+            path,
+            format!("at least one {what} is required"),
+        ));
+    }
+}
+
+/// Reports every item equal to an earlier one.
+fn unique<T: PartialEq, D: std::fmt::Display>(
+    items: &[Spanned<T>],
+    path: &str,
+    describe: impl Fn(&T) -> D,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        if let Some(first) = items.iter().take(i).find(|earlier| earlier.value == item.value) {
+            let msg = format!(
+                "{} is listed twice (first at line {})",
+                describe(&item.value),
+                first.referenced.line()
+            );
+            errors.push(ConfigError::at(item.referenced, format!("{path}[{i}]"), msg));
+        }
+    }
+}
+
+fn check_cores(config: &Config, errors: &mut Vec<ConfigError>) {
+    non_empty(&config.cores, "cores", "core", errors);
+    unique(&config.cores.value, "cores", |core| format!("core {}", core.0), errors);
+}
+
+fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
+    let pipelines = &config.pipelines.value;
+    non_empty(&config.pipelines, "pipelines", "pipeline", errors);
+    for (i, pipeline) in pipelines.iter().enumerate() {
+        let path = format!("pipelines[{i}]");
+        check_name(pipeline, &pipelines[..i], &path, errors);
+        check_match(pipeline, &pipelines[..i], &path, errors);
+        check_terminate(pipeline, &path, errors);
+        check_forward(pipeline, &path, errors);
+    }
+}
+
+fn check_name(
+    pipeline: &Pipeline,
+    earlier: &[Pipeline],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) {
+    let name = &pipeline.name;
+    let path = format!("{path}.name");
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    if name.value.is_empty() || !name.value.chars().all(valid) {
+        let msg = format!("invalid pipeline name {:?}: letters, digits, '-', '_', '.'", name.value);
+        errors.push(ConfigError::at(name.referenced, path, msg));
+    } else if let Some(first) = earlier.iter().find(|p| p.name.value == name.value) {
+        let msg = format!(
+            "duplicate pipeline name {:?} (first at line {})",
+            name.value,
+            first.name.referenced.line()
+        );
+        errors.push(ConfigError::at(name.referenced, path, msg));
+    }
+}
+
+/// Whether an address can be a service or announced address.
+fn routable(addr: IpAddr) -> bool {
+    let broadcast = matches!(addr, IpAddr::V4(v4) if v4.is_broadcast());
+    !(addr.is_unspecified() || addr.is_multicast() || broadcast)
+}
+
+fn check_match(
+    pipeline: &Pipeline,
+    earlier: &[Pipeline],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) {
+    let address = &pipeline.matches.address;
+    if !routable(address.value.0) {
+        let msg = format!("{} cannot be a service address", address.value.0);
+        errors.push(ConfigError::at(address.referenced, format!("{path}.match.address"), msg));
+    }
+    let ports = &pipeline.matches.ports;
+    non_empty(ports, &format!("{path}.match.ports"), "port", errors);
+    for (k, range) in ports.value.iter().enumerate() {
+        let at = format!("{path}.match.ports[{k}]");
+        if let Some(other) = ports.value.iter().take(k).find(|r| r.value.overlaps(&range.value)) {
+            let msg =
+                format!("ports {} overlap ports {} of this pipeline", range.value, other.value);
+            errors.push(ConfigError::at(range.referenced, at, msg));
+        } else if let Some(owner) = overlapping(earlier, address.value.0, &range.value) {
+            let msg = format!(
+                "{} port {} is already matched by pipeline {:?} (line {})",
+                address.value.0,
+                range.value,
+                owner.name.value,
+                owner.name.referenced.line()
+            );
+            errors.push(ConfigError::at(range.referenced, at, msg));
+        }
+    }
+}
+
+/// The first pipeline of `earlier` that matches `address` on a port of `range`.
+fn overlapping<'a>(
+    earlier: &'a [Pipeline],
+    address: IpAddr,
+    range: &PortRange,
+) -> Option<&'a Pipeline> {
+    earlier.iter().find(|p| {
+        p.matches.address.value.0 == address
+            && p.matches.ports.value.iter().any(|r| r.value.overlaps(range))
+    })
+}
+
+fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
+    let terminate = &pipeline.terminate;
+    let versions = format!("{path}.terminate.mptcp_versions");
+    non_empty(&terminate.mptcp_versions, &versions, "MPTCP version", errors);
+    unique(&terminate.mptcp_versions.value, &versions, |v| format!("version {}", v.0), errors);
+    let announce = format!("{path}.terminate.announce");
+    unique(&terminate.announce, &announce, |a| format!("address {}", a.0), errors);
+    for (k, addr) in terminate.announce.iter().enumerate() {
+        if !routable(addr.value.0) {
+            let msg = format!("{} cannot be announced", addr.value.0);
+            errors.push(ConfigError::at(addr.referenced, format!("{announce}[{k}]"), msg));
+        }
+    }
+}
+
+fn check_forward(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
+    let origins = &pipeline.forward.origins;
+    let at = format!("{path}.forward.origins");
+    non_empty(origins, &at, "origin", errors);
+    unique(&origins.value, &at, |o| format!("origin {}", o.0), errors);
+    for (k, origin) in origins.value.iter().enumerate() {
+        if !routable(origin.value.0.ip()) {
+            let msg = format!("{} cannot be an origin address", origin.value.0.ip());
+            errors.push(ConfigError::at(origin.referenced, format!("{at}[{k}]"), msg));
+        }
+    }
+}
