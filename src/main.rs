@@ -8,6 +8,9 @@
 //! The appliance itself (`run`, `check`, `status`) arrives with the data path.
 
 mod inspect;
+// The data path (AF_XDP workers, `run`) uses it next; until then only its tests do.
+#[cfg_attr(not(test), allow(dead_code))]
+mod xdp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
