@@ -57,14 +57,7 @@ pub(crate) fn attached_programs(interface: &str) -> anyhow::Result<Vec<AttachedP
 /// Returns the ids of the programs removed.
 pub(crate) fn remove_stale(interface: &str) -> anyhow::Result<Vec<u32>> {
     let programs = attached_programs(interface)?;
-    if let Some(foreign) = programs.iter().find(|p| p.name != PROGRAM_NAME) {
-        bail!(
-            "xdp: {interface} already has XDP program {:?} (id {}), not NetReaktor's; \
-             remove it first (ip link set dev {interface} xdp off)",
-            foreign.name,
-            foreign.id
-        );
-    }
+    ensure_ours(interface, &programs)?;
     let mut removed = Vec::new();
     for program in programs {
         detach_program(interface, program.id)?;
@@ -75,6 +68,19 @@ pub(crate) fn remove_stale(interface: &str) -> anyhow::Result<Vec<u32>> {
         bail!("xdp: could not remove stale program id {} from {interface}", program.id);
     }
     Ok(removed)
+}
+
+/// Fails if any of `programs` is not NetReaktor's: another tool's program is not ours to remove.
+pub(crate) fn ensure_ours(interface: &str, programs: &[AttachedProgram]) -> anyhow::Result<()> {
+    if let Some(foreign) = programs.iter().find(|p| p.name != PROGRAM_NAME) {
+        bail!(
+            "xdp: {interface} already has XDP program {:?} (id {}), not NetReaktor's; \
+             remove it first (ip link set dev {interface} xdp off)",
+            foreign.name,
+            foreign.id
+        );
+    }
+    Ok(())
 }
 
 /// Detaches program `id` from `interface`: through its BPF link if it has one, else netlink.

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use aya::programs::{TestRun, TestRunOptions};
 
 use super::maps::{OriginPorts, key};
-use super::stale::{AttachedProgram, parse_ip_link};
+use super::stale::{AttachedProgram, ensure_ours, parse_ip_link};
 use super::*;
 
 /// True when running as root; otherwise prints why the test is skipped.
@@ -83,6 +83,16 @@ fn parses_ip_link_xdp_entries() {
     assert!(parse_ip_link("5: a: <UP> mtu 1500 qdisc noqueue\n").is_empty());
 }
 
+#[test]
+fn only_our_programs_are_removed() {
+    let ours = AttachedProgram { id: 1, name: PROGRAM_NAME.into() };
+    let theirs = AttachedProgram { id: 2, name: "xdp_firewall".into() };
+    assert!(ensure_ours("eth0", std::slice::from_ref(&ours)).is_ok());
+    assert!(ensure_ours("eth0", &[]).is_ok());
+    let error = ensure_ours("eth0", &[ours, theirs]).expect_err("foreign program refused");
+    assert!(error.to_string().contains("xdp_firewall"), "{error}");
+}
+
 /// Runs `frame` through the loaded program and returns (verdict, the one counter that moved).
 fn run_frame(steering: &mut Steering, frame: &[u8]) -> (u32, Vec<Counter>) {
     let before = steering.counters().expect("counters readable");
@@ -101,6 +111,9 @@ fn program_classifies_crafted_frames() {
         return;
     }
     let mut steering = Steering::load(&test_config()).expect("load");
+    assert_eq!(steering.xsk_map().len(), 64, "xsks holds one entry per rx queue, up to 64");
+    let not_xsk = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
+    assert!(steering.bind_queue(0, &not_xsk).is_err(), "the kernel takes only AF_XDP sockets");
     use frames::*;
     let cases: Vec<(&str, Vec<u8>, Counter)> = vec![
         ("service v4", eth(ETH_IPV4, &ipv4(SERVICE_V4, 5, 0, &tcp(8080))), Counter::SteerNoXsk),
