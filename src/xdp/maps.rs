@@ -102,7 +102,7 @@ impl SteerConfig {
 }
 
 /// One per-CPU counter of the steering program (`enum nr_counter`): each packet the program
-/// sees increments exactly one of them, except a redirect, which also counts nothing else.
+/// sees increments exactly one of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Counter {
     /// Matched and an AF_XDP socket was bound to the queue: `bpf_redirect_map` was called.

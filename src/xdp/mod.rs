@@ -123,8 +123,9 @@ impl Steering {
             AttachMode::Auto => match attach_in(program, interface, XdpMode::Driver) {
                 Ok(link) => (link, ActiveMode::Native, None),
                 Err(native) => {
-                    let link = attach_in(program, interface, XdpMode::Skb)
-                        .with_context(|| format!("native mode failed too: {native:#}"))?;
+                    let link = attach_in(program, interface, XdpMode::Skb).with_context(|| {
+                        format!("xdp: native mode had failed first: {native:#}")
+                    })?;
                     (link, ActiveMode::Generic, Some(format!("{native:#}")))
                 }
             },
