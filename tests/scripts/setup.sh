@@ -12,6 +12,7 @@ APT_PACKAGES=(
     haproxy       # the peer baseline on kernel MPTCP
     ethtool
     clang         # rebuilds the XDP steering object (cargo build itself needs no clang)
+    llvm          # llvm-strip: drops DWARF from that object (tests/scripts/build-xdp.sh)
     libbpf-dev
     python3
 )

@@ -15,6 +15,17 @@ tests/scripts/setup.sh
 step "format"
 cargo fmt --all --check
 
+step "XDP object matches its source (tests/scripts/build-xdp.sh)"
+xdp_tmp="$(mktemp -d)"
+tests/scripts/build-xdp.sh "$xdp_tmp/steer.bpf.o"
+if ! cmp "$xdp_tmp/steer.bpf.o" src/xdp/steer.bpf.o; then
+    echo "src/xdp/steer.bpf.o is not what src/xdp/steer.bpf.c compiles to:" >&2
+    echo "run tests/scripts/build-xdp.sh and commit src/xdp/steer.bpf.o" >&2
+    rm -rf "$xdp_tmp"
+    exit 1
+fi
+rm -rf "$xdp_tmp"
+
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
