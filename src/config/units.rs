@@ -207,7 +207,7 @@ impl<'de> Deserialize<'de> for IpAddress {
     }
 }
 
-/// An address and port: "10.0.0.1:80" or "[2001:db8::1]:80".
+/// An address and port: `10.0.0.1:80` or `[2001:db8::1]:80`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct SockAddr(pub(crate) SocketAddr);
 
