@@ -98,6 +98,11 @@ pub struct Splice {
     failed: Option<ConnectFailure>,
     /// How the splice ends, once decided.
     end: Option<SpliceEnd>,
+    /// The side finished cleanly (TIME-WAIT, or CLOSED after both FINs): both of its
+    /// directions are complete, so a later RST (one answering a TIME-WAIT ACK, say) changes
+    /// nothing for the other side.
+    client_done: bool,
+    origin_done: bool,
     /// Bytes moved client to origin, and origin to client.
     to_origin: u64,
     to_client: u64,
@@ -116,6 +121,8 @@ impl Splice {
             last_active: now,
             failed: None,
             end: None,
+            client_done: false,
+            origin_done: false,
             to_origin: 0,
             to_client: 0,
         }
@@ -208,6 +215,8 @@ impl Splice {
     /// to either connection (the methods above do). Returns where the splice stands.
     pub fn pump(&mut self, now: Instant) -> SpliceStatus {
         self.drain_events(now);
+        self.client_done |= done_cleanly(&self.client);
+        self.origin_done |= done_cleanly(&self.origin);
         if self.failed.is_none() && self.end.is_none() {
             self.check_ends(now);
         }
@@ -231,7 +240,8 @@ impl Splice {
 
     /// Connect failures and timeouts, and reset propagation (RFC 9293 §3.10.5 ABORT).
     fn check_ends(&mut self, now: Instant) {
-        if self.client.close_reason().is_some_and(|r| r != CloseReason::Closed) {
+        if !self.client_done && self.client.close_reason().is_some_and(|r| r != CloseReason::Closed)
+        {
             self.origin.abort(now);
             self.end = Some(SpliceEnd::ClientReset);
             return;
@@ -240,7 +250,8 @@ impl Splice {
             self.check_connect(now);
             return;
         }
-        if self.origin.close_reason().is_some_and(|r| r != CloseReason::Closed) {
+        let origin_failed = self.origin.close_reason().is_some_and(|r| r != CloseReason::Closed);
+        if !self.origin_done && origin_failed {
             self.client.abort(now);
             self.end = Some(SpliceEnd::OriginReset);
         }
@@ -318,6 +329,11 @@ impl Splice {
 /// CLOSED or TIME-WAIT: nothing more will pass.
 fn ended(conn: &Connection) -> bool {
     conn.is_closed() || conn.state() == State::TimeWait
+}
+
+/// TIME-WAIT, or CLOSED after both FINs.
+fn done_cleanly(conn: &Connection) -> bool {
+    conn.state() == State::TimeWait || conn.close_reason() == Some(CloseReason::Closed)
 }
 
 /// Moves as many readable bytes of `from` as the send buffer of `to` takes, without an
