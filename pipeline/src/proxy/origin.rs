@@ -46,6 +46,7 @@ impl OriginPicker {
 
     /// The origin for a new client connection (round-robin), and its attempt record.
     pub fn pick(&mut self) -> (SocketAddr, Attempt) {
+        // `origins` is not empty (checked in `new`), so every index below is in bounds.
         let index = self.next % self.origins.len();
         self.next = (index + 1) % self.origins.len();
         (self.origins[index], Attempt { index, tries: 1 })

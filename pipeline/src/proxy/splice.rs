@@ -212,7 +212,9 @@ impl Splice {
     }
 
     /// Moves what can move and applies closes, resets and timeouts; call after every input
-    /// to either connection (the methods above do). Returns where the splice stands.
+    /// to either connection (the methods above do). Returns where the splice stands. The
+    /// splice takes the connections' events ([`Connection::poll_event`]); the owner learns
+    /// what happened from the status.
     pub fn pump(&mut self, now: Instant) -> SpliceStatus {
         self.drain_events(now);
         self.client_done |= done_cleanly(&self.client);
