@@ -12,6 +12,8 @@
 //!   estimator, ISNs, SYN cookies, buffers.
 //! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4), and a passive
 //!   observer of MPTCP connections in captures.
+//! - [`proxy`]: a client connection spliced to an origin connection with bounded buffers,
+//!   backpressure, half-close and reset propagation, and round-robin origin selection.
 //! - [`time`]: the virtual-time `Instant` and `Duration` the pipeline runs on.
 //! - [`timer`]: a hierarchical timer wheel for many connections, O(1) arm and cancel.
 //! - [`netsim`]: the seeded, virtual-time network simulator the engines are proven in.
@@ -19,6 +21,7 @@
 
 pub mod mptcp;
 pub mod netsim;
+pub mod proxy;
 pub mod tcp;
 pub mod time;
 pub mod timer;

@@ -1,0 +1,358 @@
+//! One client connection spliced to one origin connection.
+//!
+//! Bytes move zero-copy from one side's receive buffer ([`Connection::readable`]) into the
+//! other side's send buffer ([`Connection::send`]) and are consumed only once taken, so the
+//! data held per direction is bounded by the two buffers of the connections, and a stalled
+//! reader closes the far side's receive window (backpressure) instead of growing memory.
+
+use crate::tcp::{CloseReason, ConnEvent, Connection, State, Transmit};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::TcpRepr;
+
+/// The splice's timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpliceConfig {
+    /// How long one origin connect attempt may take before it counts as failed.
+    pub connect_timeout: Duration,
+    /// How long the pair may move no byte either way before both sides are reset. `None`:
+    /// forever.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for SpliceConfig {
+    /// 3 s to connect, 5 minutes idle.
+    fn default() -> Self {
+        SpliceConfig {
+            connect_timeout: Duration::from_secs(3),
+            idle_timeout: Some(Duration::from_secs(300)),
+        }
+    }
+}
+
+/// One of the two connections of a splice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The connection accepted from the client.
+    Client,
+    /// The connection opened toward the origin.
+    Origin,
+}
+
+/// Why an origin connect attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectFailure {
+    /// The origin answered the SYN with a RST.
+    Refused,
+    /// SYN retransmissions went unanswered (the connection's own give-up).
+    TimedOut,
+    /// The splice's connect timeout passed first.
+    ConnectTimeout,
+    /// The connection ended otherwise before it was established.
+    Reset,
+}
+
+/// How a splice ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpliceEnd {
+    /// Both directions were closed with FINs.
+    Closed,
+    /// The client side was reset, aborted or timed out; the origin side was reset.
+    ClientReset,
+    /// The origin side was reset or timed out after connecting; the client side was reset.
+    OriginReset,
+    /// No origin could be reached; the client side was reset.
+    OriginUnreachable(ConnectFailure),
+    /// No byte moved for the idle timeout; both sides were reset.
+    IdleTimeout,
+}
+
+/// What [`Splice::pump`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpliceStatus {
+    /// The origin connection is being opened; client data waits in the client's receive
+    /// buffer.
+    Connecting,
+    /// Both sides are connected and bytes move.
+    Open,
+    /// The origin connect attempt failed: call [`Splice::retry_origin`] or
+    /// [`Splice::give_up`]. Reported until one of them is called.
+    OriginFailed(ConnectFailure),
+    /// Both connections are CLOSED or in TIME-WAIT. Keep polling transmits (a RST may be
+    /// due) and drive the connections until [`Splice::can_drop`].
+    Finished(SpliceEnd),
+}
+
+/// A client connection and an origin connection, spliced.
+#[derive(Debug)]
+pub struct Splice {
+    cfg: SpliceConfig,
+    client: Connection,
+    origin: Connection,
+    /// The origin connection reached ESTABLISHED (or later).
+    origin_connected: bool,
+    /// When the current origin attempt started.
+    origin_started: Instant,
+    /// When a byte last moved (or the origin connected).
+    last_active: Instant,
+    /// A failed origin attempt waiting for the owner's decision.
+    failed: Option<ConnectFailure>,
+    /// How the splice ends, once decided.
+    end: Option<SpliceEnd>,
+    /// The side finished cleanly (TIME-WAIT, or CLOSED after both FINs): both of its
+    /// directions are complete, so a later RST (one answering a TIME-WAIT ACK, say) changes
+    /// nothing for the other side.
+    client_done: bool,
+    origin_done: bool,
+    /// Bytes moved client to origin, and origin to client.
+    to_origin: u64,
+    to_client: u64,
+}
+
+impl Splice {
+    /// Splices `client` (accepted) with `origin` (just opened with
+    /// [`Connection::connect`]). Call [`pump`](Self::pump) and the transmits after.
+    pub fn new(cfg: SpliceConfig, client: Connection, origin: Connection, now: Instant) -> Splice {
+        Splice {
+            cfg,
+            client,
+            origin,
+            origin_connected: false,
+            origin_started: now,
+            last_active: now,
+            failed: None,
+            end: None,
+            client_done: false,
+            origin_done: false,
+            to_origin: 0,
+            to_client: 0,
+        }
+    }
+
+    /// The connection on `side`.
+    pub fn conn(&self, side: Side) -> &Connection {
+        match side {
+            Side::Client => &self.client,
+            Side::Origin => &self.origin,
+        }
+    }
+
+    fn conn_mut(&mut self, side: Side) -> &mut Connection {
+        match side {
+            Side::Client => &mut self.client,
+            Side::Origin => &mut self.origin,
+        }
+    }
+
+    /// Bytes moved so far: (client to origin, origin to client).
+    pub fn moved(&self) -> (u64, u64) {
+        (self.to_origin, self.to_client)
+    }
+
+    /// Heap bytes of both connections: never more than the two connections' configured send
+    /// and receive buffers together.
+    pub fn heap_bytes(&self) -> usize {
+        self.client.heap_bytes() + self.origin.heap_bytes()
+    }
+
+    /// Whether both connections are CLOSED (TIME-WAIT over) and the splice can be dropped
+    /// once [`poll_transmit`](Self::poll_transmit) returned `None`.
+    pub fn can_drop(&self) -> bool {
+        self.client.is_closed() && self.origin.is_closed() && self.failed.is_none()
+    }
+
+    /// Processes a segment of `side`'s 4-tuple (checksum verified), then [`pump`](Self::pump)s.
+    pub fn handle_segment(&mut self, now: Instant, side: Side, seg: &TcpRepr<'_>) -> SpliceStatus {
+        self.conn_mut(side).handle_segment(now, seg);
+        self.pump(now)
+    }
+
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let own = self.own_deadline();
+        [self.client.poll_timeout(), self.origin.poll_timeout(), own].into_iter().flatten().min()
+    }
+
+    /// Runs the connections' timers and the splice's own (connect, idle) due by `now`, then
+    /// [`pump`](Self::pump)s.
+    pub fn handle_timeout(&mut self, now: Instant) -> SpliceStatus {
+        for side in [Side::Client, Side::Origin] {
+            let conn = self.conn_mut(side);
+            if conn.poll_timeout().is_some_and(|at| at <= now) {
+                conn.handle_timeout(now);
+            }
+        }
+        self.pump(now)
+    }
+
+    /// The next segment of either connection, written into `buf` (TCP header on): the side
+    /// says which 4-tuple's IP header to put in front. Call until `None` after every call
+    /// above.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(Side, Transmit)> {
+        if let Some(t) = self.client.poll_transmit(now, buf, &mut ()) {
+            return Some((Side::Client, t));
+        }
+        self.origin.poll_transmit(now, buf, &mut ()).map(|t| (Side::Origin, t))
+    }
+
+    /// Replaces a failed origin connection with a new attempt, after
+    /// [`SpliceStatus::OriginFailed`].
+    pub fn retry_origin(&mut self, origin: Connection, now: Instant) {
+        self.origin = origin;
+        self.origin_connected = false;
+        self.origin_started = now;
+        self.failed = None;
+    }
+
+    /// Gives up on the origin after [`SpliceStatus::OriginFailed`]: the client is reset.
+    pub fn give_up(&mut self, now: Instant) {
+        if let Some(failure) = self.failed.take() {
+            self.end.get_or_insert(SpliceEnd::OriginUnreachable(failure));
+            self.client.abort(now);
+        }
+    }
+
+    /// Moves what can move and applies closes, resets and timeouts; call after every input
+    /// to either connection (the methods above do). Returns where the splice stands. The
+    /// splice takes the connections' events ([`Connection::poll_event`]); the owner learns
+    /// what happened from the status.
+    pub fn pump(&mut self, now: Instant) -> SpliceStatus {
+        self.drain_events(now);
+        self.client_done |= done_cleanly(&self.client);
+        self.origin_done |= done_cleanly(&self.origin);
+        if self.failed.is_none() && self.end.is_none() {
+            self.check_ends(now);
+        }
+        if self.failed.is_none() && self.end.is_none() && self.origin_connected {
+            self.forward(now);
+            self.check_idle(now);
+        }
+        self.status()
+    }
+
+    /// Takes the connections' events; the origin's `Connected` starts the open phase.
+    fn drain_events(&mut self, now: Instant) {
+        while self.client.poll_event().is_some() {}
+        while let Some(ev) = self.origin.poll_event() {
+            if ev == ConnEvent::Connected {
+                self.origin_connected = true;
+                self.last_active = now;
+            }
+        }
+    }
+
+    /// Connect failures and timeouts, and reset propagation (RFC 9293 §3.10.5 ABORT).
+    fn check_ends(&mut self, now: Instant) {
+        if !self.client_done && self.client.close_reason().is_some_and(|r| r != CloseReason::Closed)
+        {
+            self.origin.abort(now);
+            self.end = Some(SpliceEnd::ClientReset);
+            return;
+        }
+        if !self.origin_connected {
+            self.check_connect(now);
+            return;
+        }
+        let origin_failed = self.origin.close_reason().is_some_and(|r| r != CloseReason::Closed);
+        if !self.origin_done && origin_failed {
+            self.client.abort(now);
+            self.end = Some(SpliceEnd::OriginReset);
+        }
+    }
+
+    /// An origin that ended before connecting, or a connect attempt past its timeout.
+    fn check_connect(&mut self, now: Instant) {
+        let failure = match self.origin.close_reason() {
+            Some(CloseReason::Refused) => ConnectFailure::Refused,
+            Some(CloseReason::TimedOut) => ConnectFailure::TimedOut,
+            Some(_) => ConnectFailure::Reset,
+            None if now >= self.origin_started + self.cfg.connect_timeout => {
+                self.origin.abort(now);
+                ConnectFailure::ConnectTimeout
+            }
+            None => return,
+        };
+        self.failed = Some(failure);
+    }
+
+    /// Resets both sides once no byte has moved for the idle timeout.
+    fn check_idle(&mut self, now: Instant) {
+        if self.idle_deadline().is_some_and(|at| now >= at) {
+            self.client.abort(now);
+            self.origin.abort(now);
+            self.end = Some(SpliceEnd::IdleTimeout);
+        }
+    }
+
+    /// Both directions: bytes, then the half-close once a side's stream has ended.
+    fn forward(&mut self, now: Instant) {
+        let up = copy(&mut self.client, &mut self.origin);
+        let down = copy(&mut self.origin, &mut self.client);
+        self.to_origin += up as u64;
+        self.to_client += down as u64;
+        if up + down > 0 {
+            self.last_active = now;
+        }
+        // RFC 9293 §3.10.4: the FIN follows the data already queued. A read-closed side has
+        // delivered its FIN in order and all its bytes were taken.
+        if self.client.is_read_closed() {
+            self.origin.close(now);
+        }
+        if self.origin.is_read_closed() {
+            self.client.close(now);
+        }
+    }
+
+    fn own_deadline(&self) -> Option<Instant> {
+        if self.failed.is_some() || self.end.is_some() {
+            return None;
+        }
+        if self.origin_connected {
+            self.idle_deadline()
+        } else {
+            Some(self.origin_started + self.cfg.connect_timeout)
+        }
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        self.cfg.idle_timeout.map(|idle| self.last_active + idle)
+    }
+
+    fn status(&self) -> SpliceStatus {
+        if let Some(failure) = self.failed {
+            return SpliceStatus::OriginFailed(failure);
+        }
+        if ended(&self.client) && ended(&self.origin) {
+            return SpliceStatus::Finished(self.end.unwrap_or(SpliceEnd::Closed));
+        }
+        if self.origin_connected { SpliceStatus::Open } else { SpliceStatus::Connecting }
+    }
+}
+
+/// CLOSED or TIME-WAIT: nothing more will pass.
+fn ended(conn: &Connection) -> bool {
+    conn.is_closed() || conn.state() == State::TimeWait
+}
+
+/// TIME-WAIT, or CLOSED after both FINs.
+fn done_cleanly(conn: &Connection) -> bool {
+    conn.state() == State::TimeWait || conn.close_reason() == Some(CloseReason::Closed)
+}
+
+/// Moves as many readable bytes of `from` as the send buffer of `to` takes, without an
+/// intermediate copy, and consumes exactly what was taken. Returns the bytes moved.
+fn copy(from: &mut Connection, to: &mut Connection) -> usize {
+    let mut moved = 0;
+    loop {
+        let (first, _) = from.readable();
+        let n = first.len().min(to.send_capacity());
+        if n == 0 {
+            return moved;
+        }
+        let taken = to.send(&first[..n]);
+        from.consume(taken);
+        moved += taken;
+        if taken == 0 {
+            return moved;
+        }
+    }
+}
