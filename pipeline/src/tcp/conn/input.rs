@@ -156,10 +156,6 @@ impl Connection {
         self.stats.dropped_unacceptable += 1;
         if !rst {
             self.rcv.ack_now = true;
-            // §3.10.7.4 TIME-WAIT: a retransmitted FIN is acknowledged and restarts 2·MSL.
-            if self.state == State::TimeWait && seg.flags.contains(TcpFlags::FIN) {
-                self.arm_time_wait(now);
-            }
             // A retransmitted SYN in SYN-RECEIVED: our SYN,ACK was lost; send it again.
             if self.state == State::SynReceived {
                 self.snd.syn_due = true;
