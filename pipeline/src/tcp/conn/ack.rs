@@ -92,6 +92,7 @@ impl Connection {
             self.detect_lost_head_retransmission(now);
         }
         self.arm_recovery_timeout(now);
+        self.arm_tail_probe(now);
         if self.snd.wnd > 0 {
             self.timers.stop(Timer::Persist);
             self.timers.persist_backoff = 0;
@@ -140,6 +141,7 @@ impl Connection {
         }
         self.snd.retries = 0;
         self.snd.dup_acks = 0;
+        self.snd.tail_probe_sent = false;
         if let Some(cur) = self.snd.rexmit {
             self.snd.rexmit = (ack < self.snd.nxt).then(|| cur.max(ack));
         }

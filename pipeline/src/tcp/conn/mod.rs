@@ -95,6 +95,8 @@ pub struct Stats {
     pub lost_retransmits: u64,
     /// SACK recoveries that stalled (no ACK for two RTTs) and resent all unSACKed data.
     pub recovery_timeouts: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub tail_probes: u64,
     /// Segments dropped as unacceptable (RFC 9293 §3.10.7.4 "first").
     pub dropped_unacceptable: u64,
     /// Segments dropped by PAWS (RFC 7323 §5).

@@ -399,6 +399,8 @@ impl Connection {
                         self.snd.rtt_probe = Some((end, now));
                     }
                     self.sb.on_sent(NextSegment::New(SeqRange::new(seq, end)));
+                    self.arm_rto_if_idle(now);
+                    self.arm_tail_probe(now);
                 }
                 if let Some(seg) = sack.filter(|_| rx) {
                     self.sb.on_sent(seg);

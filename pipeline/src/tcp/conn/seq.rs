@@ -47,6 +47,8 @@ pub(super) struct SendSeq {
     /// In SACK recovery: when the segment at SND.UNA was last retransmitted (or, for a head
     /// reached by a partial ACK, when that became known), for lost-retransmission detection.
     pub(super) head_rxt: Option<(TcpSeqNumber, crate::time::Instant)>,
+    /// A tail loss probe went out and no ACK of new data has come since (RFC 8985 §7).
+    pub(super) tail_probe_sent: bool,
     /// Consecutive retransmission timeouts or unanswered probes (RFC 9293 §3.8.3 R2).
     pub(super) retries: u32,
 }
@@ -72,6 +74,7 @@ impl SendSeq {
             dup_acks: 0,
             rtt_probe: None,
             head_rxt: None,
+            tail_probe_sent: false,
             retries: 0,
         }
     }

@@ -17,6 +17,9 @@ use crate::time::{Duration, Instant};
 /// microseconds, shorter than an ACK takes to be generated.
 const RECOVERY_TIMEOUT_FLOOR: Duration = Duration::from_millis(10);
 
+/// RFC 8985 §7.2 WCDelAckT: the peer may delay its ACK of a lone segment this long.
+const TLP_DELAYED_ACK_ALLOWANCE: Duration = Duration::from_millis(200);
+
 /// One of a connection's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timer {
@@ -32,16 +35,19 @@ pub enum Timer {
     Linger,
     /// In SACK recovery, no ACK for two smoothed RTTs: what is still missing is lost.
     Recovery,
+    /// Tail loss probe (RFC 8985 §7): outside recovery, no ACK for a probe timeout.
+    TailProbe,
 }
 
 impl Timer {
-    const ALL: [Timer; 6] = [
+    const ALL: [Timer; 7] = [
         Timer::Retransmit,
         Timer::Persist,
         Timer::DelayedAck,
         Timer::Keepalive,
         Timer::Linger,
         Timer::Recovery,
+        Timer::TailProbe,
     ];
 
     const fn index(self) -> usize {
@@ -52,7 +58,7 @@ impl Timer {
 /// Deadlines, one per [`Timer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Timers {
-    at: [Option<Instant>; 6],
+    at: [Option<Instant>; 7],
     /// Zero-window probes sent since the window closed (their backoff exponent).
     pub(super) persist_backoff: u32,
     /// Keepalive probes sent without an answer.
@@ -77,7 +83,7 @@ impl Timers {
     }
 
     pub(super) fn clear(&mut self) {
-        self.at = [None; 6];
+        self.at = [None; 7];
     }
 
     fn next(&self) -> Option<Instant> {
@@ -111,6 +117,7 @@ impl Connection {
             Timer::Keepalive => self.on_keepalive(now),
             Timer::Linger => self.finish(now, self.linger_reason()),
             Timer::Recovery => self.on_recovery_timeout(now),
+            Timer::TailProbe => self.on_tail_probe(),
         }
     }
 
@@ -184,6 +191,45 @@ impl Connection {
             }
             _ => self.timers.stop(Timer::Recovery),
         }
+    }
+
+    /// RFC 8985 §7.2: with SACK on, outside recovery, data in flight and no probe
+    /// outstanding, arm the probe timeout PTO = 2·SRTT (plus the peer's delayed-ACK allowance
+    /// when one segment is in flight), if it comes before the RTO. Otherwise stop it.
+    pub(super) fn arm_tail_probe(&mut self, now: Instant) {
+        let idle = !self.sack_ok
+            || self.snd.flight() == 0
+            || self.sb.in_recovery()
+            || self.snd.rexmit.is_some()
+            || self.snd.tail_probe_sent;
+        let Some(srtt) = self.rtt.srtt().filter(|_| !idle) else {
+            self.timers.stop(Timer::TailProbe);
+            return;
+        };
+        let mut pto = srtt.saturating_mul(2).max(RECOVERY_TIMEOUT_FLOOR);
+        if self.snd.flight() as usize <= self.snd.eff_mss {
+            pto += TLP_DELAYED_ACK_ALLOWANCE;
+        }
+        let at = now + pto;
+        if self.timers.get(Timer::Retransmit).is_none_or(|rto| at < rto) {
+            self.timers.set(Timer::TailProbe, at);
+        } else {
+            self.timers.stop(Timer::TailProbe);
+        }
+    }
+
+    /// RFC 8985 §7.3: resend the last segment sent, so its ACK (with SACK) shows what the
+    /// tail lost and fast recovery can start, instead of waiting for the RTO. One probe per
+    /// tail: the next ACK of new data allows another.
+    fn on_tail_probe(&mut self) {
+        if self.snd.flight() == 0 || self.sb.in_recovery() || self.snd.rexmit.is_some() {
+            return;
+        }
+        let len = (self.snd.flight() as usize).min(self.snd.eff_mss);
+        let last = crate::tcp::sack::SeqRange::new(self.snd.nxt - len, self.snd.nxt);
+        self.snd.urgent_rexmit = Some(last);
+        self.snd.tail_probe_sent = true;
+        self.stats.tail_probes += 1;
     }
 
     /// The connection is dead: tell the peer with a RST (RFC 9293 §3.8.3) and close.
