@@ -16,6 +16,12 @@
 //! the socket in the program's XSKMAP. Copy or zero-copy is the socket's bind mode
 //! ([`Port::mode`]); native or generic is the XDP program's attach mode (`crate::xdp`).
 //!
+//! Checksums: a frame is handed up exactly as the kernel had it. Where the sender left the
+//! TCP checksum to offload (`CHECKSUM_PARTIAL`: a local sender over veth, as in the tests),
+//! the checksum field holds only the pseudo-header sum, and verifying it fails; turn TX
+//! checksum offload off on such a peer (`ethtool -K IF tx off`) or trust the checksum. Frames
+//! sent through [`Port::kick`] carry the checksums the caller wrote (no TX offload yet).
+//!
 //! The `xdp` crate leaves the lifetime of frames to its caller (its ring calls are `unsafe`),
 //! and does not expose the bind mode: `unsafe` is allowed here and in [`sys`] only, every
 //! block with a `// SAFETY:` comment. A port is not `Send`: a worker opens its own.

@@ -72,9 +72,13 @@ impl Port {
         // free list through `release_tx` or, once sent, through the completion ring, and
         // `self.umem` is dropped after the rings and the socket (field order).
         let mut packet = unsafe { self.umem.alloc() }?;
-        let capacity = i32::try_from(packet.capacity()).expect("frames are at most 4 KB");
-        packet.adjust_tail(capacity).ok()?;
         self.tx_in_use += 1;
+        let capacity = i32::try_from(packet.capacity()).expect("frames are at most 4 KB");
+        if packet.adjust_tail(capacity).is_err() {
+            // Not reached: a fresh frame is empty and grows to exactly its capacity.
+            self.release_tx(packet);
+            return None;
+        }
         Some(TxSlot { port: self, packet: Some(packet) })
     }
 

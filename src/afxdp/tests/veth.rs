@@ -179,6 +179,25 @@ for i in range(int(sys.argv[3])):
         s.close()
 "#;
 
+/// `count` non-blocking connects at once; each must end refused within 5 s (exit 0).
+const REFUSED_BURST: &str = r#"
+import errno, select, socket, sys, time
+socks = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(); s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2]))); socks.append(s)
+deadline = time.time() + 5
+pending = list(socks)
+while pending and time.time() < deadline:
+    _, ready, _ = select.select([], pending, [], 0.1)
+    for s in ready:
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err != errno.ECONNREFUSED:
+            print("connect:", errno.errorcode.get(err, err)); sys.exit(2)
+        pending.remove(s)
+sys.exit(1 if pending else 0)
+"#;
+
 /// One ICMP echo request answered within 2 s (a raw socket: no ping binary needed).
 const PING: &str = r#"
 import socket, struct, sys, time
@@ -357,6 +376,62 @@ fn syns_reach_user_space_and_our_rsts_reach_the_peer() {
         assert!(delta.get(Counter::PassNoMatch) >= 4, "{delta}");
         assert_eq!(delta.get(Counter::Redirected), CONNECTS as u64, "{delta}");
         assert_eq!(port.recv(64, |_| ()).expect("recv"), 0, "nothing else arrived");
+    });
+}
+
+/// Waits until the steering program has redirected `count` frames since `before`.
+fn wait_redirected(steering: &Steering, before: &crate::xdp::Counters, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let delta = steering.counters().expect("counters").since(before);
+        if delta.get(Counter::Redirected) >= count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {delta}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn recv_takes_at_most_max_and_one_kick_sends_a_batch() {
+    if !root_or_skip("recv_takes_at_most_max_and_one_kick_sends_a_batch") {
+        return;
+    }
+    let bed = Testbed::new();
+    bed.in_b(|| {
+        let mut steering = Steering::load(&steer_config()).expect("load");
+        steering.attach(&bed.ifb, AttachMode::Generic).expect("attach");
+        let config = PortConfig { rx_batch: 8, ..PortConfig::default() };
+        let mut port = Port::open(&bed.ifb, 0, &config).expect("open");
+        port.register(&mut steering).expect("register");
+        let before = steering.counters().expect("counters");
+
+        let args = [ADDR_B.to_string(), SERVICE.to_string(), "5".to_string()];
+        let mut client = bed.python(&bed.a, REFUSED_BURST, &args).spawn().expect("python3");
+        wait_redirected(&steering, &before, 5);
+        let mut replies = Vec::new();
+        let mut take = |port: &mut Port, max: usize| {
+            port.recv(max, |bytes| match parse_frame(bytes, ChecksumPolicy::Verify) {
+                Ok(Frame::Tcp(syn)) => replies.push(rst_for(&syn)),
+                other => panic!("only SYNs steered: {other:?}"),
+            })
+            .expect("recv")
+        };
+        assert_eq!(take(&mut port, 3), 3, "at most max");
+        assert_eq!(take(&mut port, 64), 2, "the rest");
+        assert_eq!(take(&mut port, 64), 0, "empty");
+        for reply in &replies {
+            let mut slot = port.tx_slot().expect("a free TX frame");
+            let len = reply.emit(slot.buf());
+            slot.submit(len);
+        }
+        assert_eq!(port.kick().expect("kick"), 5, "one kick, five frames");
+        let status = client.wait().expect("client");
+        assert!(status.success(), "all five refused by our RSTs");
+        drain_completions(&mut port);
+        assert_eq!(port.counters().completions, 5, "{}", port.counters());
+        // The fill ring was topped up after each batch: the RX share is back in the kernel.
+        assert_eq!(port.rx_in_kernel, port.budget().rx);
     });
 }
 
