@@ -10,6 +10,9 @@
 //!
 //! The appliance itself (`run`, `status`) arrives with the data path.
 
+// The data path's workers use it next; until then only its tests do.
+#[cfg_attr(not(test), allow(dead_code))]
+mod afxdp;
 mod check;
 mod config;
 mod inspect;

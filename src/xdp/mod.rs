@@ -12,7 +12,7 @@
 
 pub(crate) mod maps;
 mod stale;
-mod sys;
+pub(crate) mod sys;
 
 #[cfg(test)]
 mod tests;
