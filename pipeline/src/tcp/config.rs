@@ -46,6 +46,9 @@ pub struct Config {
     /// End the initial slow start when the RTT grows (HyStart++, RFC 9406), before the
     /// bottleneck queue overflows.
     pub hystart: bool,
+    /// Tail loss probes (RFC 8985 §7; used only with SACK): a lost tail of data is found
+    /// after two RTTs instead of an RTO.
+    pub tail_loss_probe: bool,
     /// RTO bounds (RFC 6298).
     pub rtt: RttConfig,
     /// Longest delay of an ACK for in-order data (RFC 9293 §3.8.6.3: less than 0.5 s;
@@ -85,6 +88,7 @@ impl Default for Config {
             timestamps: true,
             congestion: Algorithm::Cubic,
             hystart: true,
+            tail_loss_probe: true,
             rtt: RttConfig::default(),
             delayed_ack: Some(Duration::from_millis(40)),
             nagle: false,

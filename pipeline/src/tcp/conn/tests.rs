@@ -175,3 +175,27 @@ fn an_idle_established_connection_holds_no_buffer_memory() {
     println!("size_of::<Connection>() = {size} bytes");
     assert!(size <= 2048, "an idle connection is {size} bytes");
 }
+
+#[test]
+fn a_lost_tail_is_recovered_by_a_probe_not_the_rto() {
+    let mut p = Pair::new(Config::default());
+    let mut dropped = false;
+    p.drop_ab = Box::new(move |_, bytes| {
+        let packet = TcpPacket::new_checked(bytes).expect("our segments parse");
+        let tail = packet.flags().contains(crate::wire::tcp::TcpFlags::PSH);
+        let drop = tail && !dropped;
+        dropped |= drop;
+        drop
+    });
+    p.run(Duration::from_secs(1), |p| p.a.state() == State::Established);
+    let data = pattern(30_000);
+    p.a.send(&data);
+    let mut got = Vec::new();
+    p.run(Duration::from_secs(10), |p| {
+        drain(&mut p.b, &mut got);
+        got.len() == data.len()
+    });
+    assert_eq!(got, data);
+    assert_eq!(p.a.stats().rtos, 0, "{:?}", p.a.stats());
+    assert_eq!(p.a.stats().tail_probes, 1, "{:?}", p.a.stats());
+}

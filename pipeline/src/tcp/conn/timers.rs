@@ -40,14 +40,16 @@ pub enum Timer {
 }
 
 impl Timer {
+    /// The order expired timers run in: a tail loss probe due with the RTO goes first, and
+    /// restarts the RTO (RFC 8985 §7.3).
     const ALL: [Timer; 7] = [
+        Timer::TailProbe,
         Timer::Retransmit,
         Timer::Persist,
         Timer::DelayedAck,
         Timer::Keepalive,
         Timer::Linger,
         Timer::Recovery,
-        Timer::TailProbe,
     ];
 
     const fn index(self) -> usize {
@@ -117,7 +119,7 @@ impl Connection {
             Timer::Keepalive => self.on_keepalive(now),
             Timer::Linger => self.finish(now, self.linger_reason()),
             Timer::Recovery => self.on_recovery_timeout(now),
-            Timer::TailProbe => self.on_tail_probe(),
+            Timer::TailProbe => self.on_tail_probe(now),
         }
     }
 
@@ -195,9 +197,11 @@ impl Connection {
 
     /// RFC 8985 §7.2: with SACK on, outside recovery, data in flight and no probe
     /// outstanding, arm the probe timeout PTO = 2·SRTT (plus the peer's delayed-ACK allowance
-    /// when one segment is in flight), if it comes before the RTO. Otherwise stop it.
+    /// when one segment is in flight), at the latest when the RTO would fire, so that the
+    /// probe is tried before the timeout collapses the window. Otherwise stop it.
     pub(super) fn arm_tail_probe(&mut self, now: Instant) {
         let idle = !self.sack_ok
+            || !self.cfg.tail_loss_probe
             || self.snd.flight() == 0
             || self.sb.in_recovery()
             || self.snd.rexmit.is_some()
@@ -211,20 +215,18 @@ impl Connection {
             pto += TLP_DELAYED_ACK_ALLOWANCE;
         }
         let at = now + pto;
-        if self.timers.get(Timer::Retransmit).is_none_or(|rto| at < rto) {
-            self.timers.set(Timer::TailProbe, at);
-        } else {
-            self.timers.stop(Timer::TailProbe);
-        }
+        let rto = self.timers.get(Timer::Retransmit).unwrap_or(at);
+        self.timers.set(Timer::TailProbe, at.min(rto));
     }
 
     /// RFC 8985 §7.3: resend the last segment sent, so its ACK (with SACK) shows what the
     /// tail lost and fast recovery can start, instead of waiting for the RTO. One probe per
     /// tail: the next ACK of new data allows another.
-    fn on_tail_probe(&mut self) {
+    fn on_tail_probe(&mut self, now: Instant) {
         if self.snd.flight() == 0 || self.sb.in_recovery() || self.snd.rexmit.is_some() {
             return;
         }
+        self.arm_rto(now);
         let len = (self.snd.flight() as usize).min(self.snd.eff_mss);
         let last = crate::tcp::sack::SeqRange::new(self.snd.nxt - len, self.snd.nxt);
         self.snd.urgent_rexmit = Some(last);
