@@ -16,6 +16,9 @@ mod afxdp;
 mod check;
 mod config;
 mod inspect;
+// The data path (workers writing Ethernet frames) uses it next; until then only its tests do.
+#[cfg_attr(not(test), allow(dead_code))]
+mod neigh;
 // The data path (AF_XDP workers, `run`) uses it next; until then only its tests do.
 #[cfg_attr(not(test), allow(dead_code))]
 mod xdp;

@@ -42,6 +42,13 @@ DEMO_BYTES=4000000 DEMO_CUT_AT=0.5 tests/scripts/demo.sh >/tmp/netreaktor-demo.l
 }
 tail -n 12 /tmp/netreaktor-demo.log
 
+step "appliance testbed: client -> router -> appliance (kernel routing) -> origin, bytes verified"
+tests/scripts/appliance-testbed-check.sh >/tmp/netreaktor-appliance-testbed.log 2>&1 || {
+    cat /tmp/netreaktor-appliance-testbed.log >&2
+    exit 1
+}
+tail -n 1 /tmp/netreaktor-appliance-testbed.log
+
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"
 

@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# The appliance testbed (shared TESTBED.md): a client with two radios, an access router, the
+# appliance with a client-facing and an origin-facing interface, and an origin server.
+#
+#   client ── wifi0 10.1.0.2 ── r-wifi 10.1.0.1 ┐
+#                                              router ── r-srv 10.9.0.1 ── srv0 10.9.0.2 ┐
+#   client ── cell0 10.2.0.2 ── r-cell 10.2.0.1 ┘        (service address)              │
+#                                                                               appliance
+#   origin ── o-app 10.10.0.2 (origin server, :8080) ─────────── org0 10.10.0.1 ────────┘
+#
+# Both subflows reach the appliance's one client-facing interface (srv0) from different source
+# addresses, as they would from the internet. srv0 and org0, and their peers r-srv and o-app,
+# have 2 transmit and 2 receive queues (a veth's receive queue follows the sender's transmit
+# queue), so two workers can each own one queue. configs/demo.yaml names these interfaces and
+# addresses.
+#
+# Routes: the router knows the service network (on-link) and the origin network via the
+# appliance; the appliance's default route is the router; the origin's is the appliance. The
+# appliance forwards nothing unless asked (`appliance_testbed_up forward`: IP forwarding on, so
+# the kernel routes client <-> origin, for checking the topology before NetReaktor runs there).
+#
+# Use: source this file, `appliance_testbed_trap`, `appliance_testbed_up [forward]`;
+# `at_client CMD...` etc. run commands in a namespace. Namespace names carry a prefix with the
+# PID (AT_PREFIX, default nra<PID>) so runs proceed in parallel; `appliance_testbed_up` first
+# removes namespaces left by runs whose process is gone, so a killed run leaves nothing behind
+# for long. Traffic stays inside these namespaces.
+
+AT_PREFIX=${AT_PREFIX:-nra$$}
+AT_CLIENT="${AT_PREFIX}-client"
+AT_ROUTER="${AT_PREFIX}-router"
+AT_APPLIANCE="${AT_PREFIX}-appliance"
+AT_ORIGIN="${AT_PREFIX}-origin"
+
+AT_WIFI_ADDR=10.1.0.2
+AT_CELL_ADDR=10.2.0.2
+AT_SERVICE_ADDR=10.9.0.2 # the appliance's client-facing address: the service address
+AT_APPLIANCE_ORIGIN_ADDR=10.10.0.1
+AT_ORIGIN_ADDR=10.10.0.2
+AT_ORIGIN_PORT=8080
+AT_CLIENT_IF=srv0 # the appliance's client-facing interface
+AT_ORIGIN_IF=org0 # the appliance's origin-facing interface
+AT_QUEUES=2
+
+at_client() { ip netns exec "$AT_CLIENT" "$@"; }
+at_router() { ip netns exec "$AT_ROUTER" "$@"; }
+at_appliance() { ip netns exec "$AT_APPLIANCE" "$@"; }
+at_origin() { ip netns exec "$AT_ORIGIN" "$@"; }
+
+# A veth pair between two namespaces, both ends with $queues queues, addressed and up, offloads
+# off (captures show real checksums; frames no larger than the MTU, as AF_XDP sees them).
+at_link() {
+    local queues=$1 ns_a=$2 if_a=$3 addr_a=$4 ns_b=$5 if_b=$6 addr_b=$7
+    ip link add "$if_a" numtxqueues "$queues" numrxqueues "$queues" netns "$ns_a" type veth \
+        peer name "$if_b" numtxqueues "$queues" numrxqueues "$queues" netns "$ns_b"
+    ip -n "$ns_a" addr add "$addr_a" dev "$if_a"
+    ip -n "$ns_b" addr add "$addr_b" dev "$if_b"
+    ip -n "$ns_a" link set "$if_a" up
+    ip -n "$ns_b" link set "$if_b" up
+    ip netns exec "$ns_a" ethtool -K "$if_a" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip netns exec "$ns_b" ethtool -K "$if_b" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+}
+
+# Removes the namespaces of earlier runs (prefix nra<PID>-) whose process no longer exists.
+appliance_testbed_sweep() {
+    local ns pid
+    for ns in $(ip netns list | awk '{print $1}' | grep -E '^nra[0-9]+-' || true); do
+        pid=${ns#nra}
+        pid=${pid%%-*}
+        if [[ $pid != "$$" ]] && ! kill -0 "$pid" 2>/dev/null; then
+            ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+            ip netns del "$ns" 2>/dev/null || true
+        fi
+    done
+}
+
+# Builds the topology. $1: "forward" to let the appliance's kernel route client <-> origin.
+appliance_testbed_up() {
+    local mode=${1:-}
+    appliance_testbed_sweep
+    appliance_testbed_down # a failed earlier run with the same AT_PREFIX
+    local ns
+    for ns in "$AT_CLIENT" "$AT_ROUTER" "$AT_APPLIANCE" "$AT_ORIGIN"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    at_link 1 "$AT_CLIENT" wifi0 "$AT_WIFI_ADDR/24" "$AT_ROUTER" r-wifi 10.1.0.1/24
+    at_link 1 "$AT_CLIENT" cell0 "$AT_CELL_ADDR/24" "$AT_ROUTER" r-cell 10.2.0.1/24
+    at_link "$AT_QUEUES" "$AT_ROUTER" r-srv 10.9.0.1/24 "$AT_APPLIANCE" "$AT_CLIENT_IF" "$AT_SERVICE_ADDR/24"
+    at_link "$AT_QUEUES" "$AT_APPLIANCE" "$AT_ORIGIN_IF" "$AT_APPLIANCE_ORIGIN_ADDR/24" "$AT_ORIGIN" o-app "$AT_ORIGIN_ADDR/24"
+    at_router sysctl -qw net.ipv4.ip_forward=1
+    at_router ip route add 10.10.0.0/24 via "$AT_SERVICE_ADDR"
+    at_appliance ip route add default via 10.9.0.1
+    at_origin ip route add default via "$AT_APPLIANCE_ORIGIN_ADDR"
+    if [[ $mode == forward ]]; then
+        at_appliance sysctl -qw net.ipv4.ip_forward=1
+    fi
+    # The client: Wi-Fi is the default route; traffic from the cellular address leaves by the
+    # cellular radio (source routing, as a phone's two interfaces behave).
+    at_client ip route add default via 10.1.0.1 dev wifi0
+    at_client ip rule add from "$AT_CELL_ADDR" table 102
+    at_client ip route add default via 10.2.0.1 dev cell0 table 102
+    at_client sysctl -qw net.mptcp.enabled=1
+    at_client ip mptcp limits set subflows 4 add_addr_accepted 4
+    at_client ip mptcp endpoint add "$AT_CELL_ADDR" dev cell0 subflow
+}
+
+# Starts the origin server in the background: the seeded stream of $2 bytes (seed $3, default
+# 1) to each of $1 connections, over plain TCP (tests/scripts/mptcp_transfer.py serve).
+# Returns once it listens.
+appliance_testbed_origin() {
+    local count=$1 bytes=$2 seed=${3:-1}
+    local script
+    script="$(dirname "${BASH_SOURCE[0]}")/../mptcp_transfer.py"
+    at_origin python3 "$script" serve --tcp --listen "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" \
+        --bytes "$bytes" --seed "$seed" --count "$count" >/dev/null &
+    at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
+}
+
+# Waits (up to 5 s) until something in namespace $1 listens on TCP port $2.
+at_wait_listen() {
+    local ns=$1 port=$2 i
+    for i in $(seq 50); do
+        if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q LISTEN; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "appliance-testbed: nothing listens on port $port in $ns" >&2
+    return 1
+}
+
+# Blackholes a client radio at the router in both directions ($1: wifi|cell).
+at_cut() {
+    local iface="r-$1"
+    at_router nft add table inet "cut_$1"
+    at_router nft add chain inet "cut_$1" blackhole "{ type filter hook forward priority 0; policy accept; }"
+    at_router nft add rule inet "cut_$1" blackhole iifname "$iface" drop
+    at_router nft add rule inet "cut_$1" blackhole oifname "$iface" drop
+}
+
+at_restore() {
+    at_router nft delete table inet "cut_$1" 2>/dev/null || true
+}
+
+# Removes every namespace of this run (killing what runs in them); safe to call twice.
+appliance_testbed_down() {
+    local ns
+    for ns in "$AT_CLIENT" "$AT_ROUTER" "$AT_APPLIANCE" "$AT_ORIGIN"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+# Tears the testbed down when the calling script exits, fails (ERR, keeping the failing
+# status) or is interrupted. $1: an extra cleanup command run first (optional).
+appliance_testbed_trap() {
+    AT_EXTRA_CLEANUP=${1:-true}
+    trap '$AT_EXTRA_CLEANUP; appliance_testbed_down' EXIT
+    trap 'at_rc=$?; $AT_EXTRA_CLEANUP; appliance_testbed_down; exit $at_rc' ERR
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
