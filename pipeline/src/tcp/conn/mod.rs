@@ -11,16 +11,19 @@
 //! - [`poll_event`](Connection::poll_event) to learn what changed for the user.
 //!
 //! The pieces: `input` (segment arrival, RFC 9293 §3.10.7), `ack` (the ACK field: send
-//! window, RTT, congestion control, SACK recovery), `output` (which segment goes next and its
-//! bytes), `timers` (RTO, persist, delayed ACK, keepalive, TIME-WAIT), `options` (option
-//! negotiation, timestamps and PAWS).
+//! window, RTT, congestion control, SACK recovery), `plan` (which segment goes next),
+//! `output` (its bytes), `timers` (RTO, persist, delayed ACK, keepalive, TIME-WAIT, recovery
+//! timeout, tail loss probe), `options` (option negotiation, timestamps and PAWS), `user` (the
+//! user calls), `seq` (the RFC 9293 §3.3.1 variables).
 
 mod ack;
 mod input;
 mod options;
 mod output;
+mod plan;
 mod seq;
 mod timers;
+mod user;
 
 #[cfg(test)]
 mod tests;
@@ -351,104 +354,6 @@ impl Connection {
     /// Whether the connection is over and can be dropped (CLOSED; TIME-WAIT is not over).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
-    }
-
-    /// Queues `data` to send and returns how much fit in the send buffer (RFC 9293 §3.10.2
-    /// SEND). 0 when the buffer is full or the user has closed.
-    pub fn send(&mut self, data: &[u8]) -> usize {
-        if !self.state.can_send() || self.snd.fin.is_some() {
-            return 0;
-        }
-        self.snd.buf.write(data)
-    }
-
-    /// Free space in the send buffer.
-    pub fn send_capacity(&self) -> usize {
-        if self.state.can_send() && self.snd.fin.is_none() { self.snd.buf.remaining() } else { 0 }
-    }
-
-    /// Bytes queued and not yet acknowledged.
-    pub fn send_queued(&self) -> usize {
-        self.snd.buf.len()
-    }
-
-    /// Copies readable data into `out` and consumes it (RFC 9293 §3.10.3 RECEIVE).
-    pub fn recv(&mut self, out: &mut [u8]) -> usize {
-        let (a, b) = self.rcv.reasm.readable();
-        let n1 = a.len().min(out.len());
-        out[..n1].copy_from_slice(&a[..n1]);
-        let n2 = b.len().min(out.len() - n1);
-        out[n1..n1 + n2].copy_from_slice(&b[..n2]);
-        self.consume(n1 + n2)
-    }
-
-    /// The readable data, in place, as up to two slices; [`consume`](Self::consume) it after.
-    pub fn readable(&self) -> (&[u8], &[u8]) {
-        self.rcv.reasm.readable()
-    }
-
-    /// Marks `n` readable bytes as read, opening the receive window; may queue a window update.
-    pub fn consume(&mut self, n: usize) -> usize {
-        let n = self.rcv.reasm.consume(n);
-        if n > 0 && self.state.can_receive() {
-            self.maybe_window_update();
-        }
-        n
-    }
-
-    /// Whether the peer's FIN has been received in order and all data before it read.
-    pub fn is_read_closed(&self) -> bool {
-        self.rcv.fin_received && self.rcv.reasm.readable_len() == 0
-    }
-
-    /// Closes the sending direction (RFC 9293 §3.10.4 CLOSE): a FIN follows the queued data.
-    /// Receiving goes on until the peer's FIN. Closing twice does nothing.
-    pub fn close(&mut self, now: Instant) {
-        if self.snd.fin.is_some() {
-            return;
-        }
-        match self.state {
-            State::SynSent => self.finish(now, CloseReason::Closed),
-            // RFC 9293 §3.10.4: in SYN-RECEIVED the FIN waits for ESTABLISHED; the state
-            // changes when the ACK of our SYN arrives (see `input`).
-            State::SynReceived => self.snd.queue_fin(),
-            State::Established | State::CloseWait => {
-                self.snd.queue_fin();
-                self.apply(Event::Close);
-            }
-            _ => {}
-        }
-    }
-
-    /// Aborts (RFC 9293 §3.10.5 ABORT): a RST is sent if the peer knows of us, queued data
-    /// is dropped, and the connection is closed.
-    pub fn abort(&mut self, now: Instant) {
-        if self.state == State::Closed {
-            return;
-        }
-        self.rst_due = self.state != State::SynSent && self.state != State::TimeWait;
-        self.finish(now, CloseReason::Aborted);
-    }
-
-    /// The next event for the user, if any.
-    pub fn poll_event(&mut self) -> Option<ConnEvent> {
-        let order = [
-            (EV_CONNECTED, ConnEvent::Connected),
-            (EV_READABLE, ConnEvent::Readable),
-            (EV_PEER_FIN, ConnEvent::PeerFinished),
-            (EV_WRITABLE, ConnEvent::Writable),
-        ];
-        for (bit, ev) in order {
-            if self.events & bit != 0 {
-                self.events &= !bit;
-                return Some(ev);
-            }
-        }
-        if self.events & EV_CLOSED != 0 {
-            self.events &= !EV_CLOSED;
-            return self.reason.map(ConnEvent::Closed);
-        }
-        None
     }
 
     /// Ends the connection with `reason` (any state to CLOSED) and stops its timers.
