@@ -19,6 +19,8 @@ mod inspect;
 // The data path (workers writing Ethernet frames) uses it next; until then only its tests do.
 #[cfg_attr(not(test), allow(dead_code))]
 mod neigh;
+#[cfg(test)]
+mod testnet;
 // The data path (AF_XDP workers, `run`) uses it next; until then only its tests do.
 #[cfg_attr(not(test), allow(dead_code))]
 mod xdp;

@@ -3,22 +3,11 @@
 
 mod veth;
 
-use std::io::Write;
-use std::os::unix::fs::MetadataExt;
-
 use super::*;
 
 /// True when running as root; otherwise prints why the test is skipped.
 fn root_or_skip(test: &str) -> bool {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        // Written past the test harness's capture so the skip shows in every run.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: needs root (AF_XDP sockets, BPF programs, namespaces)"
-        );
-    }
-    root
+    crate::testnet::root_or_skip(test, "AF_XDP sockets, BPF programs, namespaces")
 }
 
 #[test]

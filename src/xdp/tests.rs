@@ -5,9 +5,7 @@
 mod frames;
 mod veth;
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::unix::fs::MetadataExt;
 
 use aya::programs::{TestRun, TestRunOptions};
 
@@ -17,15 +15,7 @@ use super::*;
 
 /// True when running as root; otherwise prints why the test is skipped.
 fn root_or_skip(test: &str) -> bool {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        // Written past the test harness's capture so the skip shows in every run.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: needs root (loads BPF programs, creates namespaces)"
-        );
-    }
-    root
+    crate::testnet::root_or_skip(test, "loads BPF programs, creates namespaces")
 }
 
 const SERVICE_V4: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 2);

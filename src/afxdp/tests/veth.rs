@@ -11,11 +11,8 @@
 //! completion ring returns every sent frame; ping and TCP to another port still reach the
 //! kernel; TX frames are bounded by the budget and come back after a kick.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use netreaktor_pipeline::wire::ethernet::EthernetRepr;
@@ -25,6 +22,7 @@ use netreaktor_pipeline::wire::tcp_option::TcpOptions;
 
 use super::super::{BindMode, BindRequest, Port, PortConfig, TxSlot};
 use super::root_or_skip;
+use crate::testnet::VethPair;
 use crate::xdp::maps::OriginPorts;
 use crate::xdp::{AttachMode, Counter, SteerConfig, Steering};
 
@@ -33,135 +31,6 @@ const ADDR_B: Ipv4Addr = Ipv4Addr::new(10, 204, 0, 2);
 /// The service port of `b` (steered), and a port the kernel serves.
 const SERVICE: u16 = 8080;
 const OTHER: u16 = 9090;
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// Two namespaces joined by veth; `b` holds interface `ifb`.
-struct Testbed {
-    a: String,
-    b: String,
-    ifb: String,
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("ip runs");
-    assert!(status.success(), "ip {} failed", args.join(" "));
-}
-
-impl Testbed {
-    fn new() -> Testbed {
-        let tag = format!("{}q{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let bed =
-            Testbed { a: format!("nrqa{tag}"), b: format!("nrqb{tag}"), ifb: format!("xqb{tag}") };
-        let ifa = format!("xqa{tag}");
-        ip(&["netns", "add", &bed.a]);
-        ip(&["netns", "add", &bed.b]);
-        ip(&[
-            "link", "add", &ifa, "netns", &bed.a, "type", "veth", "peer", "name", &bed.ifb,
-            "netns", &bed.b,
-        ]);
-        for (ns, dev, addr) in [(&bed.a, &ifa, ADDR_A), (&bed.b, &bed.ifb, ADDR_B)] {
-            let cidr = format!("{addr}/24");
-            ip(&["-n", ns, "addr", "add", &cidr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        // veth leaves TCP checksums to the receiver (CHECKSUM_PARTIAL), and AF_XDP hands
-        // the frame up as is: have `a` compute them so `b` can verify what it receives.
-        let status = Command::new("ip")
-            .args(["netns", "exec", &bed.a, "ethtool", "-K", &ifa, "tx", "off"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("ethtool runs");
-        assert!(status.success(), "ethtool -K {ifa} tx off");
-        bed
-    }
-
-    /// Runs `f` on a thread inside namespace `b`.
-    fn in_b<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let ns = File::open(format!("/run/netns/{}", self.b)).expect("netns file");
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    crate::xdp::sys::enter_netns(&ns).expect("setns");
-                    f()
-                })
-                .join()
-                .expect("test thread")
-        })
-    }
-
-    /// A python3 script run in namespace `ns` with `args`.
-    fn python(&self, ns: &str, script: &str, args: &[String]) -> Command {
-        let mut command = Command::new("ip");
-        command.args(["netns", "exec", ns, "python3", "-c", script]).args(args);
-        command
-    }
-
-    /// An echo server in `b` on `port`, ready when this returns.
-    fn echo_server(&self, port: u16) -> Server {
-        let mut child = self
-            .python(&self.b, ECHO_SERVER, &[port.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("server output");
-        assert_eq!(line.trim(), "ready", "echo server did not start");
-        Server(child)
-    }
-
-    fn tcp_echo(&self, port: u16) -> bool {
-        let args = [ADDR_B.to_string(), port.to_string()];
-        self.python(&self.a, ECHO_CLIENT, &args).status().is_ok_and(|s| s.success())
-    }
-
-    fn ping(&self) -> bool {
-        let args = [ADDR_B.to_string()];
-        self.python(&self.a, PING, &args).status().is_ok_and(|s| s.success())
-    }
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const ECHO_SERVER: &str = r#"
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
-print("ready", flush=True)
-while True:
-    c, _ = s.accept()
-    with c:
-        c.sendall(c.recv(100))
-"#;
-
-const ECHO_CLIENT: &str = r#"
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-s.sendall(b"netreaktor\n")
-got = b""
-while len(got) < 11:
-    chunk = s.recv(100)
-    if not chunk: break
-    got += chunk
-sys.exit(0 if got == b"netreaktor\n" else 1)
-"#;
 
 /// `count` connects to the service, each of which must be refused (exit 0), not time out.
 const REFUSED_CLIENT: &str = r#"
@@ -196,27 +65,6 @@ while pending and time.time() < deadline:
             print("connect:", errno.errorcode.get(err, err)); sys.exit(2)
         pending.remove(s)
 sys.exit(1 if pending else 0)
-"#;
-
-/// One ICMP echo request answered within 2 s (a raw socket: no ping binary needed).
-const PING: &str = r#"
-import socket, struct, sys, time
-def checksum(b):
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return ~s & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(2)
-body = struct.pack("!BBHHH", 8, 0, 0, 0x4e52, 1) + b"netreaktor-ping"
-s.sendto(body[:2] + struct.pack("!H", checksum(body + b"\0")) + body[4:], (sys.argv[1], 0))
-deadline = time.time() + 2
-while True:
-    reply = s.recv(200)
-    icmp = reply[(reply[0] & 15) * 4:]
-    if icmp[0] == 0 and struct.unpack("!HH", icmp[4:8]) == (0x4e52, 1):
-        break
-    if time.time() > deadline:
-        sys.exit(1)
 "#;
 
 fn steer_config() -> SteerConfig {
@@ -313,7 +161,8 @@ fn bind_modes_on_veth() {
     if !root_or_skip("bind_modes_on_veth") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('q', ADDR_A, ADDR_B);
+    bed.checksums_in_software_on_a();
     bed.in_b(|| {
         let zero_copy = PortConfig { zero_copy: BindRequest::ZeroCopy, ..PortConfig::default() };
         let error = Port::open(&bed.ifb, 0, &zero_copy).expect_err("veth has no zero-copy");
@@ -334,8 +183,9 @@ fn syns_reach_user_space_and_our_rsts_reach_the_peer() {
     if !root_or_skip("syns_reach_user_space_and_our_rsts_reach_the_peer") {
         return;
     }
-    let bed = Testbed::new();
-    let _server = bed.echo_server(OTHER);
+    let bed = VethPair::new('q', ADDR_A, ADDR_B);
+    bed.checksums_in_software_on_a();
+    let _server = bed.echo_server(&[OTHER]);
     bed.in_b(|| {
         let mut steering = Steering::load(&steer_config()).expect("load");
         steering.attach(&bed.ifb, AttachMode::Generic).expect("attach");
@@ -397,7 +247,8 @@ fn recv_takes_at_most_max_and_one_kick_sends_a_batch() {
     if !root_or_skip("recv_takes_at_most_max_and_one_kick_sends_a_batch") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('q', ADDR_A, ADDR_B);
+    bed.checksums_in_software_on_a();
     bed.in_b(|| {
         let mut steering = Steering::load(&steer_config()).expect("load");
         steering.attach(&bed.ifb, AttachMode::Generic).expect("attach");
@@ -440,7 +291,8 @@ fn tx_frames_are_bounded_and_come_back() {
     if !root_or_skip("tx_frames_are_bounded_and_come_back") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('q', ADDR_A, ADDR_B);
+    bed.checksums_in_software_on_a();
     bed.in_b(|| {
         let config = PortConfig { frames: 64, tx_ring: 16, ..PortConfig::default() };
         let mut port = Port::open(&bed.ifb, 0, &config).expect("open");

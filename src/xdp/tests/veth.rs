@@ -8,16 +8,13 @@
 //! leaves the interface without XDP; a leaked link or a netlink-attached `nr_steer` is removed
 //! by the next attach.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::super::{
-    ActiveMode, AttachMode, Counter, SteerConfig, Steering, maps::OriginPorts, stale, sys,
+    ActiveMode, AttachMode, Counter, SteerConfig, Steering, maps::OriginPorts, stale,
 };
 use super::root_or_skip;
+use crate::testnet::{VethPair, ip};
 
 const ADDR_A: Ipv4Addr = Ipv4Addr::new(10, 203, 0, 1);
 const ADDR_B: Ipv4Addr = Ipv4Addr::new(10, 203, 0, 2);
@@ -27,166 +24,6 @@ const OTHER: u16 = 9090;
 /// In `b`'s origin-side range, and just past it.
 const ORIGIN_IN: u16 = 40050;
 const ORIGIN_PAST: u16 = 40100;
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// Two namespaces joined by veth; `b` holds interface [`Testbed::ifb`].
-struct Testbed {
-    a: String,
-    b: String,
-    ifb: String,
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("ip runs");
-    assert!(status.success(), "ip {} failed", args.join(" "));
-}
-
-impl Testbed {
-    fn new() -> Testbed {
-        let tag = format!("{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let bed =
-            Testbed { a: format!("nrxa{tag}"), b: format!("nrxb{tag}"), ifb: format!("nrb{tag}") };
-        let ifa = format!("nra{tag}");
-        ip(&["netns", "add", &bed.a]);
-        ip(&["netns", "add", &bed.b]);
-        ip(&[
-            "link", "add", &ifa, "netns", &bed.a, "type", "veth", "peer", "name", &bed.ifb,
-            "netns", &bed.b,
-        ]);
-        for (ns, dev, addr) in [(&bed.a, &ifa, ADDR_A), (&bed.b, &bed.ifb, ADDR_B)] {
-            let cidr = format!("{addr}/24");
-            ip(&["-n", ns, "addr", "add", &cidr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        bed
-    }
-
-    /// Runs `f` on a thread inside namespace `b`.
-    fn in_b<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let ns = File::open(format!("/run/netns/{}", self.b)).expect("netns file");
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    sys::enter_netns(&ns).expect("setns");
-                    f()
-                })
-                .join()
-                .expect("test thread")
-        })
-    }
-
-    /// `ip -d link show` of the XDP-side interface.
-    fn link_details(&self) -> String {
-        let out = Command::new("ip")
-            .args(["-n", &self.b, "-d", "link", "show", "dev", &self.ifb])
-            .output()
-            .expect("ip runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// An echo server in `b` on `ports`, ready when this returns.
-    fn echo_server(&self, ports: &[u16]) -> Server {
-        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.b, "python3", "-c", ECHO_SERVER])
-            .args(&ports)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("server output");
-        assert_eq!(line.trim(), "ready", "echo server did not start");
-        Server(child)
-    }
-
-    /// A TCP connection from `a` to `b:port` that sends a line and reads it back.
-    fn tcp_echo(&self, port: u16) -> bool {
-        Command::new("ip")
-            .args(["netns", "exec", &self.a, "python3", "-c", ECHO_CLIENT, &ADDR_B.to_string()])
-            .arg(port.to_string())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn ping(&self) -> bool {
-        Command::new("ip")
-            .args(["netns", "exec", &self.a, "python3", "-c", PING, &ADDR_B.to_string()])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const ECHO_SERVER: &str = r#"
-import socket, sys, threading
-socks = []
-for port in sys.argv[1:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(port))); s.listen(16); socks.append(s)
-def serve(s):
-    while True:
-        c, _ = s.accept()
-        with c:
-            data = c.recv(100)
-            c.sendall(data)
-for s in socks:
-    threading.Thread(target=serve, args=(s,), daemon=True).start()
-print("ready", flush=True)
-threading.Event().wait()
-"#;
-
-const ECHO_CLIENT: &str = r#"
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-s.sendall(b"netreaktor\n")
-got = b""
-while len(got) < 11:
-    chunk = s.recv(100)
-    if not chunk: break
-    got += chunk
-sys.exit(0 if got == b"netreaktor\n" else 1)
-"#;
-
-/// Two ICMP echo requests, each answered within 2 s (a raw socket: no ping binary needed).
-const PING: &str = r#"
-import socket, struct, sys, time
-def checksum(b):
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return ~s & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(2)
-for seq in (1, 2):
-    body = struct.pack("!BBHHH", 8, 0, 0, 0x4e52, seq) + b"netreaktor-ping"
-    s.sendto(body[:2] + struct.pack("!H", checksum(body + b"\0")) + body[4:], (sys.argv[1], 0))
-    deadline = time.time() + 2
-    while True:
-        reply = s.recv(200)
-        icmp = reply[(reply[0] & 15) * 4:]
-        if icmp[0] == 0 and struct.unpack("!HH", icmp[4:8]) == (0x4e52, seq):
-            break
-        if time.time() > deadline:
-            sys.exit(1)
-"#;
 
 fn config() -> SteerConfig {
     SteerConfig {
@@ -200,7 +37,7 @@ fn generic_mode_steers_counts_and_passes_the_rest() {
     if !root_or_skip("generic_mode_steers_counts_and_passes_the_rest") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('x', ADDR_A, ADDR_B);
     let _server = bed.echo_server(&[STEERED, OTHER, ORIGIN_IN, ORIGIN_PAST]);
     bed.in_b(|| {
         let mut steering = Steering::load(&config()).expect("load");
@@ -243,7 +80,7 @@ fn native_mode_on_veth_and_drop_detaches() {
     if !root_or_skip("native_mode_on_veth_and_drop_detaches") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('x', ADDR_A, ADDR_B);
     let _server = bed.echo_server(&[STEERED]);
     bed.in_b(|| {
         let mut steering = Steering::load(&config()).expect("load");
@@ -266,7 +103,7 @@ fn auto_mode_prefers_native_and_falls_back_to_generic() {
     if !root_or_skip("auto_mode_prefers_native_and_falls_back_to_generic") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('x', ADDR_A, ADDR_B);
     bed.in_b(|| {
         let mut steering = Steering::load(&config()).expect("load");
         assert_eq!(
@@ -294,7 +131,7 @@ fn stale_programs_are_removed_on_attach() {
     if !root_or_skip("stale_programs_are_removed_on_attach") {
         return;
     }
-    let bed = Testbed::new();
+    let bed = VethPair::new('x', ADDR_A, ADDR_B);
     bed.in_b(|| {
         // A "crashed" instance whose link outlived it: leak it, fds and all.
         let mut leaked = Steering::load(&config()).expect("load");
