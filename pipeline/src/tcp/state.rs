@@ -194,6 +194,19 @@ impl State {
         matches!(self, State::SynSent | State::SynReceived | State::Established | State::CloseWait)
     }
 
+    /// Whether our data or FIN may still be sent or retransmitted: ESTABLISHED and CLOSE-WAIT,
+    /// and the closing states until our FIN is acknowledged (FIN-WAIT-1, CLOSING, LAST-ACK).
+    pub const fn sends_data(self) -> bool {
+        matches!(
+            self,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    }
+
     /// The name used in RFC 9293.
     pub const fn rfc_name(self) -> &'static str {
         match self {

@@ -148,8 +148,9 @@ impl Connection {
         // A partial ACK: if the new head was retransmitted already, when is not known; count
         // from now, so a lost retransmission is found one RTT later at worst.
         self.snd.head_rxt = (ack - self.sb.high_rxt() < 0).then_some((ack, now));
-        let sample = self.take_rtt_sample(now, seg);
-        self.hystart_on_ack(now, seg, sample);
+        let echo = self.echo_rtt(now, seg);
+        let sample = self.take_rtt_sample(now, seg, echo);
+        self.hystart_on_ack(seg, echo.or(sample));
         self.feed_congestion(now, outcome, newly, sample, flight_before);
         if self.snd.una == self.snd.nxt {
             self.timers.stop(Timer::Retransmit); // RFC 6298 §5.2
@@ -181,12 +182,10 @@ impl Connection {
 
     /// RFC 9406: HyStart++ sees every ACK's RTT (the timestamp echo when timestamps are on,
     /// else the timed segment's) and may end the initial slow start.
-    fn hystart_on_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, sample: Option<Duration>) {
+    fn hystart_on_ack(&mut self, seg: &TcpRepr<'_>, rtt: Option<Duration>) {
         if !self.cfg.hystart {
             return;
         }
-        let echo = seg.options.timestamps().filter(|_| self.ts.enabled);
-        let rtt = echo.and_then(|(_, tsecr)| self.ts.age_of(now, tsecr)).or(sample);
         let slow_start = self.cc.in_slow_start() && !self.sb.in_recovery();
         if self.hystart.on_ack(seg.ack_number, self.snd.nxt, rtt, slow_start) {
             self.cc.exit_slow_start();
@@ -241,9 +240,20 @@ impl Connection {
         SeqRange::new(self.snd.una, self.snd.una + len)
     }
 
+    /// The RTT the segment's timestamp echo measures (RFC 7323 §4.1), if timestamps are on.
+    fn echo_rtt(&self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
+        let (_, tsecr) = seg.options.timestamps().filter(|_| self.ts.enabled)?;
+        self.ts.age_of(now, tsecr)
+    }
+
     /// An RTT sample from this ACK: the timed segment if it is covered (RFC 6298 §3, Karn),
-    /// else the timestamp echo (RFC 7323 §4.1) when no timed segment is outstanding.
-    fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
+    /// else the timestamp echo `echo` when no timed segment is outstanding.
+    fn take_rtt_sample(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        echo: Option<Duration>,
+    ) -> Option<Duration> {
         if let Some((end, sent)) = self.snd.rtt_probe {
             if seg.ack_number - end >= 0 {
                 self.snd.rtt_probe = None;
@@ -253,15 +263,15 @@ impl Connection {
             }
             return None;
         }
-        let (_, tsecr) = seg.options.timestamps().filter(|_| self.ts.enabled)?;
-        let rtt = self.ts.age_of(now, tsecr)?;
+        let rtt = echo?;
         self.rtt.on_ack(rtt, SampleOrigin::Timestamp);
         Some(rtt)
     }
 
     /// The RTT of the handshake, if our SYN (or SYN,ACK) was sent only once.
     pub(super) fn sample_syn_rtt(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        let _ = self.take_rtt_sample(now, seg);
+        let echo = self.echo_rtt(now, seg);
+        let _ = self.take_rtt_sample(now, seg, echo);
     }
 
     /// RFC 5961 §7: a challenge ACK, at most `challenge_acks_per_sec` per second.

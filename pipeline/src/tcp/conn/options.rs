@@ -77,22 +77,27 @@ impl Timestamps {
     /// RFC 7323 §5.3 R1: the segment's TSval is older than TS.Recent (and TS.Recent is
     /// not stale, §5.5).
     pub(super) fn paws_rejects(&self, now: Instant, tsval: u32) -> bool {
-        let older = (tsval.wrapping_sub(self.recent) as i32) < 0;
-        let fresh = now.saturating_duration_since(self.recent_at) < PAWS_IDLE;
-        older && fresh
+        self.older_than_recent(tsval) && self.paws_active(now)
     }
 
     /// RFC 7323 §4.3 (2): remember the TSval of a segment that covers Last.ACK.sent.
     pub(super) fn update_recent(&mut self, now: Instant, seg_seq: TcpSeqNumber, tsval: u32) {
-        let newer = (tsval.wrapping_sub(self.recent) as i32) >= 0;
-        if seg_seq <= self.last_ack_sent && (newer || !self.paws_active(now)) {
+        if seg_seq <= self.last_ack_sent
+            && (!self.older_than_recent(tsval) || !self.paws_active(now))
+        {
             self.recent = tsval;
             self.recent_at = now;
         }
     }
 
+    /// Whether TS.Recent is recent enough to compare against (RFC 7323 §5.5).
     fn paws_active(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.recent_at) < PAWS_IDLE
+    }
+
+    /// `tsval` is before TS.Recent in the modular order of RFC 7323 §5.2.
+    fn older_than_recent(&self, tsval: u32) -> bool {
+        (tsval.wrapping_sub(self.recent) as i32) < 0
     }
 }
 

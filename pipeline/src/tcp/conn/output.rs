@@ -199,6 +199,7 @@ impl Connection {
         match plan {
             Plan::Range { sack, .. } => {
                 let end = seq + len;
+                self.arm_rto_if_idle(now);
                 if rx {
                     self.stats.retransmits += 1;
                     if seq == self.snd.una {
@@ -208,10 +209,7 @@ impl Connection {
                         self.snd.urgent_rexmit = None;
                     }
                     if let Some(cur) = self.snd.rexmit {
-                        self.snd.rexmit = (end - cur > 0).then_some(end).or(Some(cur));
-                        if end - self.snd.nxt >= 0 {
-                            self.snd.rexmit = None;
-                        }
+                        self.snd.rexmit = (self.snd.nxt - end > 0).then(|| cur.max(end));
                     }
                     if self.snd.rtt_probe.is_some_and(|(pend, _)| pend - seq > 0) {
                         self.snd.rtt_probe = None; // Karn (RFC 6298 §3)
@@ -227,13 +225,11 @@ impl Connection {
                         self.snd.rtt_probe = Some((end, now));
                     }
                     self.sb.on_sent(NextSegment::New(SeqRange::new(seq, end)));
-                    self.arm_rto_if_idle(now);
                     self.arm_tail_probe(now);
                 }
                 if let Some(seg) = sack.filter(|_| rx) {
                     self.sb.on_sent(seg);
                 }
-                self.arm_rto_if_idle(now);
             }
             Plan::Probe => self.probe_due = false,
             Plan::Ack => {}
@@ -325,9 +321,7 @@ impl Connection {
     /// §3.8.6.2.2): the right edge moves only by at least min(buffer / 2, MSS) and never
     /// moves left.
     fn window_field(&mut self) -> u16 {
-        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
-        let current = self.rcv.wnd();
-        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        let (free, current, step) = self.window_growth();
         let wnd = if free >= current.saturating_add(step) { free } else { current };
         let field = (wnd >> self.rcv.wscale).min(u32::from(u16::MAX));
         let advertised = field << self.rcv.wscale;
@@ -342,12 +336,18 @@ impl Connection {
     /// After consuming received data: queue a window update if the window at least doubles
     /// and grows by the SWS step (the rule Linux applies in `tcp_cleanup_rbuf`).
     pub(super) fn maybe_window_update(&mut self) {
-        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
-        let current = self.rcv.wnd();
-        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        let (free, current, step) = self.window_growth();
         if free >= current.saturating_add(step) && free >= current.saturating_mul(2) {
             self.rcv.ack_now = true;
         }
+    }
+
+    /// The receive window the buffer would allow (at most 2^30, RFC 7323 §2.3), the one last
+    /// advertised, and the receiver SWS step min(buffer / 2, MSS) (RFC 9293 §3.8.6.2.2).
+    fn window_growth(&self) -> (u32, u32, u32) {
+        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
+        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        (free, self.rcv.wnd(), step)
     }
 
     /// Offset in the subflow byte stream (bytes after our SYN) of sequence number `seq`.

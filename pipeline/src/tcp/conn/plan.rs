@@ -6,7 +6,6 @@
 use super::{Connection, Timer};
 use crate::tcp::cc::CongestionControl;
 use crate::tcp::sack::{NextSegment, SeqRange};
-use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::tcp::HEADER_LEN;
 use crate::wire::tcp_option::MAX_OPTIONS_LEN;
@@ -25,15 +24,7 @@ pub(super) enum Plan {
 impl Connection {
     /// Decides the next segment in a synchronized state.
     pub(super) fn plan(&self, buf_len: usize) -> Option<Plan> {
-        let sending = matches!(
-            self.state,
-            State::Established
-                | State::CloseWait
-                | State::FinWait1
-                | State::Closing
-                | State::LastAck
-        );
-        if sending {
+        if self.state.sends_data() {
             // SACK blocks that a full data segment would have no room for go out first.
             if self.rcv.ack_now && self.sack_ok && self.rcv.reasm.holes() > 0 {
                 return Some(Plan::Ack);
@@ -86,16 +77,10 @@ impl Connection {
     }
 
     /// The go-back-N retransmission after an RTO, skipping SACKed ranges, within cwnd.
+    /// The cursor is settled (outside SACKed data, below SND.NXT) by
+    /// [`settle_rexmit_cursor`](Self::settle_rexmit_cursor) before every plan.
     fn plan_rto_rexmit(&self) -> Option<Plan> {
-        let mut cur = self.snd.rexmit?;
-        for r in self.sb.sacked_ranges() {
-            if r.contains(cur) {
-                cur = r.end;
-            }
-        }
-        if cur - self.snd.nxt >= 0 {
-            return None;
-        }
+        let cur = self.snd.rexmit?;
         let resent = cur.offset_from(self.snd.una) as usize;
         if resent >= self.cc.cwnd() {
             return None;
@@ -169,15 +154,7 @@ impl Connection {
     pub(super) fn update_persist(&mut self, now: Instant) {
         let waiting = self.snd.unsent() > 0 && self.snd.flight() == 0;
         let closed = waiting && (self.snd.wnd as usize) < self.snd.eff_mss.min(self.unsent_data());
-        let sending_state = matches!(
-            self.state,
-            State::Established
-                | State::CloseWait
-                | State::FinWait1
-                | State::Closing
-                | State::LastAck
-        );
-        if sending_state && waiting && closed && !self.timers.is_set(Timer::Retransmit) {
+        if self.state.sends_data() && waiting && closed && !self.timers.is_set(Timer::Retransmit) {
             self.arm_persist(now);
         } else if !closed {
             self.timers.stop(Timer::Persist);

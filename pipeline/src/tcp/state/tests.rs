@@ -192,6 +192,15 @@ fn can_receive_until_the_peer_fin_and_can_send_until_ours() {
 }
 
 #[test]
+fn our_data_and_fin_go_out_from_established_until_our_fin_is_acknowledged() {
+    for state in State::ALL {
+        let sends =
+            matches!(state, S::Established | S::CloseWait | S::FinWait1 | S::Closing | S::LastAck);
+        assert_eq!(state.sends_data(), sends, "{state}");
+    }
+}
+
+#[test]
 fn rfc_names() {
     let names: Vec<String> = State::ALL.iter().map(|s| s.to_string()).collect();
     assert_eq!(
