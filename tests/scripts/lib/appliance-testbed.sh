@@ -25,6 +25,9 @@
 # removes namespaces left by runs whose process is gone, so a killed run leaves nothing behind
 # for long. Traffic stays inside these namespaces.
 
+# shellcheck source=radio-cut.sh
+source "$(dirname "${BASH_SOURCE[0]}")/radio-cut.sh"
+
 AT_PREFIX=${AT_PREFIX:-nra$$}
 AT_CLIENT="${AT_PREFIX}-client"
 AT_ROUTER="${AT_PREFIX}-router"
@@ -129,18 +132,9 @@ at_wait_listen() {
     return 1
 }
 
-# Blackholes a client radio at the router in both directions ($1: wifi|cell).
-at_cut() {
-    local iface="r-$1"
-    at_router nft add table inet "cut_$1"
-    at_router nft add chain inet "cut_$1" blackhole "{ type filter hook forward priority 0; policy accept; }"
-    at_router nft add rule inet "cut_$1" blackhole iifname "$iface" drop
-    at_router nft add rule inet "cut_$1" blackhole oifname "$iface" drop
-}
-
-at_restore() {
-    at_router nft delete table inet "cut_$1" 2>/dev/null || true
-}
+# Blackholes client radio $1 (wifi|cell) at the router in both directions; at_restore undoes it.
+at_cut() { radio_cut at_router "$1"; }
+at_restore() { radio_restore at_router "$1"; }
 
 # Removes every namespace of this run (killing what runs in them); safe to call twice.
 appliance_testbed_down() {

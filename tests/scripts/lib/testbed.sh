@@ -10,6 +10,9 @@
 # (the caller should `trap testbed_down EXIT`). Namespace names carry a prefix with the PID
 # so runs can proceed in parallel. Traffic stays inside these namespaces.
 
+# shellcheck source=radio-cut.sh
+source "$(dirname "${BASH_SOURCE[0]}")/radio-cut.sh"
+
 TB_PREFIX=${TB_PREFIX:-nr$$}
 TB_PHONE="${TB_PREFIX}-phone"
 TB_ROUTER="${TB_PREFIX}-router"
@@ -68,19 +71,9 @@ tb_shape() {
     tb_router tc qdisc replace dev "$iface" root tbf rate "$rate" burst 32kb latency 100ms
 }
 
-# Blackholes a radio at the router in both directions (nftables; the link stays up, as when a
-# phone walks out of Wi-Fi range and its packets just stop).
-tb_cut() {
-    local iface="r-$1"
-    tb_router nft add table inet "cut_$1"
-    tb_router nft add chain inet "cut_$1" blackhole "{ type filter hook forward priority 0; policy accept; }"
-    tb_router nft add rule inet "cut_$1" blackhole iifname "$iface" drop
-    tb_router nft add rule inet "cut_$1" blackhole oifname "$iface" drop
-}
-
-tb_restore() {
-    tb_router nft delete table inet "cut_$1" 2>/dev/null || true
-}
+# Blackholes radio $1 (wifi|cell) at the router in both directions; tb_restore undoes it.
+tb_cut() { radio_cut tb_router "$1"; }
+tb_restore() { radio_restore tb_router "$1"; }
 
 # Transmitted bytes of the router's interface toward the phone on radio $1 (wifi|cell).
 tb_radio_bytes() {
