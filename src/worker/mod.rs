@@ -217,6 +217,20 @@ impl Worker {
                 idle_since.get_or_insert(wall);
             }
         }
+        self.shut_down()
+    }
+
+    /// Resets every connection so clients and origins learn at once that it is gone, rather
+    /// than after their retransmission timeouts, and publishes the last counters.
+    fn shut_down(&mut self) -> anyhow::Result<()> {
+        let wall = WallInstant::now();
+        let now = clock(self.epoch, wall);
+        self.shard.abort_all(now);
+        for _ in 0..8 {
+            if self.transmit(now, wall)? == 0 {
+                break;
+            }
+        }
         self.publish();
         Ok(())
     }

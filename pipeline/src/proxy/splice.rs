@@ -67,6 +67,8 @@ pub enum SpliceEnd {
     OriginUnreachable(ConnectFailure),
     /// No byte moved for the idle timeout; both sides were reset.
     IdleTimeout,
+    /// The owner aborted both sides ([`Splice::abort`]: the appliance is stopping).
+    Aborted,
 }
 
 /// What [`Splice::pump`] found.
@@ -224,6 +226,15 @@ impl Splice {
             self.end.get_or_insert(SpliceEnd::OriginUnreachable(failure));
             self.client.abort(now);
         }
+    }
+
+    /// Resets both sides now (RFC 9293 §3.10.5 ABORT): the appliance is stopping and will not
+    /// carry the connection further. Keep polling transmits to send the RSTs.
+    pub fn abort(&mut self, now: Instant) {
+        self.failed = None;
+        self.end.get_or_insert(SpliceEnd::Aborted);
+        self.client.abort(now);
+        self.origin.abort(now);
     }
 
     /// Moves what can move and applies closes, resets and timeouts; call after every input

@@ -460,6 +460,19 @@ impl Shard {
         self.events.push_back(event);
     }
 
+    /// Resets every connection (both sides): the appliance is stopping. Then drain
+    /// [`poll_transmit`](Self::poll_transmit) to send the RSTs.
+    pub fn abort_all(&mut self, now: Instant) {
+        let slots: Vec<usize> = self.table.slots().collect();
+        for slot in slots {
+            if let Some(e) = self.table.get_mut(slot) {
+                e.splice.abort(now);
+                e.status = e.splice.pump(now);
+            }
+            self.settle(now, slot);
+        }
+    }
+
     /// Bytes the splices' connections hold in buffers.
     pub fn heap_bytes(&self) -> usize {
         let slots = self.table.slots();

@@ -41,11 +41,11 @@ pub struct ShardStats {
 }
 
 /// How many kinds of [`SpliceEnd`] are counted.
-pub const END_KINDS: usize = 5;
+pub const END_KINDS: usize = 6;
 
 /// The names of the end kinds, for metrics labels, in [`end_index`] order.
 pub const END_NAMES: [&str; END_KINDS] =
-    ["closed", "client_reset", "origin_reset", "origin_unreachable", "idle_timeout"];
+    ["closed", "client_reset", "origin_reset", "origin_unreachable", "idle_timeout", "aborted"];
 
 /// Where [`ShardStats::ended`] counts `end`.
 pub fn end_index(end: SpliceEnd) -> usize {
@@ -55,6 +55,7 @@ pub fn end_index(end: SpliceEnd) -> usize {
         SpliceEnd::OriginReset => 2,
         SpliceEnd::OriginUnreachable(_) => 3,
         SpliceEnd::IdleTimeout => 4,
+        SpliceEnd::Aborted => 5,
     }
 }
 
