@@ -1,6 +1,9 @@
 //! Cross-worker hand-off (ARCHITECTURE.md, "Sharding"): a frame received by one worker and
 //! owned by another is copied into a bounded lock-free queue from the receiver to the owner,
 //! one queue per ordered pair of workers, so each has exactly one producer and one consumer.
+//! Frame buffers are recycled through a second queue per pair, back from the consumer to the
+//! producer, so after warm-up a hand-off allocates nothing and copies the frame once.
+//!
 //! A worker about to sleep says so; a producer that finds its consumer asleep wakes it with
 //! one datagram on the consumer's wake-up socket, which the consumer's `poll` watches.
 
@@ -11,17 +14,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 
-/// The largest frame handed over: a 1500-byte MTU frame with a VLAN tag, and room to spare.
-pub(crate) const MAX_FRAME: usize = 2048;
+/// The largest frame handed over: a 4 KiB UMEM frame's worth.
+pub(crate) const MAX_FRAME: usize = 4096;
 
 /// Frames queued per ordered pair of workers; past it, frames are dropped (and counted), as a
 /// full NIC ring would drop them. TCP recovers.
-const QUEUE_FRAMES: usize = 1024;
+const QUEUE_FRAMES: usize = 4096;
 
-/// One frame in a queue.
+/// One frame in a queue, and how many workers have passed it on.
 struct Handed {
-    len: u16,
-    bytes: [u8; MAX_FRAME],
+    len: usize,
+    hops: u8,
+    bytes: Box<[u8; MAX_FRAME]>,
 }
 
 /// A worker's wake-up: the flag it raises before sleeping and its socket pair.
@@ -31,11 +35,17 @@ struct Wake {
     tx: UnixDatagram,
 }
 
+/// One ordered pair's queue and its returned buffers.
+struct Pair {
+    queue: ArrayQueue<Handed>,
+    spare: ArrayQueue<Box<[u8; MAX_FRAME]>>,
+}
+
 /// Every queue and wake-up of an appliance, shared by its workers.
 pub(crate) struct Handoff {
     workers: usize,
-    /// `queues[from * workers + to]`.
-    queues: Vec<ArrayQueue<Handed>>,
+    /// `pairs[from * workers + to]`.
+    pairs: Vec<Pair>,
     wakes: Vec<Wake>,
 }
 
@@ -48,7 +58,12 @@ impl std::fmt::Debug for Handoff {
 impl Handoff {
     /// Queues and wake-ups for `workers` workers.
     pub(crate) fn new(workers: usize) -> std::io::Result<Arc<Handoff>> {
-        let queues = (0..workers * workers).map(|_| ArrayQueue::new(QUEUE_FRAMES)).collect();
+        let pairs = (0..workers * workers)
+            .map(|_| Pair {
+                queue: ArrayQueue::new(QUEUE_FRAMES),
+                spare: ArrayQueue::new(QUEUE_FRAMES),
+            })
+            .collect();
         let mut wakes = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (rx, tx) = UnixDatagram::pair()?;
@@ -56,22 +71,21 @@ impl Handoff {
             tx.set_nonblocking(true)?;
             wakes.push(Wake { sleeping: AtomicBool::new(false), rx, tx });
         }
-        Ok(Arc::new(Handoff { workers, queues, wakes }))
+        Ok(Arc::new(Handoff { workers, pairs, wakes }))
     }
 
-    /// Copies `frame` to worker `to`'s queue from `from`; false if it is full or too long.
-    pub(crate) fn send(&self, from: usize, to: usize, frame: &[u8]) -> bool {
-        let (Some(queue), Ok(len)) =
-            (self.queues.get(from * self.workers + to), frame.len().try_into())
-        else {
+    /// Copies `frame` to worker `to`'s queue from `from`, marked as passed on `hops` times;
+    /// false if the queue is full or the frame too long.
+    pub(crate) fn send(&self, from: usize, to: usize, frame: &[u8], hops: u8) -> bool {
+        let Some(pair) = self.pairs.get(from * self.workers + to) else {
             return false;
         };
-        if frame.len() > MAX_FRAME {
+        if frame.len() > MAX_FRAME || pair.queue.is_full() {
             return false;
         }
-        let mut handed = Handed { len, bytes: [0; MAX_FRAME] };
-        handed.bytes[..frame.len()].copy_from_slice(frame);
-        if queue.push(handed).is_err() {
+        let mut bytes = pair.spare.pop().unwrap_or_else(|| Box::new([0; MAX_FRAME]));
+        bytes[..frame.len()].copy_from_slice(frame);
+        if pair.queue.push(Handed { len: frame.len(), hops, bytes }).is_err() {
             return false;
         }
         if let Some(wake) = self.wakes.get(to)
@@ -83,15 +97,18 @@ impl Handoff {
         true
     }
 
-    /// Hands every frame queued for worker `to` to `handle`; returns how many.
-    pub(crate) fn drain(&self, to: usize, mut handle: impl FnMut(&[u8])) -> usize {
+    /// Hands every frame queued for worker `to` to `handle` with its hop count; returns how
+    /// many.
+    pub(crate) fn drain(&self, to: usize, mut handle: impl FnMut(&[u8], u8)) -> usize {
         let mut count = 0;
         for from in 0..self.workers {
-            let Some(queue) = self.queues.get(from * self.workers + to) else {
+            let Some(pair) = self.pairs.get(from * self.workers + to) else {
                 continue;
             };
-            while let Some(handed) = queue.pop() {
-                handle(&handed.bytes[..usize::from(handed.len)]);
+            while let Some(handed) = pair.queue.pop() {
+                handle(&handed.bytes[..handed.len], handed.hops);
+                // A full spare queue drops the buffer; the producer allocates another.
+                let _ = pair.spare.push(handed.bytes);
                 count += 1;
             }
         }

@@ -42,6 +42,17 @@ pub(crate) struct LoopStats {
     pub(crate) sleeps: u64,
 }
 
+impl LoopStats {
+    /// Counts a hand-off attempt.
+    pub(crate) fn count_handoff(&mut self, sent: bool) {
+        if sent {
+            self.handed_off += 1;
+        } else {
+            self.handoff_dropped += 1;
+        }
+    }
+}
+
 fn set(cell: &AtomicU64, value: u64) {
     cell.store(value, Ordering::Relaxed);
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant as WallInstant};
 
 use anyhow::Context;
 use netreaktor_pipeline::proxy::Side;
-use netreaktor_pipeline::shard::{Route, Router, Shard, ShardConfig, ShardEvent};
+use netreaktor_pipeline::shard::{FrameOutcome, Route, Router, Shard, ShardConfig, ShardEvent};
 use netreaktor_pipeline::time::Instant;
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
 
@@ -44,6 +44,9 @@ const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 /// How often counters are published.
 const PUBLISH: Duration = Duration::from_millis(10);
+
+/// The hop count of a frame handed to its known owner: it is handled there, whatever it is.
+const FINAL: u8 = u8::MAX;
 
 /// Bytes of an Ethernet header without a VLAN tag.
 const ETH_LEN: usize = 14;
@@ -124,6 +127,7 @@ pub(crate) fn spawn(
 
 struct Worker {
     id: usize,
+    workers: usize,
     ports: Vec<QueuePorts>,
     shard: Shard,
     router: Router,
@@ -162,6 +166,7 @@ impl Worker {
         let now = clock(spec.epoch, WallInstant::now());
         Ok(Worker {
             id: spec.id,
+            workers: usize::from(cfg.workers.max(1)),
             ports,
             router,
             shard: Shard::new(spec.shard, now),
@@ -210,7 +215,7 @@ impl Worker {
             }
             if work > 0 {
                 idle_since = None;
-            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= SPIN) {
+            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= spin()) {
                 self.sleep(now)?;
                 idle_since = None;
             } else {
@@ -237,18 +242,18 @@ impl Worker {
 
     /// Every RX ring's frames: to the shard, or to their owner.
     fn receive(&mut self, now: Instant) -> anyhow::Result<usize> {
-        let Worker { ports, shard, router, handoff, stats, id, .. } = self;
+        let Worker { ports, shard, router, handoff, stats, id, workers, .. } = self;
         let mut total = 0;
         for queue in ports.iter_mut() {
-            let mut handle = |frame: &[u8]| match router.route(frame) {
-                Route::Local => shard.handle_frame(now, frame),
-                Route::Worker(owner) => {
-                    if handoff.send(*id, usize::from(owner), frame) {
-                        stats.handed_off += 1;
-                    } else {
-                        stats.handoff_dropped += 1;
-                    }
-                }
+            let mut handle = |frame: &[u8]| {
+                let (to, hops) = match router.route(frame) {
+                    Route::Worker(owner) => (usize::from(owner), FINAL),
+                    Route::Local => match shard.handle_frame(now, frame, *workers == 1) {
+                        FrameOutcome::Handled => return,
+                        FrameOutcome::NotHere => ((*id + 1) % *workers, 1),
+                    },
+                };
+                stats.count_handoff(handoff.send(*id, to, frame, hops));
             };
             total += queue.client.recv(BATCH, &mut handle)?;
             if let Some(origin) = &mut queue.origin {
@@ -259,9 +264,17 @@ impl Worker {
         Ok(total)
     }
 
+    /// The frames other workers handed over. A client segment no worker has claimed yet
+    /// goes round the ring of workers once; the last one to see it answers it.
     fn take_handed(&mut self, now: Instant) -> usize {
-        let shard = &mut self.shard;
-        self.handoff.drain(self.id, |frame| shard.handle_frame(now, frame))
+        let Worker { shard, handoff, stats, id, workers, .. } = self;
+        handoff.drain(*id, |frame, hops| {
+            let last = hops == FINAL || usize::from(hops) + 1 >= *workers;
+            if shard.handle_frame(now, frame, last) == FrameOutcome::NotHere {
+                let next = (*id + 1) % *workers;
+                stats.count_handoff(handoff.send(*id, next, frame, hops + 1));
+            }
+        })
     }
 
     /// Everything the shard has to send, each side through the first queue's port of its
@@ -345,6 +358,14 @@ impl Worker {
         }
         self.metrics.publish(self.shard.stats(), &self.stats, self.hops.misses);
     }
+}
+
+fn spin() -> Duration {
+    static SPIN_US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    Duration::from_micros(*SPIN_US.get_or_init(|| {
+        let default = u64::try_from(SPIN.as_micros()).unwrap_or(u64::MAX);
+        std::env::var("NR_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }))
 }
 
 /// The pipeline's clock: microseconds since the appliance started.

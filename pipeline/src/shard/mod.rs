@@ -60,6 +60,15 @@ const REPLY_QUEUE: usize = 1024;
 /// Events kept for [`Shard::poll_event`]; past it, the oldest are dropped.
 const EVENT_QUEUE: usize = 4096;
 
+/// What [`Shard::handle_frame`] did with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameOutcome {
+    /// Processed (or dropped and counted).
+    Handled,
+    /// A client segment for no connection of this shard: another shard may own it.
+    NotHere,
+}
+
 /// A service as the shard runs it.
 #[derive(Debug)]
 struct Service {
@@ -159,13 +168,24 @@ impl Shard {
 
     /// Processes one received frame (a whole Ethernet frame). Then drain
     /// [`poll_transmit`](Self::poll_transmit).
-    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
-        self.stats.frames += 1;
+    ///
+    /// `last` says whether this shard is the last to see the frame. A client segment other
+    /// than a SYN that matches nothing here may belong to another shard: the NIC moved its
+    /// flow to another queue (an RSS indirection change, or a veth peer that re-hashed the
+    /// flow after a retransmission timeout). Unless `last`, such a segment is left untouched
+    /// and [`FrameOutcome::NotHere`] returned, for the caller to pass it on; the last shard
+    /// answers it as RFC 9293 §3.10.7.2 says (a RST).
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8], last: bool) -> FrameOutcome {
         match parse_frame(frame, self.checksums) {
             Ok(Frame::Tcp(f)) => {
                 let local = SocketAddr::new(f.ip.dst_addr(), f.tcp.dst_port);
                 let remote = SocketAddr::new(f.ip.src_addr(), f.tcp.src_port);
+                if !last && self.elsewhere(local, remote, &f.tcp) {
+                    return FrameOutcome::NotHere;
+                }
+                self.stats.frames += 1;
                 self.on_segment(now, local, remote, &f.tcp);
+                return FrameOutcome::Handled;
             }
             Ok(_) => self.stats.dropped_not_tcp += 1,
             Err(FrameError::TcpChecksum | FrameError::Ipv4(WireError::Checksum)) => {
@@ -173,6 +193,17 @@ impl Shard {
             }
             Err(_) => self.stats.dropped_malformed += 1,
         }
+        self.stats.frames += 1;
+        FrameOutcome::Handled
+    }
+
+    /// Whether a segment to a listener is a non-SYN matching nothing here.
+    fn elsewhere(&self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) -> bool {
+        let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        if syn || self.table.find(local, remote).is_some() {
+            return false;
+        }
+        self.listeners.iter().any(|(l, _)| l.local() == local && !l.knows(remote))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is due next.

@@ -96,7 +96,7 @@ fn a_shard_opens_origin_connections_from_its_own_ports_only() {
         assert_eq!(port_owner(&(40_000..=40_009), 2, local.port()), Some(1));
     }
     // A whole handshake: SYN, then the client's ACK of the SYN,ACK, opens the origin.
-    shard.handle_frame(now, &frame(client, SERVICE.parse().unwrap(), TcpFlags::SYN));
+    shard.handle_frame(now, &frame(client, SERVICE.parse().unwrap(), TcpFlags::SYN), true);
     let mut buf = vec![0u8; 2000];
     let synack = shard.poll_transmit(now, Side::Client, &mut buf).unwrap();
     assert_eq!((synack.local, synack.remote), (SERVICE.parse().unwrap(), client));
@@ -112,11 +112,11 @@ fn garbage_is_counted_and_strays_get_a_reset() {
     let mut bad = frame(client, service, TcpFlags::SYN);
     let last = bad.len() - 1;
     bad[last] ^= 0xff; // the TCP checksum
-    shard.handle_frame(now, &bad);
-    shard.handle_frame(now, &bad[..30]);
-    shard.handle_frame(now, &[0xffu8; 60]);
+    shard.handle_frame(now, &bad, true);
+    shard.handle_frame(now, &bad[..30], true);
+    shard.handle_frame(now, &[0xffu8; 60], true);
     let stray: SocketAddr = "10.10.0.1:40003".parse().unwrap();
-    shard.handle_frame(now, &frame("10.10.0.2:8080".parse().unwrap(), stray, TcpFlags::ACK));
+    shard.handle_frame(now, &frame("10.10.0.2:8080".parse().unwrap(), stray, TcpFlags::ACK), true);
     let s = *shard.stats();
     assert_eq!(s.frames, 4);
     assert_eq!(s.dropped_checksum, 1);
@@ -126,4 +126,27 @@ fn garbage_is_counted_and_strays_get_a_reset() {
     let rst = shard.poll_transmit(now, Side::Origin, &mut buf).unwrap();
     assert_eq!(rst.local, stray);
     assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none());
+}
+
+#[test]
+fn a_client_segment_for_another_shard_is_passed_on_unless_last() {
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(0, 2), now);
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let service: SocketAddr = SERVICE.parse().unwrap();
+    let ack = frame(client, service, TcpFlags::ACK);
+    assert_eq!(shard.handle_frame(now, &ack, false), FrameOutcome::NotHere);
+    assert_eq!(shard.stats().frames, 0, "left untouched");
+    let mut buf = vec![0u8; 2000];
+    assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none());
+    // A SYN is always taken here; and the last shard answers the stray ACK with a RST.
+    let syn = frame("10.1.0.2:5556".parse().unwrap(), service, TcpFlags::SYN);
+    assert_eq!(shard.handle_frame(now, &syn, false), FrameOutcome::Handled);
+    assert_eq!(shard.handle_frame(now, &ack, true), FrameOutcome::Handled);
+    let mut remotes = Vec::new();
+    while let Some(t) = shard.poll_transmit(now, Side::Client, &mut buf) {
+        remotes.push(t.remote.port());
+    }
+    remotes.sort();
+    assert_eq!(remotes, [5555, 5556], "a RST for the stray, a SYN,ACK for the SYN");
 }

@@ -118,7 +118,7 @@ impl ProxyNode {
 
 impl Node for ProxyNode {
     fn handle_frame(&mut self, now: Instant, _iface: IfaceId, frame: &[u8]) {
-        self.shard.handle_frame(now, frame);
+        self.shard.handle_frame(now, frame, true);
         self.settle(now);
     }
 

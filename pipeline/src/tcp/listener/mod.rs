@@ -237,6 +237,12 @@ impl Listener {
         self.replies.len()
     }
 
+    /// Whether a half-open or not yet accepted connection from `remote` exists here.
+    pub fn knows(&self, remote: SocketAddr) -> bool {
+        self.half_open.contains_key(&(self.local, remote))
+            || self.accept.iter().any(|c| c.remote() == remote)
+    }
+
     /// Processes a segment from `remote` to `local` that matches no connection the owner
     /// holds, after its checksum was verified. Then call [`poll_transmit`](Self::poll_transmit)
     /// and [`poll_accept`](Self::poll_accept).
