@@ -99,27 +99,39 @@ fail_peer() {
     echo "$*" >>"$FAILURES"
 }
 
+# Background processes start with `ip netns exec ... &`, not the at_* helpers: a function in
+# the background runs in a subshell, so $! would name the subshell and a signal would miss
+# the process itself.
+
 # One iperf3 test: $1 peer, $2 direction (download|upload), $3 round, $4 destination address,
 # $5 destination port. A fresh one-off origin server per test, so a failed test leaves no
 # stuck server behind. Appends one line to $RESULTS; returns 1 when the transfer failed.
 measure() {
     local peer=$1 dir=$2 round=$3 addr=$4 port=$5 out="$WORK/iperf3.json" flags=() gbps
     [[ $dir == download ]] && flags=(-R)
-    at_origin iperf3 -s -1 -p "$AT_ORIGIN_PORT" >/dev/null 2>&1 &
+    ip netns exec "$AT_ORIGIN" iperf3 -s -1 -p "$AT_ORIGIN_PORT" >/dev/null 2>&1 &
     ORIGIN_PID=$!
     at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
+    # iperf3 3.12 with -J may exit 0 after an error: its JSON's "error" field is what counts.
     if ! at_client timeout $((SECONDS_EACH + 20)) iperf3 -c "$addr" -p "$port" "${flags[@]}" \
-        -t "$SECONDS_EACH" -J >"$out" 2>"$WORK/iperf3.err"; then
+        -t "$SECONDS_EACH" -J >"$out" 2>"$WORK/iperf3.err" ||
+        ! gbps=$(received_gbps "$out"); then
         fail_peer "$peer $dir round $round: iperf3 failed: $(iperf3_error "$out")"
         echo -e "$peer\t$dir\t$round\tfail" >>"$RESULTS"
         stop_origin
         return 1
     fi
     stop_origin
-    gbps=$(python3 -c 'import json,sys
-print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out")
     log "$peer $dir round $round: $gbps Gbit/s"
     echo -e "$peer\t$dir\t$round\t$gbps" >>"$RESULTS"
+}
+
+# The goodput the receiving side counted, in Gbit/s, from iperf3's JSON $1; fails on an error.
+received_gbps() {
+    python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+if "error" in r: sys.exit(1)
+print("%.3f" % (r["end"]["sum_received"]["bits_per_second"] / 1e9))' "$1" 2>/dev/null
 }
 
 iperf3_error() {
@@ -154,7 +166,7 @@ frontend service
 backend origin
     server o $AT_ORIGIN_ADDR:$AT_ORIGIN_PORT
 EOF
-    at_appliance haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+    ip netns exec "$AT_APPLIANCE" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
     PEER_PID=$!
     at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"
 }
@@ -168,7 +180,7 @@ stop_haproxy() {
 # NetReaktor as the appliance (APPLIANCE-CONTRACT.md): ready once stderr says so.
 start_netreaktor() {
     local i rc
-    at_appliance "$BIN" run -c "$CONFIG" 2>"$WORK/netreaktor.log" &
+    ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$CONFIG" 2>"$WORK/netreaktor.log" &
     PEER_PID=$!
     for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
         grep -q 'netreaktor: ready' "$WORK/netreaktor.log" && return 0
