@@ -21,6 +21,7 @@
 #   PERF_BIN=$CARGO_TARGET_DIR/release/netreaktor or target/release/netreaktor (built when
 #            missing and netreaktor is a peer)      PERF_CONFIG=configs/demo.yaml
 #   PERF_HAPROXY_THREADS=2 (nbthread; the VM has 2 cores, NetReaktor runs 2 workers)
+#   PERF_HAPROXY_SPLICE=0 (1: `option splice-auto`, kernel splice(2) between the sockets)
 # Exits 1 when a peer fails (not ready, a failed transfer, a non-zero exit on SIGTERM); the
 # report still prints, with the failure named.
 #
@@ -34,6 +35,7 @@ PEERS=${PERF_PEERS:-haproxy netreaktor}
 FORWARD=${PERF_FORWARD:-1}
 CONFIG=${PERF_CONFIG:-configs/demo.yaml}
 HAPROXY_THREADS=${PERF_HAPROXY_THREADS:-2}
+HAPROXY_SPLICE=${PERF_HAPROXY_SPLICE:-0}
 BIN=${PERF_BIN:-${CARGO_TARGET_DIR:-target}/release/netreaktor}
 SERVICE_PORT=80
 READY_TIMEOUT=20
@@ -151,6 +153,8 @@ stop_origin() {
 
 # HAProxy as the appliance: kernel TCP, mode tcp. -db keeps it in the foreground.
 start_haproxy() {
+    local splice=""
+    [[ $HAPROXY_SPLICE == 1 ]] && splice="option splice-auto"
     cat >"$WORK/haproxy.cfg" <<EOF
 global
     nbthread $HAPROXY_THREADS
@@ -160,6 +164,7 @@ defaults
     timeout connect 5s
     timeout client 1m
     timeout server 1m
+    $splice
 frontend service
     bind $AT_SERVICE_ADDR:$SERVICE_PORT
     default_backend origin
@@ -263,8 +268,8 @@ done
 CPU="$CPU" NPROC="$NPROC" KERNEL="$KERNEL" CC_CLIENT="$CC_CLIENT" CC_ORIGIN="$CC_ORIGIN" \
     CC_APPLIANCE="$CC_APPLIANCE" CC_NETREAKTOR="$CC_NETREAKTOR" ORDER="${ORDER[*]}" \
     SECONDS_EACH="$SECONDS_EACH" REPEAT="$REPEAT" HAPROXY_THREADS="$HAPROXY_THREADS" \
+    HAPROXY_SPLICE="$HAPROXY_SPLICE" \
     python3 - "$RESULTS" "$FAILURES" "$JSON" <<'EOF'
-
 import json, os, statistics, sys
 env = os.environ
 results, failures, as_json = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
@@ -289,6 +294,7 @@ report = {
                            "netreaktor_config": env["CC_NETREAKTOR"]},
     "seconds": int(env["SECONDS_EACH"]), "repeat": int(env["REPEAT"]),
     "haproxy_nbthread": int(env["HAPROXY_THREADS"]),
+    "haproxy_splice": env["HAPROXY_SPLICE"] == "1",
     "unit": "Gbit/s",
     "median": {p: {d: median(p, d) for d in ("download", "upload")} for p in order},
     "runs": {p: runs[p] for p in order},
@@ -305,7 +311,8 @@ print(f"congestion control: client {cc['client']}, origin {cc['origin']}, "
       f"appliance kernel (HAProxy) {cc['appliance_kernel']}, "
       f"NetReaktor (config) {cc['netreaktor_config']}")
 print(f"iperf3 {report['seconds']} s per test, {report['repeat']} paired rounds, "
-      f"HAProxy nbthread {report['haproxy_nbthread']}; median goodput in Gbit/s")
+      f"HAProxy nbthread {report['haproxy_nbthread']}, "
+      f"splice {'on' if report['haproxy_splice'] else 'off'}; median goodput in Gbit/s")
 fmt = lambda v: "-" if v is None else f"{v:.3f}"
 print(f"{'peer':<24}{'download':>10}{'upload':>10}   runs (down | up)")
 for p in order:
