@@ -27,6 +27,9 @@
 #
 # shellcheck disable=SC2317 # start_*, stop_* and perf_cleanup are called indirectly
 set -euo pipefail
+# Paths given relative to where the script was called from stay so after the cd below.
+[[ -n ${PERF_BIN:-} && $PERF_BIN != /* ]] && PERF_BIN="$PWD/$PERF_BIN"
+[[ -n ${PERF_CONFIG:-} && $PERF_CONFIG != /* ]] && PERF_CONFIG="$PWD/$PERF_CONFIG"
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH=${PERF_SECONDS:-10}
@@ -69,6 +72,10 @@ command -v iperf3 >/dev/null || {
     log "haproxy missing: run tests/scripts/setup.sh"
     exit 1
 }
+if [[ " $PEERS " == *" netreaktor "* && ! -f $CONFIG ]]; then
+    log "$CONFIG missing"
+    exit 1
+fi
 if [[ " $PEERS " == *" netreaktor "* && ! -x $BIN ]]; then
     log "$BIN missing: cargo build --release -p netreaktor"
     cargo build --release -p netreaktor >&2
@@ -173,7 +180,11 @@ backend origin
 EOF
     ip netns exec "$AT_APPLIANCE" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
     PEER_PID=$!
-    at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"
+    if ! at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"; then
+        fail_peer "haproxy does not listen; its output: $(tail -n 5 "$WORK/haproxy.log" | tr '\n' ' ')"
+        stop_haproxy
+        return 1
+    fi
 }
 
 stop_haproxy() {
@@ -241,7 +252,7 @@ KERNEL=$(uname -r)
 CC_CLIENT=$(at_client sysctl -n net.ipv4.tcp_congestion_control)
 CC_ORIGIN=$(at_origin sysctl -n net.ipv4.tcp_congestion_control)
 CC_APPLIANCE=$(at_appliance sysctl -n net.ipv4.tcp_congestion_control)
-CC_NETREAKTOR=$(awk '$1 == "congestion:" {print $2; exit}' "$CONFIG")
+CC_NETREAKTOR=$(awk '$1 == "congestion:" {print $2; exit}' "$CONFIG" 2>/dev/null || echo unknown)
 
 ORDER=()
 for peer in $PEERS; do
