@@ -224,7 +224,9 @@ stop_netreaktor() {
         fail_peer "netreaktor exit status $rc on SIGTERM; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
         return 1
     fi
-    log "netreaktor stopped, exit 0; last stderr line: $(tail -n 1 "$WORK/netreaktor.log")"
+    log "netreaktor stopped, exit 0; its final counters include:"
+    grep -E 'frames_received_total|connections_accepted_total|frames_dropped_total.*[1-9][0-9]*$' \
+        "$WORK/netreaktor.log" | grep -v ' 0$' | sed 's/^ */    /' >&2 || true
 }
 
 start_forward() { at_appliance sysctl -qw net.ipv4.ip_forward=1; }
