@@ -6,7 +6,7 @@ Subcommands (each prints one JSON summary line and exits non-zero on failure):
   origin --listen ADDR:PORT
   client --connect ADDR:PORT --up N --down M --seed S [--mode simple|client-first|origin-first]
   many --connect ADDR:PORT --count C --max-bytes N --seed S
-  expect-reset --connect ADDR:PORT
+  expect-reset --connect ADDR:PORT [--allow-fin]
   idle --connect ADDR:PORT --seconds T
   garbage --iface IF --dst-mac MAC --src-mac MAC --dst ADDR:PORT --src ADDR --count N
 
@@ -357,7 +357,8 @@ def cmd_expect_reset(args):
         except OSError as exc:
             record["outcome"] = f"error: {exc!r}"
     record["after_s"] = round(time.monotonic() - start, 3)
-    return emit(record, record["outcome"] == "reset")
+    allowed = ("reset", "fin") if args.allow_fin else ("reset",)
+    return emit(record, record["outcome"] in allowed)
 
 
 def cmd_idle(args):
@@ -494,6 +495,8 @@ def main():
     p = sub.add_parser("expect-reset")
     p.add_argument("--connect", required=True)
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--allow-fin", action="store_true",
+                   help="also pass on an orderly close (for kernel proxies such as HAProxy)")
     p.set_defaults(func=cmd_expect_reset)
     p = sub.add_parser("idle")
     p.add_argument("--connect", required=True)
