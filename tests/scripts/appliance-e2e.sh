@@ -14,8 +14,8 @@
 #   e. origin closes first, and client closes first (half-close in both orders), checked;
 #   f. a connection idle for 5 s then carries data;
 #   g. for netreaktor: both workers carried frames and connections; after each stop (SIGTERM,
-#      exit status 0) no XDP program remains on srv0 and org0, and the appliance namespace's
-#      links and addresses are as before the start (checked in both modes).
+#      exit status 0) no XDP program remains on srv0 and org0, and the links and addresses of
+#      all four namespaces are as before the start (checked in both modes).
 #
 #   sudo tests/scripts/appliance-e2e.sh                      # netreaktor, target/release
 #   sudo E2E_APPLIANCE=haproxy tests/scripts/appliance-e2e.sh # HAProxy (mode tcp) as appliance
@@ -159,8 +159,8 @@ start_appliance() {
     for i in $(seq 200); do
         kill -0 "$APPLIANCE_PID" 2>/dev/null || fail "$APPLIANCE exited during start-up"
         if [[ $APPLIANCE == netreaktor ]]; then
-            tail -n +"$from" "$LOG" | grep -q 'netreaktor: ready' && return 0
-        elif at_appliance ss -Hltn "sport = :80" | grep -q LISTEN; then
+            tail -n +"$from" "$LOG" | grep 'netreaktor: ready' >/dev/null && return 0
+        elif at_appliance ss -Hltn "sport = :80" | grep LISTEN >/dev/null; then
             return 0
         fi
         sleep 0.1
@@ -192,24 +192,39 @@ stop_appliance() {
     fi
 }
 
-# The appliance namespace's links and addresses (IPv6 duplicate-address-detection states,
-# which the kernel changes on its own in the first seconds, left out).
+# The links and addresses of every namespace of the testbed (IPv6 link-local addresses, which
+# the kernel adds on its own once a link has carrier, left out).
 link_state() {
-    at_appliance ip -o link show
-    at_appliance ip -o addr show | sed -E 's/ (tentative|optimistic|dadfailed)//g'
+    local ns
+    for ns in "$AT_CLIENT" "$AT_ROUTER" "$AT_APPLIANCE" "$AT_ORIGIN"; do
+        echo "== $ns"
+        ip -n "$ns" -o link show
+        ip -n "$ns" -o addr show | grep -v ' inet6 fe80::' || true
+    done
+}
+
+# Waits (up to 5 s) until every veth of the testbed has carrier, so the snapshot is settled.
+wait_carrier() {
+    local i state
+    for i in $(seq 50); do
+        state=$(link_state)
+        [[ $state == *NO-CARRIER* ]] || return 0
+        sleep 0.1
+    done
+    fail "links without carrier after 5 s (pass $i): $(link_state | grep NO-CARRIER)"
 }
 
 # After a stop: no XDP program on srv0 and org0, and links and addresses as at the start.
 check_clean_after_stop() {
     local ifc
     for ifc in "$AT_CLIENT_IF" "$AT_ORIGIN_IF"; do
-        if at_appliance ip link show dev "$ifc" | grep -q xdp; then
+        if at_appliance ip link show dev "$ifc" | grep xdp >/dev/null; then
             fail "an XDP program remains on $ifc after stop: $(at_appliance ip link show dev "$ifc")"
         fi
     done
     link_state >"$WORK/links.after"
     diff -u "$WORK/links.before" "$WORK/links.after" >&2 ||
-        fail "the appliance namespace's links or addresses changed"
+        fail "the testbed's links or addresses changed"
 }
 
 # ------------------------------------------------------------------ metrics (netreaktor)
@@ -237,6 +252,7 @@ run_traffic() {
     OUT=$(cat "$WORK/traffic.json")
 }
 
+wait_carrier
 link_state >"$WORK/links.before"
 : >"$LOG"
 ip netns exec "$AT_ORIGIN" python3 "$TRAFFIC" origin --listen "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" >"$ORIGIN_LOG" 2>&1 &
@@ -268,12 +284,16 @@ fi
 t=$(date +%s.%N)
 srv_mac=$(at_appliance cat "/sys/class/net/$AT_CLIENT_IF/address")
 rsrv_mac=$(at_router cat /sys/class/net/r-srv/address)
+tx_before=$(at_router cat /sys/class/net/r-srv/statistics/tx_packets)
 traffic many --count "$MANY_COUNT" --max-bytes "$MANY_MAX" --seed 31 --mixed-modes \
     >"$WORK/many-c.json" 2>&1 &
 many_pid=$!
 garbage=$(at_router python3 "$TRAFFIC" garbage --iface r-srv --dst-mac "$srv_mac" \
     --src-mac "$rsrv_mac" --dst "$SERVICE" --src 10.9.0.1 --count "$GARBAGE_COUNT" --seed 32 --pace 0.05) ||
     fail "c: sending garbage: $garbage"
+tx_sent=$(($(at_router cat /sys/class/net/r-srv/statistics/tx_packets) - tx_before))
+garbage_total=$((GARBAGE_COUNT * 5))
+((tx_sent >= garbage_total)) || fail "c: r-srv sent $tx_sent frames, fewer than the $garbage_total garbage frames"
 rc=0
 wait "$many_pid" || rc=$?
 ((rc == 0)) || fail "c: connections during garbage: $(cat "$WORK/many-c.json")"
