@@ -14,6 +14,8 @@
 //!   observer of MPTCP connections in captures.
 //! - [`proxy`]: a client connection spliced to an origin connection with bounded buffers,
 //!   backpressure, half-close and reset propagation, and round-robin origin selection.
+//! - [`shard`]: one worker's share of the appliance: listeners, splices, timers, frames in and
+//!   out.
 //! - [`time`]: the virtual-time `Instant` and `Duration` the pipeline runs on.
 //! - [`timer`]: a hierarchical timer wheel for many connections, O(1) arm and cancel.
 //! - [`netsim`]: the seeded, virtual-time network simulator the engines are proven in.
@@ -22,6 +24,7 @@
 pub mod mptcp;
 pub mod netsim;
 pub mod proxy;
+pub mod shard;
 pub mod tcp;
 pub mod time;
 pub mod timer;

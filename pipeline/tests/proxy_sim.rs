@@ -98,7 +98,11 @@ fn first_origin_dead_second_answers() {
         let attempts = &run.proxy().log.attempts;
         assert_eq!(attempts.len(), 2, "{id}: {attempts:?}");
         let retry_at = attempts[1].0.saturating_duration_since(attempts[0].0);
-        assert_eq!(retry_at, connect_timeout, "{id}: retried after {retry_at:?}");
+        // The shard's timer wheel fires a deadline at the end of its tick, at most 1 ms late.
+        assert!(
+            retry_at >= connect_timeout && retry_at <= connect_timeout + ms(1),
+            "{id}: retried after {retry_at:?}"
+        );
         assert!(run.origin(0).log.first_syn_at.is_none(), "{id}: the dead origin heard a SYN");
     }
 }

@@ -194,6 +194,18 @@ impl Splice {
         self.origin.poll_transmit(now, buf, &mut ()).map(|t| (Side::Origin, t))
     }
 
+    /// The next segment of `side`'s connection only, written into `buf` like
+    /// [`poll_transmit`](Self::poll_transmit): for an owner that writes each side's frames
+    /// straight into that side's interface buffers.
+    pub fn poll_transmit_side(
+        &mut self,
+        now: Instant,
+        side: Side,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        self.conn_mut(side).poll_transmit(now, buf, &mut ())
+    }
+
     /// Replaces a failed origin connection with a new attempt, after
     /// [`SpliceStatus::OriginFailed`].
     pub fn retry_origin(&mut self, origin: Connection, now: Instant) {

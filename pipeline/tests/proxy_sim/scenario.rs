@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use netreaktor_pipeline::netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
-use netreaktor_pipeline::proxy::{OriginPicker, SpliceConfig, SpliceEnd};
+use netreaktor_pipeline::proxy::{SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
@@ -156,14 +156,14 @@ fn build(spec: Spec) -> Run {
     let client = net.add_node(client);
     let origin_addrs: Vec<SocketAddr> =
         ORIGINS.iter().take(spec.origins.len()).map(|s| addr(s)).collect();
-    let picker = OriginPicker::new(origin_addrs.clone(), spec.max_tries).expect("origins");
     let listener_cfg = ListenerConfig { tcp: spec.proxy_cfg, ..ListenerConfig::default() };
     let origin_ip = PROXY_ORIGIN_IP.parse().expect("address");
     let proxy = ProxyNode::new(
         listener_cfg,
         addr(SERVICE),
         origin_ip,
-        picker,
+        origin_addrs.clone(),
+        spec.max_tries,
         spec.splice,
         rng.next_u32() as u8,
     );

@@ -144,6 +144,11 @@ impl ReplyQueue {
         Some(t)
     }
 
+    /// The peer the oldest reply goes to (its IP header's destination).
+    pub(crate) fn front_remote(&self) -> Option<SocketAddr> {
+        self.queue.front().map(|r| r.remote)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }

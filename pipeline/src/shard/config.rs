@@ -1,0 +1,63 @@
+//! What a shard serves: its services (listen addresses -> origin servers), the origin-side
+//! source address and port range, and its place among the workers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+
+use crate::proxy::SpliceConfig;
+use crate::tcp::Config;
+use crate::tcp::listener::ListenerConfig;
+use crate::wire::frame::ChecksumPolicy;
+
+/// One service: client connections to any of `listen` are spliced to `origins`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// Service addresses and ports (one listener each).
+    pub listen: Vec<SocketAddr>,
+    /// Origin servers, round-robin; a failed connect moves to the next.
+    pub origins: Vec<SocketAddr>,
+    /// Connect attempts per client connection (the first included).
+    pub max_tries: u32,
+    /// Client connections this shard holds at once for the service; past it, new ones are
+    /// reset as soon as their handshake completes.
+    pub max_connections: usize,
+    /// Connect and idle timeouts.
+    pub splice: SpliceConfig,
+}
+
+/// A shard's whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardConfig {
+    /// This shard's worker id, `0..workers`.
+    pub worker: u16,
+    /// How many workers share the origin ports.
+    pub workers: u16,
+    /// The services.
+    pub services: Vec<ServiceConfig>,
+    /// The source address of origin connections.
+    pub origin_source: IpAddr,
+    /// The source ports of origin connections, shared among the workers by
+    /// [`port_owner`].
+    pub origin_ports: RangeInclusive<u16>,
+    /// The client side's passive opens (the connections' `tcp` config included).
+    pub listener: ListenerConfig,
+    /// The origin connections' config.
+    pub origin_tcp: Config,
+    /// Verify TCP checksums, or trust the NIC's receive offload.
+    pub checksums: ChecksumPolicy,
+    /// Keys the ISNs (RFC 6528), SYN cookies (RFC 4987) and table hashing: secret and random,
+    /// the same for every shard of one appliance.
+    pub secret: [u8; 32],
+}
+
+/// The worker owning origin-side source `port`: the ports of `range` are dealt to the
+/// workers in turn (`first` to worker 0, `first + 1` to worker 1, ...). `None` outside the
+/// range.
+pub fn port_owner(range: &RangeInclusive<u16>, workers: u16, port: u16) -> Option<u16> {
+    if !range.contains(&port) || workers == 0 {
+        return None;
+    }
+    Some((port - range.start()) % workers)
+}

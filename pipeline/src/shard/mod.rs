@@ -1,0 +1,480 @@
+//! One worker's share of the appliance, sans I/O: frames in, frames out, time as a
+//! parameter (ARCHITECTURE.md, "Drive API, per worker").
+//!
+//! A [`Shard`] holds the listeners of every service, the splices it accepted (a client
+//! connection and its origin connection, [`proxy::Splice`](crate::proxy::Splice)), their
+//! timers in one [`TimerWheel`](crate::timer::TimerWheel), and the RSTs it owes. The worker
+//! around it:
+//! - hands it every frame it owns ([`Router::route`] says which: frames to an origin-side
+//!   source port belong to the worker the port was dealt to, [`port_owner`]) with
+//!   [`Shard::handle_frame`];
+//! - calls [`Shard::handle_timeout`] once [`Shard::poll_timeout`] has passed;
+//! - drains [`Shard::poll_transmit`] per interface side into that side's transmit buffers,
+//!   each packet starting with its IP header, adding the link-layer header for the next hop;
+//! - reads [`Shard::stats`] and [`Shard::poll_event`] for metrics and logs.
+//!
+//! Per client connection: the listener completes the handshake (SYN cookies past its
+//! half-open limit, RFC 4987); the shard opens the origin connection then, from
+//! `origin_source` and a port of its own share (RFC 6056 §2.1: the port is the shard's, not
+//! random; the range is the operator's), round-robin over the service's origins, retrying the
+//! next origin after a refused or timed-out attempt and resetting the client when none
+//! answers. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
+//! counted; malformed frames and bad checksums are dropped and counted, never a panic.
+
+mod config;
+mod events;
+mod output;
+mod route;
+mod stats;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+pub use config::{ServiceConfig, ShardConfig, port_owner};
+pub use events::ShardEvent;
+pub use output::ShardTransmit;
+pub use route::{Route, Router};
+pub use stats::{END_KINDS, END_NAMES, ShardStats, end_index};
+
+use crate::proxy::{OriginPicker, Side, Splice, SpliceConfig, SpliceStatus};
+use crate::tcp::isn::IsnGenerator;
+use crate::tcp::listener::{Listener, Reply, ReplyOptions, ReplyQueue};
+use crate::tcp::syncookie::SynCookies;
+use crate::tcp::{Config, Connection};
+use crate::time::Instant;
+use crate::wire::Error as WireError;
+use crate::wire::frame::{ChecksumPolicy, Frame, FrameError, parse_frame};
+use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+
+use output::{ip_header_len, write_ip_header};
+use table::{KeyedHasher, Table};
+
+/// RSTs the shard may owe at once per side; past it, more are dropped and counted.
+const REPLY_QUEUE: usize = 1024;
+
+/// Events kept for [`Shard::poll_event`]; past it, the oldest are dropped.
+const EVENT_QUEUE: usize = 4096;
+
+/// A service as the shard runs it.
+#[derive(Debug)]
+struct Service {
+    picker: OriginPicker,
+    splice: SpliceConfig,
+    max_connections: usize,
+    active: usize,
+}
+
+/// One worker's listeners, splices, timers and counters.
+#[derive(Debug)]
+pub struct Shard {
+    worker: u16,
+    workers: u16,
+    origin_source: std::net::IpAddr,
+    origin_ports: std::ops::RangeInclusive<u16>,
+    origin_tcp: Config,
+    checksums: ChecksumPolicy,
+    services: Vec<Service>,
+    /// Each listener and its service's index.
+    listeners: Vec<(Listener, usize)>,
+    /// The earliest listener timer, recomputed (a scan of the half-open tables) only after
+    /// the listeners changed.
+    listener_deadline: Cell<Option<Instant>>,
+    listeners_changed: Cell<bool>,
+    table: Table,
+    /// RSTs owed, per side (client, origin).
+    replies: [ReplyQueue; 2],
+    isn: IsnGenerator,
+    /// The next index into this worker's share of the origin ports.
+    next_port: u32,
+    events: VecDeque<ShardEvent>,
+    stats: ShardStats,
+    expired: Vec<usize>,
+}
+
+impl Shard {
+    /// A shard for `cfg`, its clock starting at `now`. Services without origins serve no one
+    /// (the configuration layer refuses them).
+    pub fn new(cfg: ShardConfig, now: Instant) -> Shard {
+        let isn = IsnGenerator::new(cfg.secret);
+        let mut cookie_key = cfg.secret;
+        cookie_key[0] ^= 0x5a;
+        let mut services = Vec::new();
+        let mut listeners = Vec::new();
+        for service in &cfg.services {
+            let Some(picker) = OriginPicker::new(service.origins.clone(), service.max_tries) else {
+                continue;
+            };
+            for &local in &service.listen {
+                let cookies = SynCookies::new(cookie_key);
+                let listener = Listener::new(cfg.listener, local, isn.clone(), cookies);
+                listeners.push((listener, services.len()));
+            }
+            services.push(Service {
+                picker,
+                splice: service.splice,
+                max_connections: service.max_connections,
+                active: 0,
+            });
+        }
+        Shard {
+            worker: cfg.worker,
+            workers: cfg.workers.max(1),
+            origin_source: cfg.origin_source,
+            origin_ports: cfg.origin_ports.clone(),
+            origin_tcp: cfg.origin_tcp,
+            checksums: cfg.checksums,
+            services,
+            listeners,
+            listener_deadline: Cell::new(None),
+            listeners_changed: Cell::new(false),
+            table: Table::new(now, KeyedHasher::new(&cfg.secret)),
+            replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
+            isn,
+            next_port: 0,
+            events: VecDeque::new(),
+            stats: ShardStats::default(),
+            expired: Vec::new(),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &ShardStats {
+        &self.stats
+    }
+
+    /// Splices held (connecting, open, or closing).
+    pub fn connections(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<ShardEvent> {
+        self.events.pop_front()
+    }
+
+    /// Processes one received frame (a whole Ethernet frame). Then drain
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.stats.frames += 1;
+        match parse_frame(frame, self.checksums) {
+            Ok(Frame::Tcp(f)) => {
+                let local = SocketAddr::new(f.ip.dst_addr(), f.tcp.dst_port);
+                let remote = SocketAddr::new(f.ip.src_addr(), f.tcp.src_port);
+                self.on_segment(now, local, remote, &f.tcp);
+            }
+            Ok(_) => self.stats.dropped_not_tcp += 1,
+            Err(FrameError::TcpChecksum | FrameError::Ipv4(WireError::Checksum)) => {
+                self.stats.dropped_checksum += 1;
+            }
+            Err(_) => self.stats.dropped_malformed += 1,
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.table.next_deadline(), self.listener_deadline()].into_iter().flatten().min()
+    }
+
+    fn listener_deadline(&self) -> Option<Instant> {
+        if self.listeners_changed.replace(false) {
+            let deadline = self.listeners.iter().filter_map(|l| l.0.poll_timeout()).min();
+            self.listener_deadline.set(deadline);
+        }
+        self.listener_deadline.get()
+    }
+
+    /// Runs every timer due by `now`. Then drain [`poll_transmit`](Self::poll_transmit).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.listener_deadline().is_some_and(|at| at <= now) {
+            for i in 0..self.listeners.len() {
+                if self.listeners[i].0.poll_timeout().is_some_and(|at| at <= now) {
+                    self.listeners[i].0.handle_timeout(now);
+                    self.accept(now, i);
+                }
+            }
+            self.listeners_changed.set(true);
+        }
+        let mut expired = std::mem::take(&mut self.expired);
+        self.table.expired(now, &mut expired);
+        for &slot in &expired {
+            if let Some(e) = self.table.get_mut(slot) {
+                e.status = e.splice.handle_timeout(now);
+                self.settle(now, slot);
+            }
+        }
+        expired.clear();
+        self.expired = expired;
+    }
+
+    /// Writes the next packet leaving by `side` into `buf`: IP header, TCP header, options
+    /// and data. `buf` should hold 100 bytes plus an MSS. Call until `None` for both sides
+    /// after every `handle_*` call.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        side: Side,
+        buf: &mut [u8],
+    ) -> Option<ShardTransmit> {
+        let out = self.poll_listeners(now, side, buf);
+        let out = out.or_else(|| self.poll_replies(side, buf));
+        let out = out.or_else(|| self.poll_splices(now, side, buf));
+        if out.is_some() {
+            self.stats.segments_out += 1;
+        }
+        out
+    }
+
+    /// The listeners' SYN,ACKs and RSTs (client side only).
+    fn poll_listeners(
+        &mut self,
+        now: Instant,
+        side: Side,
+        buf: &mut [u8],
+    ) -> Option<ShardTransmit> {
+        if side != Side::Client {
+            return None;
+        }
+        for (listener, _) in &mut self.listeners {
+            let ip_len = ip_header_len(listener.local());
+            let Some(t) = listener.poll_transmit(now, buf.get_mut(ip_len..)?) else {
+                continue;
+            };
+            self.listeners_changed.set(true);
+            let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
+            return Some(ShardTransmit { side, local: t.local, remote: t.remote, len });
+        }
+        None
+    }
+
+    fn poll_replies(&mut self, side: Side, buf: &mut [u8]) -> Option<ShardTransmit> {
+        let queue = &mut self.replies[side_index(side)];
+        let ip_len = ip_header_len(queue.front_remote()?);
+        let t = queue.poll(buf.get_mut(ip_len..)?)?;
+        let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
+        Some(ShardTransmit { side, local: t.local, remote: t.remote, len })
+    }
+
+    /// The splices queued on `side`, front first; an entry leaves the queue once it has
+    /// nothing more to send there, and the shard once both its connections are closed.
+    fn poll_splices(&mut self, now: Instant, side: Side, buf: &mut [u8]) -> Option<ShardTransmit> {
+        loop {
+            let slot = self.table.queued_front(side)?;
+            if let Some(e) = self.table.get_mut(slot) {
+                let conn = e.splice.conn(side);
+                let (local, remote) = (conn.local(), conn.remote());
+                let ip_len = ip_header_len(remote);
+                let seg = buf.get_mut(ip_len..)?;
+                if let Some(t) = e.splice.poll_transmit_side(now, side, seg) {
+                    let len = write_ip_header(buf, local, remote, t.len)?;
+                    return Some(ShardTransmit { side, local, remote, len });
+                }
+            }
+            self.table.dequeue_front(side);
+            if self.table.droppable(slot) {
+                self.drop_entry(slot);
+            }
+        }
+    }
+
+    fn drop_entry(&mut self, slot: usize) {
+        if let Some(e) = self.table.remove(slot) {
+            if let Some(service) = self.services.get_mut(e.service) {
+                service.active = service.active.saturating_sub(1);
+            }
+            self.stats.active = self.table.len() as u64;
+        }
+    }
+
+    fn on_segment(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) {
+        if let Some((slot, side)) = self.table.find(local, remote) {
+            if let Some(e) = self.table.get_mut(slot) {
+                e.status = e.splice.handle_segment(now, side, seg);
+            }
+            self.settle(now, slot);
+        } else if let Some(i) = self.listeners.iter().position(|l| l.0.local() == local) {
+            self.listeners[i].0.handle_segment(now, local, remote, seg);
+            self.listeners_changed.set(true);
+            self.accept(now, i);
+        } else {
+            self.unmatched(local, remote, seg);
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: a segment for no connection is answered with a RST (a RST is
+    /// not answered).
+    fn unmatched(&mut self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) {
+        self.stats.unmatched += 1;
+        if seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let side = if local.ip() == self.origin_source { Side::Origin } else { Side::Client };
+        if !self.replies[side_index(side)].push(Reply::reset_for(local, remote, seg)) {
+            self.stats.replies_dropped += 1;
+        }
+    }
+
+    /// Takes the connections listener `i` established and splices each to an origin.
+    fn accept(&mut self, now: Instant, i: usize) {
+        while let Some(client) = self.listeners[i].0.poll_accept() {
+            let service = self.listeners[i].1;
+            self.start(now, service, client);
+        }
+    }
+
+    fn start(&mut self, now: Instant, service: usize, client: Connection) {
+        let Some(svc) = self.services.get_mut(service) else {
+            return;
+        };
+        if svc.active >= svc.max_connections {
+            self.stats.refused_limit += 1;
+            return self.refuse(&client);
+        }
+        let (origin, attempt) = svc.picker.pick();
+        let splice_cfg = svc.splice;
+        let Some(origin_conn) = self.open_origin(now, origin) else {
+            self.stats.ports_exhausted += 1;
+            return self.refuse(&client);
+        };
+        let event = ShardEvent::Accepted { client: client.remote(), service, origin };
+        let splice = Splice::new(splice_cfg, client, origin_conn, now);
+        let slot = self.table.insert(splice, service, attempt);
+        self.services[service].active += 1;
+        self.stats.accepted += 1;
+        self.stats.active = self.table.len() as u64;
+        self.push_event(event);
+        if let Some(e) = self.table.get_mut(slot) {
+            e.status = e.splice.pump(now);
+        }
+        self.settle(now, slot);
+    }
+
+    /// Resets an accepted client connection the shard will not keep.
+    fn refuse(&mut self, client: &Connection) {
+        let reply = Reply {
+            local: client.local(),
+            remote: client.remote(),
+            seq: client.snd_nxt(),
+            ack: TcpSeqNumber(0),
+            flags: TcpFlags::RST,
+            window: 0,
+            options: ReplyOptions::None,
+        };
+        if !self.replies[0].push(reply) {
+            self.stats.replies_dropped += 1;
+        }
+    }
+
+    /// A new origin connection to `origin` from a free port of this worker's share.
+    fn open_origin(&mut self, now: Instant, origin: SocketAddr) -> Option<Connection> {
+        let local = self.free_port(origin)?;
+        self.stats.origin_attempts += 1;
+        let iss = self.isn.isn(now, local, origin);
+        Some(Connection::connect(self.origin_tcp, local, origin, iss, now))
+    }
+
+    /// The next port of this worker's share (`first + worker + k * workers`) not in use
+    /// toward `origin`, round-robin.
+    fn free_port(&mut self, origin: SocketAddr) -> Option<SocketAddr> {
+        let first = u32::from(*self.origin_ports.start());
+        let last = u32::from(*self.origin_ports.end());
+        let (worker, workers) = (u32::from(self.worker), u32::from(self.workers));
+        let share = (last + 1).checked_sub(first + worker)?.div_ceil(workers);
+        for _ in 0..share {
+            let k = self.next_port % share;
+            self.next_port = self.next_port.wrapping_add(1);
+            let port = u16::try_from(first + worker + k * workers).ok()?;
+            let local = SocketAddr::new(self.origin_source, port);
+            if !self.table.contains(&(local, origin)) {
+                return Some(local);
+            }
+        }
+        None
+    }
+
+    /// After any input to a splice: retries or gives up a failed origin, counts bytes and
+    /// ends, queues it for transmission and re-arms its timer.
+    fn settle(&mut self, now: Instant, slot: usize) {
+        self.retry_failed(now, slot);
+        let Some(e) = self.table.get_mut(slot) else {
+            return;
+        };
+        let (up, down) = e.splice.moved();
+        self.stats.bytes_to_origin += up - e.counted.0;
+        self.stats.bytes_to_client += down - e.counted.1;
+        e.counted = (up, down);
+        let end = stats::finished(e.status).filter(|_| !e.ended);
+        if let Some(end) = end {
+            e.ended = true;
+            let client = e.splice.conn(Side::Client).remote();
+            self.stats.ended[end_index(end)] += 1;
+            self.push_event(ShardEvent::Ended { client, end, moved: (up, down) });
+        }
+        self.table.touch(slot);
+    }
+
+    /// RFC-free policy: a failed origin attempt moves to the next origin while tries remain.
+    fn retry_failed(&mut self, now: Instant, slot: usize) {
+        while let Some(e) = self.table.get_mut(slot) {
+            let SpliceStatus::OriginFailed(failure) = e.status else {
+                return;
+            };
+            let (service, mut attempt) = (e.service, e.attempt);
+            let client = e.splice.conn(Side::Client).remote();
+            let next = self.services.get(service).and_then(|s| s.picker.retry(&mut attempt));
+            let conn = next.and_then(|origin| Some((origin, self.open_origin(now, origin)?)));
+            self.table.unindex_origin(slot);
+            let Some(e) = self.table.get_mut(slot) else {
+                return;
+            };
+            e.attempt = attempt;
+            match conn {
+                Some((origin, conn)) => {
+                    e.splice.retry_origin(conn, now);
+                    self.stats.origin_retries += 1;
+                    self.push_event(ShardEvent::Retry { client, origin, after: failure });
+                }
+                None => e.splice.give_up(now),
+            }
+            if let Some(e) = self.table.get_mut(slot) {
+                e.status = e.splice.pump(now);
+            }
+            self.table.index_origin(slot);
+        }
+    }
+
+    fn push_event(&mut self, event: ShardEvent) {
+        if self.events.len() >= EVENT_QUEUE {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    /// Bytes the splices' connections hold in buffers.
+    pub fn heap_bytes(&self) -> usize {
+        let slots = self.table.slots();
+        slots.filter_map(|s| self.table.get(s)).map(|e| e.splice.heap_bytes()).sum()
+    }
+
+    /// Splices held, for inspection (tests, debugging).
+    pub fn splices(&self) -> impl Iterator<Item = &Splice> + '_ {
+        self.table.slots().filter_map(|s| self.table.get(s)).map(|e| &e.splice)
+    }
+}
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Client => 0,
+        Side::Origin => 1,
+    }
+}

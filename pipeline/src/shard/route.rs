@@ -1,0 +1,77 @@
+//! Which worker a received frame belongs to, read from its headers alone (ARCHITECTURE.md,
+//! "Sharding"): a frame to an origin-side source port belongs to the worker the port was
+//! dealt to ([`port_owner`]); every other frame belongs to the worker that received it
+//! (RSS keeps a client 4-tuple on one queue, so the worker that took the SYN sees the rest).
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+
+use super::config::port_owner;
+use crate::wire::ethernet::{EtherType, EthernetFrame};
+use crate::wire::ipv4::Ipv4Packet;
+use crate::wire::ipv6::Ipv6Packet;
+use crate::wire::tcp::TcpPacket;
+
+/// Where a frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The receiving worker handles it (malformed frames too: it drops and counts them).
+    Local,
+    /// Worker `n` owns it: hand it over.
+    Worker(u16),
+}
+
+/// The routing rule of one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Router {
+    worker: u16,
+    workers: u16,
+    origin_source: IpAddr,
+    origin_ports: RangeInclusive<u16>,
+}
+
+impl Router {
+    /// The rule for `worker` of `workers`, whose origin connections leave from
+    /// `origin_source` with ports of `origin_ports`.
+    pub fn new(
+        worker: u16,
+        workers: u16,
+        origin_source: IpAddr,
+        origin_ports: RangeInclusive<u16>,
+    ) -> Router {
+        Router { worker, workers, origin_source, origin_ports }
+    }
+
+    /// Where `frame` (a whole Ethernet frame) goes. Reads four header fields, verifies
+    /// nothing; never panics.
+    pub fn route(&self, frame: &[u8]) -> Route {
+        let Some(dst) = destination(frame) else {
+            return Route::Local;
+        };
+        if dst.ip() != self.origin_source {
+            return Route::Local;
+        }
+        match port_owner(&self.origin_ports, self.workers, dst.port()) {
+            Some(owner) if owner != self.worker => Route::Worker(owner),
+            _ => Route::Local,
+        }
+    }
+}
+
+/// The destination address and TCP port of a TCP frame, if the headers are all there.
+fn destination(frame: &[u8]) -> Option<SocketAddr> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let (ip, segment) = match eth.ethertype() {
+        EtherType::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            (IpAddr::V4(ip.dst_addr()), ip.payload())
+        }
+        EtherType::Ipv6 => {
+            let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            (IpAddr::V6(ip.dst_addr()), ip.payload())
+        }
+        _ => return None,
+    };
+    let tcp = TcpPacket::new_checked(segment).ok()?;
+    Some(SocketAddr::new(ip, tcp.dst_port()))
+}

@@ -1,0 +1,67 @@
+//! A shard's counters: what came in, what was dropped and why, how splices ended.
+
+use crate::proxy::{SpliceEnd, SpliceStatus};
+
+/// Counters of one shard, monotonic except `active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShardStats {
+    /// Frames handed to [`Shard::handle_frame`](super::Shard::handle_frame).
+    pub frames: u64,
+    /// Dropped: truncated or malformed headers, IP fragments.
+    pub dropped_malformed: u64,
+    /// Dropped: the TCP (or IPv4 header) checksum did not verify.
+    pub dropped_checksum: u64,
+    /// Dropped: not TCP (ARP, ICMP, UDP, other EtherTypes): the steering program passes
+    /// those to the kernel, so they only come from a misconfiguration.
+    pub dropped_not_tcp: u64,
+    /// TCP segments for no connection and no listener (answered with a RST unless RSTs).
+    pub unmatched: u64,
+    /// Client connections accepted (handshake complete).
+    pub accepted: u64,
+    /// Client connections reset because their service was at `max_connections`.
+    pub refused_limit: u64,
+    /// Splices held now.
+    pub active: u64,
+    /// Origin connect attempts, and how many of them were retries.
+    pub origin_attempts: u64,
+    /// Retries after a failed origin connect.
+    pub origin_retries: u64,
+    /// No free origin-side source port: the client was reset.
+    pub ports_exhausted: u64,
+    /// Splice ends by kind, indexed by [`end_index`].
+    pub ended: [u64; END_KINDS],
+    /// Bytes moved client -> origin.
+    pub bytes_to_origin: u64,
+    /// Bytes moved origin -> client.
+    pub bytes_to_client: u64,
+    /// Segments written by [`Shard::poll_transmit`](super::Shard::poll_transmit).
+    pub segments_out: u64,
+    /// Replies (RSTs) not sent because the reply queue was full.
+    pub replies_dropped: u64,
+}
+
+/// How many kinds of [`SpliceEnd`] are counted.
+pub const END_KINDS: usize = 5;
+
+/// The names of the end kinds, for metrics labels, in [`end_index`] order.
+pub const END_NAMES: [&str; END_KINDS] =
+    ["closed", "client_reset", "origin_reset", "origin_unreachable", "idle_timeout"];
+
+/// Where [`ShardStats::ended`] counts `end`.
+pub fn end_index(end: SpliceEnd) -> usize {
+    match end {
+        SpliceEnd::Closed => 0,
+        SpliceEnd::ClientReset => 1,
+        SpliceEnd::OriginReset => 2,
+        SpliceEnd::OriginUnreachable(_) => 3,
+        SpliceEnd::IdleTimeout => 4,
+    }
+}
+
+/// The end a status reports, if it is final.
+pub(crate) fn finished(status: SpliceStatus) -> Option<SpliceEnd> {
+    match status {
+        SpliceStatus::Finished(end) => Some(end),
+        _ => None,
+    }
+}

@@ -1,0 +1,129 @@
+//! The shard's own rules: port ownership, routing by port, garbage counted and never a
+//! panic, RSTs for strays. The splicing itself is proven in `tests/proxy_sim.rs`, whose proxy
+//! node is a shard.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::*;
+use crate::proxy::SpliceConfig;
+use crate::tcp::listener::ListenerConfig;
+use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
+use crate::wire::frame::{IpRepr, TcpFrame};
+use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use crate::wire::tcp_option::TcpOptions;
+
+const SERVICE: &str = "10.9.0.2:80";
+const SOURCE: &str = "10.10.0.1";
+
+fn cfg(worker: u16, workers: u16) -> ShardConfig {
+    ShardConfig {
+        worker,
+        workers,
+        services: vec![ServiceConfig {
+            name: "t".into(),
+            listen: vec![SERVICE.parse().unwrap()],
+            origins: vec!["10.10.0.2:8080".parse().unwrap()],
+            max_tries: 2,
+            max_connections: 10,
+            splice: SpliceConfig::default(),
+        }],
+        origin_source: SOURCE.parse().unwrap(),
+        origin_ports: 40_000..=40_009,
+        listener: ListenerConfig::default(),
+        origin_tcp: crate::tcp::Config::default(),
+        checksums: ChecksumPolicy::Verify,
+        secret: [7; 32],
+    }
+}
+
+fn frame(src: SocketAddr, dst: SocketAddr, flags: TcpFlags) -> Vec<u8> {
+    let ethernet = EthernetRepr {
+        src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+        dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+        vlan: None,
+        ethertype: EtherType::Ipv4,
+    };
+    let tcp = TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq_number: TcpSeqNumber(1000),
+        ack_number: TcpSeqNumber(2000),
+        flags,
+        window_len: 1000,
+        urgent_pointer: 0,
+        options: TcpOptions::EMPTY,
+        payload: &[],
+    };
+    let ip = IpRepr::tcp(src.ip(), dst.ip()).unwrap();
+    let f = TcpFrame { ethernet, ip, tcp };
+    let mut out = vec![0u8; f.buffer_len()];
+    f.emit(&mut out);
+    out
+}
+
+#[test]
+fn ports_are_dealt_to_workers_in_turn() {
+    let range = 40_000..=40_009;
+    let owners: Vec<_> = (40_000..=40_009).map(|p| port_owner(&range, 3, p).unwrap()).collect();
+    assert_eq!(owners, [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]);
+    assert_eq!(port_owner(&range, 3, 39_999), None);
+    assert_eq!(port_owner(&range, 3, 40_010), None);
+}
+
+#[test]
+fn router_hands_origin_replies_to_the_port_owner() {
+    let source: IpAddr = SOURCE.parse().unwrap();
+    let router = Router::new(0, 2, source, 40_000..=40_009);
+    let origin: SocketAddr = "10.10.0.2:8080".parse().unwrap();
+    let to = |port| frame(origin, SocketAddr::new(source, port), TcpFlags::ACK);
+    assert_eq!(router.route(&to(40_000)), Route::Local);
+    assert_eq!(router.route(&to(40_001)), Route::Worker(1));
+    assert_eq!(router.route(&to(50_001)), Route::Local, "outside the range");
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let service: SocketAddr = SERVICE.parse().unwrap();
+    assert_eq!(router.route(&frame(client, service, TcpFlags::SYN)), Route::Local);
+    assert_eq!(router.route(&[0u8; 3]), Route::Local, "garbage stays local (dropped there)");
+}
+
+#[test]
+fn a_shard_opens_origin_connections_from_its_own_ports_only() {
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(1, 2), now);
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let origin = "10.10.0.2:8080".parse().unwrap();
+    for _ in 0..5 {
+        let local = shard.free_port(origin).unwrap();
+        assert_eq!(port_owner(&(40_000..=40_009), 2, local.port()), Some(1));
+    }
+    // A whole handshake: SYN, then the client's ACK of the SYN,ACK, opens the origin.
+    shard.handle_frame(now, &frame(client, SERVICE.parse().unwrap(), TcpFlags::SYN));
+    let mut buf = vec![0u8; 2000];
+    let synack = shard.poll_transmit(now, Side::Client, &mut buf).unwrap();
+    assert_eq!((synack.local, synack.remote), (SERVICE.parse().unwrap(), client));
+    assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none());
+}
+
+#[test]
+fn garbage_is_counted_and_strays_get_a_reset() {
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(0, 1), now);
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let service: SocketAddr = SERVICE.parse().unwrap();
+    let mut bad = frame(client, service, TcpFlags::SYN);
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff; // the TCP checksum
+    shard.handle_frame(now, &bad);
+    shard.handle_frame(now, &bad[..30]);
+    shard.handle_frame(now, &[0xffu8; 60]);
+    let stray: SocketAddr = "10.10.0.1:40003".parse().unwrap();
+    shard.handle_frame(now, &frame("10.10.0.2:8080".parse().unwrap(), stray, TcpFlags::ACK));
+    let s = *shard.stats();
+    assert_eq!(s.frames, 4);
+    assert_eq!(s.dropped_checksum, 1);
+    assert_eq!(s.dropped_malformed + s.dropped_not_tcp, 2);
+    assert_eq!(s.unmatched, 1);
+    let mut buf = vec![0u8; 2000];
+    let rst = shard.poll_transmit(now, Side::Origin, &mut buf).unwrap();
+    assert_eq!(rst.local, stray);
+    assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none());
+}
