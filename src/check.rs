@@ -45,7 +45,7 @@ pub(crate) fn summary(config: &Config) -> String {
         "  interfaces: client {} origin {}, {} queue(s) each; cores [{}]; log {}; metrics {}",
         ifs.client.0,
         ifs.origin.0,
-        ifs.queues.0,
+        config.queues(),
         cores.join(", "),
         snake(config.log_level),
         config.metrics.listen.0,

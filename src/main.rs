@@ -8,20 +8,22 @@
 //! - `netreaktor check -c FILE`: load and validate a configuration (see
 //!   `docs/configuration.md`), print a summary or every error with its line and column.
 //!
-//! The appliance itself (`run`, `status`) arrives with the data path.
+//! - `netreaktor run -c FILE`: run the appliance (root): XDP steering, AF_XDP workers, the
+//!   `/metrics` endpoint; SIGINT or SIGTERM stops it cleanly.
 
-// The data path's workers use it next; until then only its tests do.
+// Some accessors (kernel counters, forced bind and attach modes) serve only the root tests
+// until the configuration exposes them.
 #[cfg_attr(not(test), allow(dead_code))]
 mod afxdp;
 mod check;
 mod config;
 mod inspect;
-// The data path (workers writing Ethernet frames) uses it next; until then only its tests do.
-#[cfg_attr(not(test), allow(dead_code))]
+mod metrics;
 mod neigh;
+mod run;
 #[cfg(test)]
 mod testnet;
-// The data path (AF_XDP workers, `run`) uses it next; until then only its tests do.
+mod worker;
 #[cfg_attr(not(test), allow(dead_code))]
 mod xdp;
 
@@ -54,6 +56,12 @@ enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Run the appliance until SIGINT or SIGTERM (needs root).
+    Run {
+        /// The YAML configuration file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +69,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect { file, verify_checksums } => inspect::run(&file, verify_checksums),
         Command::Check { config } => Ok(check::run(&config)),
+        Command::Run { config } => run::run(&config),
     };
     match result {
         Ok(code) => code,

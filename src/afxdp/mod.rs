@@ -51,6 +51,7 @@ use batch::Batch;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use config::{BindMode, BindRequest, FrameBudget, FrameSize, PortConfig};
 pub(crate) use counters::{KernelCounters, PortCounters};
+pub(crate) use sys::wait_readable;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use tx::TxSlot;
 

@@ -56,3 +56,22 @@ pub(super) fn wake_fill(fd: RawFd) -> io::Result<()> {
 pub(super) fn is_transient(error: &io::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS | libc::EINTR))
 }
+
+/// Waits until one of `fds` is readable or `timeout` passes (`poll(2)`); returns how many
+/// are ready. The workers' idle wait: their AF_XDP sockets and their hand-off wake-up socket.
+pub(crate) fn wait_readable(fds: &[RawFd], timeout: std::time::Duration) -> io::Result<usize> {
+    let mut polls: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+    let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    let count = libc::nfds_t::try_from(polls.len()).unwrap_or(libc::nfds_t::MAX);
+    // SAFETY: `polls` is a live, initialised array of `count` pollfd structs that poll may
+    // write `revents` into; it outlives the call.
+    let ret = unsafe { libc::poll(polls.as_mut_ptr(), count, millis) };
+    match ret {
+        n if n >= 0 => Ok(n as usize),
+        _ => {
+            let error = io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::EINTR) { Ok(0) } else { Err(error) }
+        }
+    }
+}

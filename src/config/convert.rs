@@ -1,11 +1,16 @@
 //! From the configuration to the pipeline's own types.
 
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+
+use netreaktor_pipeline::proxy::SpliceConfig;
+use netreaktor_pipeline::shard::ServiceConfig;
 use netreaktor_pipeline::tcp::cc::Algorithm;
 use netreaktor_pipeline::tcp::config::{Config as TcpConfig, Keepalive};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::rtt::RttConfig;
 
-use super::schema::{Config, Congestion, Pipeline};
+use super::schema::{Config, Congestion, Pipeline, ProxyProtocol};
 
 /// Bytes as `usize`; every size is bounded far below `usize::MAX` on a 64-bit host.
 fn bytes(n: u64) -> usize {
@@ -18,6 +23,12 @@ fn count(n: u64) -> u32 {
 }
 
 impl Config {
+    /// The AF_XDP queues used per interface: as configured, or one per core.
+    pub(crate) fn queues(&self) -> u32 {
+        let queues = self.interfaces.queues.as_ref().map(|q| q.value.0);
+        count(queues.unwrap_or(self.cores.value.len() as u64))
+    }
+
     /// The tunables of every TCP connection (client subflows and origin connections).
     /// Values the file cannot set keep `tcp::Config::default()`.
     pub(crate) fn to_tcp_config(&self) -> TcpConfig {
@@ -57,5 +68,50 @@ impl Config {
             syn_cookies: self.listener.syn_cookies,
             ..ListenerConfig::default()
         }
+    }
+}
+
+impl Config {
+    /// The services every worker runs: one per pipeline, a listener per port, and per worker
+    /// its share of `max_connections` (rounded up).
+    pub(crate) fn to_services(&self) -> Vec<ServiceConfig> {
+        let workers = self.cores.value.len().max(1);
+        self.pipelines
+            .value
+            .iter()
+            .map(|p| {
+                let address = p.matches.address.value.0;
+                let listen = p
+                    .matches
+                    .ports
+                    .value
+                    .iter()
+                    .flat_map(|r| r.value.first..=r.value.last)
+                    .map(|port| SocketAddr::new(address, port))
+                    .collect();
+                let origins: Vec<SocketAddr> =
+                    p.forward.origins.value.iter().map(|o| o.value.0).collect();
+                let max = bytes(p.terminate.limits.max_connections.0);
+                ServiceConfig {
+                    name: p.name.value.clone(),
+                    listen,
+                    max_tries: count(origins.len() as u64),
+                    origins,
+                    max_connections: max.div_ceil(workers),
+                    splice: SpliceConfig {
+                        connect_timeout: p.forward.connect_timeout.0,
+                        idle_timeout: Some(p.forward.idle_timeout.0),
+                        proxy_protocol: p.forward.proxy_protocol == ProxyProtocol::V2,
+                    },
+                    listener: self.to_listener_config(p),
+                }
+            })
+            .collect()
+    }
+
+    /// The origin-side source port range.
+    pub(crate) fn origin_ports(&self) -> RangeInclusive<u16> {
+        let ports = &self.interfaces.origin_source.ports.value;
+        ports.first..=ports.last
     }
 }

@@ -52,13 +52,36 @@ pub(crate) struct Interfaces {
     pub(crate) client: IfName,
     /// Where origin servers are reached.
     pub(crate) origin: IfName,
-    /// AF_XDP queues used on each interface.
-    #[serde(default = "default_queues")]
-    pub(crate) queues: Int<1, 256>,
+    /// AF_XDP queues used on each interface (rx queues 0..queues); absent: one per core.
+    /// Worker `i` owns the queues `q` with `q % cores == i`.
+    pub(crate) queues: Option<Spanned<Int<1, 256>>>,
+    /// Where origin connections come from.
+    #[serde(default)]
+    pub(crate) origin_source: OriginSource,
 }
 
-fn default_queues() -> Int<1, 256> {
-    Int(1)
+/// The source address and ports of origin connections. The steering program hands the
+/// replies to these ports to the appliance, so the kernel must not use them on this address
+/// (keep them out of `net.ipv4.ip_local_port_range`, or list them in
+/// `net.ipv4.ip_local_reserved_ports`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct OriginSource {
+    /// An address of the origin-facing interface; absent: its first address of the origins'
+    /// IP version, read when the appliance starts.
+    pub(crate) address: Option<Spanned<IpAddress>>,
+    /// Source ports, dealt to the workers in turn.
+    pub(crate) ports: Spanned<PortRange>,
+}
+
+impl Default for OriginSource {
+    fn default() -> Self {
+        OriginSource { address: None, ports: default_origin_ports() }
+    }
+}
+
+fn default_origin_ports() -> Spanned<PortRange> {
+    unplaced(PortRange { first: 40_000, last: 59_999 })
 }
 
 /// Log verbosity.

@@ -14,7 +14,9 @@ use super::units::PortRange;
 pub(crate) fn validate(config: &Config) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     check_cores(config, &mut errors);
+    check_interfaces(config, &mut errors);
     check_pipelines(config, &mut errors);
+    check_capacity(config, &mut errors);
     errors
 }
 
@@ -53,6 +55,56 @@ fn check_cores(config: &Config, errors: &mut Vec<ConfigError>) {
     unique(&config.cores.value, "cores", |core| format!("core {}", core.0), errors);
 }
 
+/// Every worker needs a queue, and a share of the origin ports.
+fn check_interfaces(config: &Config, errors: &mut Vec<ConfigError>) {
+    let workers = config.cores.value.len() as u64;
+    if let Some(queues) = &config.interfaces.queues
+        && queues.value.0 < workers
+    {
+        let msg = format!(
+            "{} queue(s) for {workers} cores: every worker needs a queue of its own",
+            queues.value.0
+        );
+        errors.push(ConfigError::at(queues.referenced, "interfaces.queues", msg));
+    }
+    let source = &config.interfaces.origin_source;
+    if let Some(address) = &source.address
+        && !routable(address.value.0)
+    {
+        let msg = format!("{} cannot be a source address", address.value.0);
+        errors.push(ConfigError::at(address.referenced, "interfaces.origin_source.address", msg));
+    }
+    let ports = &source.ports.value;
+    let count = u64::from(ports.last).saturating_sub(u64::from(ports.first)) + 1;
+    if ports.first == 0 || ports.last < ports.first || count < workers {
+        let msg =
+            format!("ports {ports} cannot be shared by {workers} workers (1-65535, one each)");
+        errors.push(ConfigError::at(
+            source.ports.referenced,
+            "interfaces.origin_source.ports",
+            msg,
+        ));
+    }
+}
+
+/// What the steering program's maps hold (src/xdp/maps.rs).
+fn check_capacity(config: &Config, errors: &mut Vec<ConfigError>) {
+    let ports: u64 = config
+        .pipelines
+        .value
+        .iter()
+        .flat_map(|p| &p.matches.ports.value)
+        .map(|r| u64::from(r.value.last) - u64::from(r.value.first) + 1)
+        .sum();
+    if ports > crate::xdp::maps::MAX_SERVICES as u64 {
+        let msg = format!(
+            "{ports} service ports in all; the steering program holds at most {}",
+            crate::xdp::maps::MAX_SERVICES
+        );
+        errors.push(ConfigError::at(config.pipelines.referenced, "pipelines", msg));
+    }
+}
+
 fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
     let pipelines = &config.pipelines.value;
     non_empty(&config.pipelines, "pipelines", "pipeline", errors);
@@ -61,7 +113,8 @@ fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
         check_name(pipeline, &pipelines[..i], &path, errors);
         check_match(pipeline, &pipelines[..i], &path, errors);
         check_terminate(pipeline, &path, errors);
-        check_forward(pipeline, &path, errors);
+        let source = config.interfaces.origin_source.address.as_ref().map(|a| a.value.0);
+        check_forward(pipeline, source, &path, errors);
     }
 }
 
@@ -152,7 +205,12 @@ fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError
     }
 }
 
-fn check_forward(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
+fn check_forward(
+    pipeline: &Pipeline,
+    source: Option<IpAddr>,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) {
     let origins = &pipeline.forward.origins;
     let at = format!("{path}.forward.origins");
     non_empty(origins, &at, "origin", errors);
@@ -160,6 +218,14 @@ fn check_forward(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>)
     for (k, origin) in origins.value.iter().enumerate() {
         if !routable(origin.value.0.ip()) {
             let msg = format!("{} cannot be an origin address", origin.value.0.ip());
+            errors.push(ConfigError::at(origin.referenced, format!("{at}[{k}]"), msg));
+        } else if let Some(source) = source
+            && origin.value.0.is_ipv4() != source.is_ipv4()
+        {
+            let msg = format!(
+                "origin {} and interfaces.origin_source.address {source} are of different IP versions",
+                origin.value.0
+            );
             errors.push(ConfigError::at(origin.referenced, format!("{at}[{k}]"), msg));
         }
     }

@@ -8,6 +8,7 @@
 //!   connect timeout on the origin side and an idle timeout on the pair.
 //! - [`OriginPicker`]: round-robin over the origin servers, and the next origin to retry
 //!   when a connect fails.
+//! - [`pp2`]: the PROXY protocol v2 header, sent first to origins that ask for it.
 //!
 //! The owner demultiplexes segments by 4-tuple to [`Splice::handle_segment`], opens origin
 //! connections (it owns the source ports and the ISN generator), and reacts to what
@@ -16,6 +17,7 @@
 //! resets the client).
 
 mod origin;
+pub mod pp2;
 mod splice;
 
 #[cfg(test)]

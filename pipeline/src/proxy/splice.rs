@@ -17,6 +17,8 @@ pub struct SpliceConfig {
     /// How long the pair may move no byte either way before both sides are reset. `None`:
     /// forever.
     pub idle_timeout: Option<Duration>,
+    /// Send a PROXY protocol v2 header ([`pp2`](super::pp2)) first on the origin connection.
+    pub proxy_protocol: bool,
 }
 
 impl Default for SpliceConfig {
@@ -25,6 +27,7 @@ impl Default for SpliceConfig {
         SpliceConfig {
             connect_timeout: Duration::from_secs(3),
             idle_timeout: Some(Duration::from_secs(300)),
+            proxy_protocol: false,
         }
     }
 }
@@ -248,7 +251,21 @@ impl Splice {
             if ev == ConnEvent::Connected {
                 self.origin_connected = true;
                 self.last_active = now;
+                self.send_proxy_header();
             }
+        }
+    }
+
+    /// The PROXY protocol header goes first on a just-connected origin connection; its send
+    /// buffer is empty then, so the whole header fits.
+    fn send_proxy_header(&mut self) {
+        if !self.cfg.proxy_protocol {
+            return;
+        }
+        let mut header = [0u8; super::pp2::MAX_LEN];
+        let (client, service) = (self.client.remote(), self.client.local());
+        if let Some(len) = super::pp2::header(client, service, &mut header) {
+            self.origin.send(&header[..len]);
         }
     }
 

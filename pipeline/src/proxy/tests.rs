@@ -46,7 +46,11 @@ fn conn(local: &str, remote: &str) -> Connection {
 
 #[test]
 fn connect_timeout_then_give_up_resets_client() {
-    let cfg = SpliceConfig { connect_timeout: Duration::from_secs(2), idle_timeout: None };
+    let cfg = SpliceConfig {
+        connect_timeout: Duration::from_secs(2),
+        idle_timeout: None,
+        proxy_protocol: false,
+    };
     let client = conn("10.0.0.2:443", "10.0.0.1:40000");
     let origin = conn("10.1.0.9:50000", "10.1.0.1:80");
     let mut splice = Splice::new(cfg, client, origin, Instant::ZERO);
@@ -63,7 +67,11 @@ fn connect_timeout_then_give_up_resets_client() {
 
 #[test]
 fn retry_replaces_the_origin() {
-    let cfg = SpliceConfig { connect_timeout: Duration::from_secs(1), idle_timeout: None };
+    let cfg = SpliceConfig {
+        connect_timeout: Duration::from_secs(1),
+        idle_timeout: None,
+        proxy_protocol: false,
+    };
     let client = conn("10.0.0.2:443", "10.0.0.1:40000");
     let origin = conn("10.1.0.9:50000", "10.1.0.1:80");
     let mut splice = Splice::new(cfg, client, origin, Instant::ZERO);
@@ -91,6 +99,11 @@ fn parse(bytes: &[u8]) -> crate::wire::tcp::TcpRepr<'_> {
 impl Bench {
     /// Both handshakes done; the proxy's connections use `proxy_cfg`.
     fn new(proxy_cfg: Config) -> Bench {
+        Bench::build(proxy_cfg, false)
+    }
+
+    /// Like [`Bench::new`], with or without the PROXY protocol header.
+    fn build(proxy_cfg: Config, proxy_protocol: bool) -> Bench {
         let now = Instant::ZERO;
         let (c, s, p, o) = (
             addr("10.0.0.1:40000"),
@@ -107,7 +120,8 @@ impl Bench {
         let t = proxy_origin.poll_transmit(now, &mut buf, &mut ()).expect("SYN");
         let syn = parse(&buf[..t.len]);
         let origin = Connection::accept(Config::default(), o, p, TcpSeqNumber(400), &syn, now);
-        let cfg = SpliceConfig { connect_timeout: Duration::from_secs(3), idle_timeout: None };
+        let connect_timeout = Duration::from_secs(3);
+        let cfg = SpliceConfig { connect_timeout, idle_timeout: None, proxy_protocol };
         let splice = Splice::new(cfg, proxy_client, proxy_origin, now);
         let mut bench = Bench { now, client, splice, origin };
         bench.shuttle();
@@ -206,4 +220,17 @@ fn origin_reset_resets_client_and_client_reset_resets_origin() {
         assert_eq!(status, SpliceStatus::Finished(end));
         assert_eq!(reset_side.close_reason(), Some(crate::tcp::CloseReason::Reset));
     }
+}
+
+#[test]
+fn proxy_protocol_header_goes_first_to_the_origin() {
+    let mut b = Bench::build(Config::default(), true);
+    b.client.send(b"GET / HTTP/1.0\r\n\r\n");
+    b.shuttle();
+    let mut got = vec![0u8; 200];
+    let n = b.origin.recv(&mut got);
+    let mut header = [0u8; pp2::MAX_LEN];
+    let len = pp2::header(addr("10.0.0.1:40000"), addr("10.0.0.2:443"), &mut header).unwrap();
+    assert_eq!(&got[..len], &header[..len], "the header first");
+    assert_eq!(&got[len..n], b"GET / HTTP/1.0\r\n\r\n", "then the client's bytes");
 }

@@ -25,6 +25,8 @@ pub struct ServiceConfig {
     pub max_connections: usize,
     /// Connect and idle timeouts.
     pub splice: SpliceConfig,
+    /// The client side's passive opens (the client connections' `tcp` config included).
+    pub listener: ListenerConfig,
 }
 
 /// A shard's whole configuration.
@@ -41,8 +43,6 @@ pub struct ShardConfig {
     /// The source ports of origin connections, shared among the workers by
     /// [`port_owner`].
     pub origin_ports: RangeInclusive<u16>,
-    /// The client side's passive opens (the connections' `tcp` config included).
-    pub listener: ListenerConfig,
     /// The origin connections' config.
     pub origin_tcp: Config,
     /// Verify TCP checksums, or trust the NIC's receive offload.

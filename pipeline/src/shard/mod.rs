@@ -111,7 +111,7 @@ impl Shard {
             };
             for &local in &service.listen {
                 let cookies = SynCookies::new(cookie_key);
-                let listener = Listener::new(cfg.listener, local, isn.clone(), cookies);
+                let listener = Listener::new(service.listener, local, isn.clone(), cookies);
                 listeners.push((listener, services.len()));
             }
             services.push(Service {

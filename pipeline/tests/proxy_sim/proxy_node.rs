@@ -59,6 +59,7 @@ impl ProxyNode {
             max_tries,
             max_connections: 1000,
             splice,
+            listener,
         };
         let cfg = ShardConfig {
             worker: 0,
@@ -66,7 +67,6 @@ impl ProxyNode {
             services: vec![service],
             origin_source: origin_ip,
             origin_ports: 50_000..=59_999,
-            listener,
             origin_tcp: listener.tcp,
             checksums: ChecksumPolicy::Verify,
             secret: [secret; 32],

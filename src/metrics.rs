@@ -1,0 +1,136 @@
+//! The control thread's HTTP endpoint on a kernel socket (management network): `/metrics`
+//! (Prometheus text format 0.0.4) from the workers' published counters, `/healthz` (the
+//! process runs) and `/readyz` (the workers run and steering is attached). One request per
+//! connection, served in turn: it is for a scraper and an operator, not for load.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use netreaktor_pipeline::shard::END_NAMES;
+
+use crate::worker::metrics::WorkerMetrics;
+
+/// What the endpoint reports.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) workers: Vec<Arc<WorkerMetrics>>,
+    pub(crate) ready: AtomicBool,
+}
+
+/// Binds `listen` and serves from a background thread until `stop` is set.
+pub(crate) fn serve(
+    listen: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("metrics: binding {listen}"))?;
+    listener.set_nonblocking(true).context("metrics: non-blocking")?;
+    let handle = std::thread::Builder::new().name("nr-metrics".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = answer(stream, &shared);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })?;
+    Ok(handle)
+}
+
+fn answer(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line)?;
+    let path = line.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) = match path {
+        "/metrics" => ("200 OK", render(shared)),
+        "/healthz" => ("200 OK", "ok\n".to_owned()),
+        "/readyz" if shared.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
+        "/readyz" => ("503 Service Unavailable", "starting\n".to_owned()),
+        _ => ("404 Not Found", "not found\n".to_owned()),
+    };
+    let mut out = &stream;
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Reads one counter of a worker.
+type Field = fn(&WorkerMetrics) -> &AtomicU64;
+
+/// The Prometheus text of every worker's counters.
+pub(crate) fn render(shared: &Shared) -> String {
+    let mut out = String::new();
+    let counters: [(&str, &str, Field); 16] = [
+        ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
+        ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
+        ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
+        ("handoff_dropped_total", "Frames dropped: hand-off queue full", |m| &m.handoff_dropped),
+        ("tx_ring_full_total", "Transmit rounds cut short by a full TX ring", |m| &m.tx_full),
+        ("no_neighbour_total", "Packets dropped: next-hop MAC unknown", |m| &m.no_neighbour),
+        ("connections_accepted_total", "Client connections accepted", |m| &m.accepted),
+        ("connections_refused_total", "Client connections reset at max_connections", |m| {
+            &m.refused_limit
+        }),
+        ("connections_active", "Spliced connections held", |m| &m.active),
+        ("origin_attempts_total", "Origin connect attempts", |m| &m.origin_attempts),
+        ("origin_retries_total", "Origin connect retries on the next origin", |m| {
+            &m.origin_retries
+        }),
+        ("unmatched_segments_total", "Segments for no connection (answered with RST)", |m| {
+            &m.unmatched
+        }),
+        ("bytes_to_origin_total", "Bytes moved client to origin", |m| &m.bytes_to_origin),
+        ("bytes_to_client_total", "Bytes moved origin to client", |m| &m.bytes_to_client),
+        ("loops_total", "Worker loop iterations", |m| &m.loops),
+        ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
+    ];
+    for (name, help, get) in counters {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
+        for (i, w) in shared.workers.iter().enumerate() {
+            let _ =
+                writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {}", WorkerMetrics::get(get(w)));
+        }
+    }
+    let drops: [(&str, Field); 4] = [
+        ("malformed", |m| &m.dropped_malformed),
+        ("checksum", |m| &m.dropped_checksum),
+        ("not_tcp", |m| &m.dropped_not_tcp),
+        ("unmatched", |m| &m.unmatched),
+    ];
+    let _ = writeln!(out, "# HELP netreaktor_frames_dropped_total Frames dropped, by reason.");
+    let _ = writeln!(out, "# TYPE netreaktor_frames_dropped_total counter");
+    for (i, w) in shared.workers.iter().enumerate() {
+        for (reason, get) in drops {
+            let value = WorkerMetrics::get(get(w));
+            let _ = writeln!(
+                out,
+                "netreaktor_frames_dropped_total{{worker=\"{i}\",reason=\"{reason}\"}} {value}"
+            );
+        }
+    }
+    let _ =
+        writeln!(out, "# HELP netreaktor_splices_ended_total Spliced connections ended, by how.");
+    let _ = writeln!(out, "# TYPE netreaktor_splices_ended_total counter");
+    for (i, w) in shared.workers.iter().enumerate() {
+        for (end, cell) in END_NAMES.iter().zip(&w.ended) {
+            let value = WorkerMetrics::get(cell);
+            let _ = writeln!(
+                out,
+                "netreaktor_splices_ended_total{{worker=\"{i}\",end=\"{end}\"}} {value}"
+            );
+        }
+    }
+    out
+}

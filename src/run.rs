@@ -1,0 +1,278 @@
+//! `netreaktor run -c FILE`: the appliance.
+//!
+//! Start-up, in order: load and validate the configuration; load the steering program for
+//! each interface (one program when both sides share one) with the service addresses and the
+//! origin-side ports; attach it (native mode where the driver has it, else generic; a
+//! NetReaktor program left by a crashed run is removed first); start one worker per core,
+//! each opening its AF_XDP sockets; put each socket in its program's XSKMAP; serve
+//! `/metrics`; print `netreaktor: ready`.
+//!
+//! SIGINT or SIGTERM stops the workers, detaches the programs (the interfaces are left as
+//! they were found), prints the final counters and exits 0. A worker that fails stops the
+//! others the same way, and the exit status is 1.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use netreaktor_pipeline::shard::ShardConfig;
+use netreaktor_pipeline::wire::frame::ChecksumPolicy;
+
+use crate::afxdp::PortConfig;
+use crate::config::{self, Config, LoadError, LogLevel};
+use crate::metrics::{self, Shared};
+use crate::worker::handoff::Handoff;
+use crate::worker::metrics::WorkerMetrics;
+use crate::worker::{self, Registration, Role, WorkerSpec};
+use crate::xdp::maps::OriginPorts;
+use crate::xdp::{AttachMode, SteerConfig, Steering};
+
+/// Runs the appliance until a signal; returns the exit status.
+pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let file = path.display().to_string();
+    let config = match config::load(path) {
+        Ok(config) => config,
+        Err(LoadError::Invalid(errors)) => {
+            for error in &errors {
+                eprintln!("{}", error.in_file(&file));
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(LoadError::Io(error)) => return Err(anyhow!("{file}: cannot read: {error}")),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signals")?;
+    }
+    let mut appliance = Appliance::start(&config, Arc::clone(&stop))?;
+    eprintln!("netreaktor: ready: {} worker(s), config {file}", appliance.workers.len());
+    let failed = appliance.wait(&stop);
+    appliance.stop(&stop)?;
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A running appliance.
+struct Appliance {
+    /// The client-side program, and the origin-side one when the interfaces differ.
+    steering: Vec<Steering>,
+    workers: Vec<JoinHandle<anyhow::Result<()>>>,
+    shared: Arc<Shared>,
+    metrics: Option<JoinHandle<()>>,
+}
+
+impl Appliance {
+    fn start(config: &Config, stop: Arc<AtomicBool>) -> anyhow::Result<Appliance> {
+        let client_if = config.interfaces.client.0.clone();
+        let origin_if = config.interfaces.origin.0.clone();
+        let split = client_if != origin_if;
+        let source = origin_source(config)?;
+        let (client_steer, origin_steer) = steer_configs(config, source, split);
+        let mut steering = vec![attach(&client_steer, &client_if)?];
+        if let Some(origin_steer) = origin_steer {
+            steering.push(attach(&origin_steer, &origin_if)?);
+        }
+        let workers = config.cores.value.len();
+        let shared = Arc::new(Shared {
+            workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
+            ready: AtomicBool::new(false),
+        });
+        let handoff = Handoff::new(workers).context("hand-off queues")?;
+        let epoch = Instant::now();
+        let secret = secret()?;
+        let (tx, rx) = mpsc::channel();
+        let mut handles = Vec::new();
+        for (id, core) in config.cores.value.iter().enumerate() {
+            let spec = WorkerSpec {
+                id,
+                core: core.value.0 as usize,
+                queues: (0..config.queues()).filter(|q| *q as usize % workers == id).collect(),
+                client_if: client_if.clone(),
+                origin_if: split.then(|| origin_if.clone()),
+                shard: shard_config(config, id, source, secret),
+                port: PortConfig::default(),
+                handoff: Arc::clone(&handoff),
+                metrics: Arc::clone(&shared.workers[id]),
+                stop: Arc::clone(&stop),
+                log_connections: matches!(config.log_level, LogLevel::Debug | LogLevel::Trace),
+                epoch,
+            };
+            handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
+        }
+        let mut appliance = Appliance { steering, workers: handles, shared, metrics: None };
+        if let Err(error) = appliance.register(&rx, workers) {
+            stop.store(true, Ordering::Relaxed);
+            let _ = appliance.stop(&stop);
+            return Err(error);
+        }
+        let metrics = metrics::serve(config.metrics.listen.0, Arc::clone(&appliance.shared), stop);
+        appliance.metrics = Some(metrics?);
+        appliance.shared.ready.store(true, Ordering::Relaxed);
+        Ok(appliance)
+    }
+
+    /// Puts every worker's sockets in the XSKMAPs.
+    fn register(
+        &mut self,
+        ready: &mpsc::Receiver<anyhow::Result<Vec<Registration>>>,
+        workers: usize,
+    ) -> anyhow::Result<()> {
+        for _ in 0..workers {
+            let sockets =
+                ready.recv_timeout(Duration::from_secs(30)).context("a worker did not start")??;
+            for r in sockets {
+                let index = usize::from(r.role == Role::Origin && self.steering.len() > 1);
+                self.steering[index].bind_queue(r.queue, &Fd(r.fd))?;
+                let interface = self.steering[index].attachment().map(|a| a.interface.clone());
+                eprintln!(
+                    "netreaktor: {} queue {}: AF_XDP socket bound, {} mode",
+                    interface.unwrap_or_default(),
+                    r.queue,
+                    r.mode
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for a signal or a worker's end; true if a worker failed.
+    fn wait(&mut self, stop: &AtomicBool) -> bool {
+        while !stop.load(Ordering::Relaxed) {
+            if self.workers.iter().any(JoinHandle::is_finished) {
+                eprintln!("netreaktor: a worker stopped; stopping");
+                stop.store(true, Ordering::Relaxed);
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Stops and joins the workers, detaches the programs, prints the counters.
+    fn stop(&mut self, stop: &AtomicBool) -> anyhow::Result<()> {
+        stop.store(true, Ordering::Relaxed);
+        let mut failure = None;
+        for (id, handle) in self.workers.drain(..).enumerate() {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    eprintln!("netreaktor: worker {id}: {error:#}");
+                    failure = Some(anyhow!("worker {id} failed: {error:#}"));
+                }
+                Err(_) => failure = Some(anyhow!("worker {id} panicked")),
+            }
+        }
+        if let Some(metrics) = self.metrics.take() {
+            let _ = metrics.join();
+        }
+        for steering in &mut self.steering {
+            steering.detach()?;
+        }
+        eprintln!("netreaktor: stopped; XDP detached. Final counters:");
+        for line in metrics::render(&self.shared).lines().filter(|l| !l.starts_with('#')) {
+            eprintln!("  {line}");
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// A raw descriptor to hand to `Steering::bind_queue`; the worker owning the socket keeps it
+/// open for as long as the program runs (it is detached before the workers' ports close
+/// only at exit, and a closed XSK is dropped from the map by the kernel).
+struct Fd(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for Fd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
+}
+
+fn attach(steer: &SteerConfig, interface: &str) -> anyhow::Result<Steering> {
+    let mut steering = Steering::load(steer)?;
+    let mode = steering.attach(interface, AttachMode::Auto)?;
+    if let Some(a) = steering.attachment() {
+        for id in &a.removed_stale {
+            eprintln!("netreaktor: {interface}: removed a stale NetReaktor program (id {id})");
+        }
+        if let Some(why) = &a.native_error {
+            eprintln!("netreaktor: {interface}: native XDP refused ({why}); generic mode");
+        }
+    }
+    eprintln!("netreaktor: {interface}: steering attached in {mode} mode");
+    Ok(steering)
+}
+
+/// The steering maps: services on the client side, the origin-side ports on the origin
+/// side (both in one program when one interface serves both).
+fn steer_configs(
+    config: &Config,
+    source: IpAddr,
+    split: bool,
+) -> (SteerConfig, Option<SteerConfig>) {
+    let services = config
+        .to_services()
+        .iter()
+        .flat_map(|s| s.listen.iter().map(|a| (a.ip(), a.port())))
+        .collect();
+    let origins = vec![OriginPorts { addr: source, ports: config.origin_ports() }];
+    if split {
+        let client = SteerConfig { services, origins: Vec::new() };
+        (client, Some(SteerConfig { services: Vec::new(), origins }))
+    } else {
+        (SteerConfig { services, origins }, None)
+    }
+}
+
+fn shard_config(config: &Config, worker: usize, source: IpAddr, secret: [u8; 32]) -> ShardConfig {
+    ShardConfig {
+        worker: worker as u16,
+        workers: config.cores.value.len() as u16,
+        services: config.to_services(),
+        origin_source: source,
+        origin_ports: config.origin_ports(),
+        origin_tcp: config.to_tcp_config(),
+        checksums: ChecksumPolicy::Verify,
+        secret,
+    }
+}
+
+/// The ISN, cookie and hashing key of this run.
+fn secret() -> anyhow::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow!("getrandom: {e}"))?;
+    Ok(key)
+}
+
+/// The configured origin-side source address, or the origin interface's first address of
+/// the origins' IP version.
+fn origin_source(config: &Config) -> anyhow::Result<IpAddr> {
+    if let Some(address) = &config.interfaces.origin_source.address {
+        return Ok(address.value.0);
+    }
+    let interface = &config.interfaces.origin.0;
+    let v6 = config
+        .pipelines
+        .value
+        .first()
+        .and_then(|p| p.forward.origins.value.first())
+        .is_some_and(|o| o.value.0.is_ipv6());
+    let family = if v6 { "-6" } else { "-4" };
+    let out = Command::new("ip")
+        .args(["-o", family, "addr", "show", "dev", interface, "scope", "global"])
+        .output()
+        .context("running ip addr")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "inet" && *w != "inet6")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .with_context(|| {
+            format!("{interface} has no address for origin connections: set interfaces.origin_source.address")
+        })
+}

@@ -1,0 +1,79 @@
+//! What a worker publishes for the control thread: its counters, copied into atomics every
+//! few milliseconds (the data path never waits on a reader), read by `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use netreaktor_pipeline::shard::{END_KINDS, ShardStats};
+
+/// One worker's published counters.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerMetrics {
+    pub(crate) frames_received: AtomicU64,
+    pub(crate) handed_off: AtomicU64,
+    pub(crate) handoff_dropped: AtomicU64,
+    pub(crate) dropped_malformed: AtomicU64,
+    pub(crate) dropped_checksum: AtomicU64,
+    pub(crate) dropped_not_tcp: AtomicU64,
+    pub(crate) unmatched: AtomicU64,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) refused_limit: AtomicU64,
+    pub(crate) active: AtomicU64,
+    pub(crate) origin_attempts: AtomicU64,
+    pub(crate) origin_retries: AtomicU64,
+    pub(crate) ended: [AtomicU64; END_KINDS],
+    pub(crate) bytes_to_origin: AtomicU64,
+    pub(crate) bytes_to_client: AtomicU64,
+    pub(crate) frames_sent: AtomicU64,
+    pub(crate) tx_full: AtomicU64,
+    pub(crate) no_neighbour: AtomicU64,
+    pub(crate) loops: AtomicU64,
+    pub(crate) sleeps: AtomicU64,
+}
+
+/// Worker-side counters the shard does not keep.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LoopStats {
+    pub(crate) frames_received: u64,
+    pub(crate) handed_off: u64,
+    pub(crate) handoff_dropped: u64,
+    pub(crate) frames_sent: u64,
+    pub(crate) tx_full: u64,
+    pub(crate) loops: u64,
+    pub(crate) sleeps: u64,
+}
+
+fn set(cell: &AtomicU64, value: u64) {
+    cell.store(value, Ordering::Relaxed);
+}
+
+impl WorkerMetrics {
+    /// Publishes a snapshot.
+    pub(crate) fn publish(&self, shard: &ShardStats, own: &LoopStats, no_neighbour: u64) {
+        set(&self.frames_received, own.frames_received);
+        set(&self.handed_off, own.handed_off);
+        set(&self.handoff_dropped, own.handoff_dropped);
+        set(&self.dropped_malformed, shard.dropped_malformed);
+        set(&self.dropped_checksum, shard.dropped_checksum);
+        set(&self.dropped_not_tcp, shard.dropped_not_tcp);
+        set(&self.unmatched, shard.unmatched);
+        set(&self.accepted, shard.accepted);
+        set(&self.refused_limit, shard.refused_limit);
+        set(&self.active, shard.active);
+        set(&self.origin_attempts, shard.origin_attempts);
+        set(&self.origin_retries, shard.origin_retries);
+        for (cell, &value) in self.ended.iter().zip(&shard.ended) {
+            set(cell, value);
+        }
+        set(&self.bytes_to_origin, shard.bytes_to_origin);
+        set(&self.bytes_to_client, shard.bytes_to_client);
+        set(&self.frames_sent, own.frames_sent);
+        set(&self.tx_full, own.tx_full);
+        set(&self.no_neighbour, no_neighbour);
+        set(&self.loops, own.loops);
+        set(&self.sleeps, own.sleeps);
+    }
+
+    pub(crate) fn get(cell: &AtomicU64) -> u64 {
+        cell.load(Ordering::Relaxed)
+    }
+}

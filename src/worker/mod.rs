@@ -1,0 +1,357 @@
+//! The per-core workers (ARCHITECTURE.md, "Workers"): one thread per configured core, pinned,
+//! run to completion. Each owns AF_XDP ports on its queues of both interfaces, a
+//! [`Shard`] (its connections and timers) and its next-hop cache; nothing on the data path
+//! takes a lock.
+//!
+//! One loop iteration is one batch: read the clock once; take what every RX ring holds
+//! (frames owned by another worker go to it over [`handoff`]); take what other workers handed
+//! over; run the timers due; write every packet the shard has for each side straight into
+//! that side's UMEM frames, Ethernet header in front; kick the TX rings once. A worker with
+//! nothing to do for [`SPIN`] sleeps in `poll(2)` on its sockets and its hand-off wake-up,
+//! until its next timer at the latest: on a shared host a spinning worker would take the
+//! CPU from everything else.
+
+pub(crate) mod handoff;
+mod link;
+pub(crate) mod metrics;
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant as WallInstant};
+
+use anyhow::Context;
+use netreaktor_pipeline::proxy::Side;
+use netreaktor_pipeline::shard::{Route, Router, Shard, ShardConfig, ShardEvent};
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
+
+use crate::afxdp::{BindMode, Port, PortConfig, wait_readable};
+use handoff::Handoff;
+use link::{NextHops, interface_mac};
+use metrics::{LoopStats, WorkerMetrics};
+
+/// Frames taken from one RX ring per batch.
+const BATCH: usize = 64;
+
+/// How long a worker spins without work before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// The longest sleep: the stop flag is seen at least this often.
+const MAX_SLEEP: Duration = Duration::from_millis(10);
+
+/// How often counters are published.
+const PUBLISH: Duration = Duration::from_millis(10);
+
+/// Bytes of an Ethernet header without a VLAN tag.
+const ETH_LEN: usize = 14;
+
+/// Which interface a port serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The client-facing interface.
+    Client,
+    /// The origin-facing interface (when it is not the client-facing one).
+    Origin,
+}
+
+/// What a worker runs with.
+#[derive(Debug)]
+pub(crate) struct WorkerSpec {
+    pub(crate) id: usize,
+    /// The CPU to pin to.
+    pub(crate) core: usize,
+    /// The rx queues it owns on each interface.
+    pub(crate) queues: Vec<u32>,
+    pub(crate) client_if: String,
+    /// `None`: one interface serves both sides.
+    pub(crate) origin_if: Option<String>,
+    pub(crate) shard: ShardConfig,
+    pub(crate) port: PortConfig,
+    pub(crate) handoff: Arc<Handoff>,
+    pub(crate) metrics: Arc<WorkerMetrics>,
+    pub(crate) stop: Arc<AtomicBool>,
+    /// Log every connection's start and end (log level debug).
+    pub(crate) log_connections: bool,
+    /// The appliance's clock origin, shared by all workers.
+    pub(crate) epoch: WallInstant,
+}
+
+/// A socket the control thread puts in the steering program's XSKMAP.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Registration {
+    pub(crate) role: Role,
+    pub(crate) queue: u32,
+    pub(crate) fd: RawFd,
+    pub(crate) mode: BindMode,
+}
+
+/// One queue's ports.
+struct QueuePorts {
+    client: Port,
+    origin: Option<Port>,
+}
+
+impl QueuePorts {
+    fn side(&mut self, side: Side) -> &mut Port {
+        match (side, &mut self.origin) {
+            (Side::Origin, Some(origin)) => origin,
+            _ => &mut self.client,
+        }
+    }
+}
+
+/// Starts worker `spec.id`. It reports its sockets (or why it could not open them) on
+/// `ready`, then runs until `spec.stop` is set.
+pub(crate) fn spawn(
+    spec: WorkerSpec,
+    ready: Sender<anyhow::Result<Vec<Registration>>>,
+) -> std::io::Result<JoinHandle<anyhow::Result<()>>> {
+    std::thread::Builder::new().name(format!("nr-worker-{}", spec.id)).spawn(move || {
+        let mut worker = match Worker::open(spec) {
+            Ok(worker) => worker,
+            Err(error) => {
+                let _ = ready.send(Err(anyhow::anyhow!("{error:#}")));
+                return Err(error);
+            }
+        };
+        let _ = ready.send(Ok(worker.registrations()));
+        worker.run()
+    })
+}
+
+struct Worker {
+    id: usize,
+    ports: Vec<QueuePorts>,
+    shard: Shard,
+    router: Router,
+    hops: NextHops,
+    macs: [[u8; 6]; 2],
+    handoff: Arc<Handoff>,
+    metrics: Arc<WorkerMetrics>,
+    stop: Arc<AtomicBool>,
+    log_connections: bool,
+    epoch: WallInstant,
+    stats: LoopStats,
+}
+
+impl Worker {
+    fn open(spec: WorkerSpec) -> anyhow::Result<Worker> {
+        let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: spec.core });
+        anyhow::ensure!(pinned, "worker {}: cannot pin to core {}", spec.id, spec.core);
+        let mut ports = Vec::new();
+        for &queue in &spec.queues {
+            let client = Port::open(&spec.client_if, queue, &spec.port)?;
+            let origin = match &spec.origin_if {
+                Some(name) => Some(Port::open(name, queue, &spec.port)?),
+                None => None,
+            };
+            ports.push(QueuePorts { client, origin });
+        }
+        anyhow::ensure!(!ports.is_empty(), "worker {}: no queue", spec.id);
+        let client_mac = interface_mac(&spec.client_if)?;
+        let origin_mac = match &spec.origin_if {
+            Some(name) => interface_mac(name)?,
+            None => client_mac,
+        };
+        let cfg = &spec.shard;
+        let router =
+            Router::new(cfg.worker, cfg.workers, cfg.origin_source, cfg.origin_ports.clone());
+        let now = clock(spec.epoch, WallInstant::now());
+        Ok(Worker {
+            id: spec.id,
+            ports,
+            router,
+            shard: Shard::new(spec.shard, now),
+            hops: NextHops::open()?,
+            macs: [client_mac, origin_mac],
+            handoff: spec.handoff,
+            metrics: spec.metrics,
+            stop: spec.stop,
+            log_connections: spec.log_connections,
+            epoch: spec.epoch,
+            stats: LoopStats::default(),
+        })
+    }
+
+    fn registrations(&self) -> Vec<Registration> {
+        let mut out = Vec::new();
+        for p in &self.ports {
+            let (_, queue) = p.client.binding();
+            let fd = p.client.as_raw_fd();
+            out.push(Registration { role: Role::Client, queue, fd, mode: p.client.mode() });
+            if let Some(o) = &p.origin {
+                let fd = o.as_raw_fd();
+                out.push(Registration { role: Role::Origin, queue, fd, mode: o.mode() });
+            }
+        }
+        out
+    }
+
+    fn run(&mut self) -> anyhow::Result<()> {
+        let mut idle_since: Option<WallInstant> = None;
+        let mut published = WallInstant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            let wall = WallInstant::now();
+            let now = clock(self.epoch, wall);
+            self.stats.loops += 1;
+            let mut work = self.receive(now)?;
+            work += self.take_handed(now);
+            if self.shard.poll_timeout().is_some_and(|at| at <= now) {
+                self.shard.handle_timeout(now);
+                work += 1;
+            }
+            work += self.transmit(now, wall)?;
+            if wall.duration_since(published) >= PUBLISH {
+                self.publish();
+                published = wall;
+            }
+            if work > 0 {
+                idle_since = None;
+            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= SPIN) {
+                self.sleep(now)?;
+                idle_since = None;
+            } else {
+                idle_since.get_or_insert(wall);
+            }
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// Every RX ring's frames: to the shard, or to their owner.
+    fn receive(&mut self, now: Instant) -> anyhow::Result<usize> {
+        let Worker { ports, shard, router, handoff, stats, id, .. } = self;
+        let mut total = 0;
+        for queue in ports.iter_mut() {
+            let mut handle = |frame: &[u8]| match router.route(frame) {
+                Route::Local => shard.handle_frame(now, frame),
+                Route::Worker(owner) => {
+                    if handoff.send(*id, usize::from(owner), frame) {
+                        stats.handed_off += 1;
+                    } else {
+                        stats.handoff_dropped += 1;
+                    }
+                }
+            };
+            total += queue.client.recv(BATCH, &mut handle)?;
+            if let Some(origin) = &mut queue.origin {
+                total += origin.recv(BATCH, &mut handle)?;
+            }
+        }
+        self.stats.frames_received += total as u64;
+        Ok(total)
+    }
+
+    fn take_handed(&mut self, now: Instant) -> usize {
+        let shard = &mut self.shard;
+        self.handoff.drain(self.id, |frame| shard.handle_frame(now, frame))
+    }
+
+    /// Everything the shard has to send, each side through the first queue's port of its
+    /// interface; then one kick per port.
+    fn transmit(&mut self, now: Instant, wall: WallInstant) -> anyhow::Result<usize> {
+        let mut sent = 0;
+        for (side, mac) in [(Side::Client, self.macs[0]), (Side::Origin, self.macs[1])] {
+            sent += self.transmit_side(now, wall, side, mac);
+        }
+        for queue in &mut self.ports {
+            queue.client.kick()?;
+            if let Some(origin) = &mut queue.origin {
+                origin.kick()?;
+            }
+        }
+        self.stats.frames_sent += sent as u64;
+        Ok(sent)
+    }
+
+    fn transmit_side(
+        &mut self,
+        now: Instant,
+        wall: WallInstant,
+        side: Side,
+        src: [u8; 6],
+    ) -> usize {
+        let Worker { ports, shard, hops, stats, .. } = self;
+        let port = ports[0].side(side);
+        let mut sent = 0;
+        loop {
+            let Some(mut slot) = port.tx_slot() else {
+                stats.tx_full += 1;
+                return sent;
+            };
+            let buf = slot.buf();
+            let Some(t) = buf.get_mut(ETH_LEN..).and_then(|ip| shard.poll_transmit(now, side, ip))
+            else {
+                return sent;
+            };
+            // The packet is dropped (TCP retransmits it) while its next hop is unknown.
+            let Some(dst) = hops.mac(t.remote.ip(), wall) else {
+                continue;
+            };
+            let ethertype = if t.remote.is_ipv4() { EtherType::Ipv4 } else { EtherType::Ipv6 };
+            let mut eth = EthernetFrame::new_unchecked(&mut buf[..ETH_LEN]);
+            eth.set_dst_addr(EthernetAddress(dst));
+            eth.set_src_addr(EthernetAddress(src));
+            eth.set_ethertype(ethertype);
+            slot.submit(ETH_LEN + t.len);
+            sent += 1;
+        }
+    }
+
+    /// Nothing to do: sleep until a socket is readable, a frame is handed over, or the next
+    /// timer (at most [`MAX_SLEEP`]).
+    fn sleep(&mut self, now: Instant) -> anyhow::Result<()> {
+        let Some(wake) = self.handoff.set_sleeping(self.id, true) else {
+            return Ok(());
+        };
+        if self.take_handed(now) == 0 {
+            let until = self.shard.poll_timeout().map(|at| at.saturating_duration_since(now));
+            let micros = until.map_or(u64::MAX, |d| d.total_micros());
+            let timeout = Duration::from_micros(micros).min(MAX_SLEEP);
+            let mut fds: Vec<RawFd> = vec![wake];
+            for queue in &self.ports {
+                fds.push(queue.client.as_raw_fd());
+                fds.extend(queue.origin.as_ref().map(AsRawFd::as_raw_fd));
+            }
+            wait_readable(&fds, timeout).context("worker: poll")?;
+            self.stats.sleeps += 1;
+        }
+        self.handoff.set_sleeping(self.id, false);
+        Ok(())
+    }
+
+    fn publish(&mut self) {
+        while let Some(event) = self.shard.poll_event() {
+            if self.log_connections {
+                log_event(self.id, event);
+            }
+        }
+        self.metrics.publish(self.shard.stats(), &self.stats, self.hops.misses);
+    }
+}
+
+/// The pipeline's clock: microseconds since the appliance started.
+fn clock(epoch: WallInstant, wall: WallInstant) -> Instant {
+    let micros = wall.saturating_duration_since(epoch).as_micros();
+    Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+}
+
+fn log_event(worker: usize, event: ShardEvent) {
+    match event {
+        ShardEvent::Accepted { client, origin, .. } => {
+            eprintln!("netreaktor: worker {worker}: {client} accepted, origin {origin}");
+        }
+        ShardEvent::Retry { client, origin, after } => {
+            eprintln!("netreaktor: worker {worker}: {client}: {after:?}, retrying {origin}");
+        }
+        ShardEvent::Ended { client, end, moved } => {
+            eprintln!(
+                "netreaktor: worker {worker}: {client} ended {end:?}, {} bytes up, {} down",
+                moved.0, moved.1
+            );
+        }
+    }
+}
