@@ -22,7 +22,9 @@
 #
 # Environment: E2E_APPLIANCE (netreaktor|haproxy), E2E_BIN, E2E_BIG_BYTES, E2E_MANY_COUNT
 # (200), E2E_MANY_MAX_BYTES (2000000), E2E_GARBAGE_COUNT (frames of each kind, 3000),
-# E2E_IDLE_SECONDS (5). The appliance's output goes to a log printed on failure.
+# E2E_IDLE_SECONDS (5), E2E_KEEP_GOING (1: a failed traffic step is reported and the run goes
+# on to the next; the script still fails at the end). The appliance's output goes to a log
+# printed on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,6 +35,8 @@ MANY_COUNT=${E2E_MANY_COUNT:-200}
 MANY_MAX=${E2E_MANY_MAX_BYTES:-2000000}
 GARBAGE_COUNT=${E2E_GARBAGE_COUNT:-3000}
 IDLE_SECONDS=${E2E_IDLE_SECONDS:-5}
+KEEP_GOING=${E2E_KEEP_GOING:-}
+FAILED_STEPS=0
 TRAFFIC=tests/scripts/e2e_traffic.py
 METRICS_URL=http://127.0.0.1:9100/metrics
 
@@ -98,6 +102,14 @@ fail() {
     echo "appliance-e2e: FAIL: $*" >&2
     show_logs
     exit 1
+}
+
+# A failed step: fatal, unless E2E_KEEP_GOING is set (then counted; returns 1).
+fail_step() {
+    [[ -n $KEEP_GOING ]] || fail "$@"
+    echo "appliance-e2e: FAIL: $*" >&2
+    FAILED_STEPS=$((FAILED_STEPS + 1))
+    return 1
 }
 
 # Seconds since $1 (a `date +%s.%N`), one decimal.
@@ -248,7 +260,10 @@ traffic() { at_client python3 "$TRAFFIC" "$@" --connect "$SERVICE"; }
 run_traffic() {
     local label=$1
     shift
-    traffic "$@" >"$WORK/traffic.json" 2>&1 || fail "$label: $(cat "$WORK/traffic.json")"
+    if ! traffic "$@" >"$WORK/traffic.json" 2>&1; then
+        fail_step "$label: $(cat "$WORK/traffic.json")" || true
+        return 1
+    fi
     OUT=$(cat "$WORK/traffic.json")
 }
 
@@ -266,16 +281,16 @@ say "$APPLIANCE ready"
 
 # a. Big transfers, one each way.
 t=$(date +%s.%N)
-run_traffic "upload" client --up "$BIG" --down 0 --seed 11 --timeout 120
-say "PASS a: upload of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
+run_traffic "upload" client --up "$BIG" --down 0 --seed 11 --timeout 120 &&
+    say "PASS a: upload of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
 t=$(date +%s.%N)
-run_traffic "download" client --up 0 --down "$BIG" --seed 12 --timeout 120
-say "PASS a: download of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
+run_traffic "download" client --up 0 --down "$BIG" --seed 12 --timeout 120 &&
+    say "PASS a: download of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
 
 # b. Many concurrent connections.
 t=$(date +%s.%N)
-run_traffic "many" many --count "$MANY_COUNT" --max-bytes "$MANY_MAX" --seed 21
-say "PASS b: $MANY_COUNT concurrent connections, all verified ($(since "$t") s) $OUT"
+run_traffic "many" many --count "$MANY_COUNT" --max-bytes "$MANY_MAX" --seed 21 &&
+    say "PASS b: $MANY_COUNT concurrent connections, all verified ($(since "$t") s) $OUT"
 
 # c. Garbage frames from the router to srv0 while connections run.
 if [[ $APPLIANCE == netreaktor ]]; then
@@ -296,32 +311,37 @@ garbage_total=$((GARBAGE_COUNT * 5))
 ((tx_sent >= garbage_total)) || fail "c: r-srv sent $tx_sent frames, fewer than the $garbage_total garbage frames"
 rc=0
 wait "$many_pid" || rc=$?
-((rc == 0)) || fail "c: connections during garbage: $(cat "$WORK/many-c.json")"
+c_ok=1
+((rc == 0)) || fail_step "c: connections during garbage: $(cat "$WORK/many-c.json")" || c_ok=""
 if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.after" || fail "GET $METRICS_URL"
+    # Malformed frames and bad checksums must be counted as dropped. Well-formed segments for
+    # no connection may be answered with a RST rather than counted, so "unmatched" is shown only.
     drops=""
     for reason in malformed checksum unmatched; do
         before=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.before" "reason=\"$reason\"")
         after=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.after" "reason=\"$reason\"")
         drops+=" $reason +$((after - before))"
-        ((after > before)) || fail "c: frames_dropped_total{reason=\"$reason\"} did not grow ($before -> $after)"
+        if [[ $reason != unmatched ]] && ((after <= before)); then
+            fail_step "c: frames_dropped_total{reason=\"$reason\"} did not grow ($before -> $after)" || c_ok=""
+        fi
     done
     say "c: frames dropped:$drops"
 fi
-say "PASS c: garbage frames $garbage; meanwhile $(cat "$WORK/many-c.json") ($(since "$t") s)"
+[[ -z $c_ok ]] || say "PASS c: garbage frames $garbage; meanwhile $(cat "$WORK/many-c.json") ($(since "$t") s)"
 
 # e. Half-close in both orders.
 t=$(date +%s.%N)
 run_traffic "client closes first" client --up 20000000 --down 30000000 --seed 41 \
-    --mode client-first
-say "PASS e: client closes first (data flows after the client's FIN) $OUT"
+    --mode client-first &&
+    say "PASS e: client closes first (data flows after the client's FIN) $OUT"
 run_traffic "origin closes first" client --up 30000000 --down 20000000 --seed 42 \
-    --mode origin-first
-say "PASS e: origin closes first (data flows after the origin's FIN) $OUT ($(since "$t") s)"
+    --mode origin-first &&
+    say "PASS e: origin closes first (data flows after the origin's FIN) $OUT ($(since "$t") s)"
 
 # f. An idle connection survives.
-run_traffic "idle" idle --seconds "$IDLE_SECONDS" --seed 51
-say "PASS f: a connection idle for $IDLE_SECONDS s then carries data $OUT"
+run_traffic "idle" idle --seconds "$IDLE_SECONDS" --seed 51 &&
+    say "PASS f: a connection idle for $IDLE_SECONDS s then carries data $OUT"
 
 # g (part). Both workers carried traffic.
 if [[ $APPLIANCE == netreaktor ]]; then
@@ -330,7 +350,7 @@ if [[ $APPLIANCE == netreaktor ]]; then
         frames=$(metric_sum netreaktor_frames_received_total "$WORK/metrics.end" "worker=\"$w\"")
         conns=$(metric_sum netreaktor_connections_accepted_total "$WORK/metrics.end" "worker=\"$w\"")
         ((frames > 0 && conns > 0)) ||
-            fail "g: worker $w: frames_received_total $frames, connections_accepted_total $conns"
+            fail_step "g: worker $w: frames_received_total $frames, connections_accepted_total $conns" || true
         say "g: worker $w received $frames frames, accepted $conns connections"
     done
 fi
@@ -342,15 +362,16 @@ start_appliance "$WORK/refused.conf"
 # HAProxy, a kernel proxy, closes the client's connection with a FIN when no origin answers
 # (after its retries); netreaktor must reset it. Either way the client must not hang.
 if [[ $APPLIANCE == netreaktor ]]; then
-    run_traffic "origin refuses" expect-reset
-    say "PASS d: origin refuses -> client reset $OUT"
+    run_traffic "origin refuses" expect-reset &&
+        say "PASS d: origin refuses -> client reset $OUT"
 else
-    run_traffic "origin refuses" expect-reset --allow-fin
-    say "PASS d: origin refuses -> client's connection ends (haproxy: FIN allowed) $OUT"
+    run_traffic "origin refuses" expect-reset --allow-fin &&
+        say "PASS d: origin refuses -> client's connection ends (haproxy: FIN allowed) $OUT"
 fi
 stop_appliance
 check_clean_after_stop
 
+((FAILED_STEPS == 0)) || fail "$FAILED_STEPS step(s) failed (E2E_KEEP_GOING)"
 if grep -q '"event": "error"' "$ORIGIN_LOG"; then
     fail "the origin saw errors: $(grep '"event": "error"' "$ORIGIN_LOG" | head -3)"
 fi
