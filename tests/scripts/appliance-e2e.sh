@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# The end-to-end test of the appliance's data path on the appliance testbed
+# (tests/scripts/lib/appliance-testbed.sh, without kernel forwarding: only the appliance can
+# carry traffic). A real origin (tests/scripts/e2e_traffic.py origin) listens on
+# 10.10.0.2:8080 in the origin namespace, the appliance runs in the appliance namespace with
+# the service address 10.9.0.2:80, and clients in the client namespace check every byte:
+#   a. a big upload and a big download (E2E_BIG_BYTES each, default 1 GiB), SHA-256 both ways;
+#   b. 200 concurrent connections of random sizes (0..E2E_MANY_MAX_BYTES each way), all checked;
+#   c. garbage frames (random IPv4 payloads, truncated TCP, bad TCP checksums, bad IP lengths,
+#      well-formed TCP for no connection) sent from the router to srv0's MAC while 200 more
+#      connections (all three close orders) run: they all pass; for netreaktor the
+#      malformed/checksum/unmatched drop counters grow;
+#   d. with a configuration whose only origin (10.10.0.2:8081) refuses, the client is reset;
+#   e. origin closes first, and client closes first (half-close in both orders), checked;
+#   f. a connection idle for 5 s then carries data;
+#   g. for netreaktor: both workers carried frames and connections; after each stop (SIGTERM,
+#      exit status 0) no XDP program remains on srv0 and org0, and the links and addresses of
+#      all four namespaces are as before the start (checked in both modes).
+#
+#   sudo tests/scripts/appliance-e2e.sh                      # netreaktor, target/release
+#   sudo E2E_APPLIANCE=haproxy tests/scripts/appliance-e2e.sh # HAProxy (mode tcp) as appliance
+#
+# Environment: E2E_APPLIANCE (netreaktor|haproxy), E2E_BIN, E2E_BIG_BYTES, E2E_MANY_COUNT
+# (200), E2E_MANY_MAX_BYTES (2000000), E2E_GARBAGE_COUNT (frames of each kind, 3000),
+# E2E_IDLE_SECONDS (5), E2E_KEEP_GOING (1: a failed traffic step is reported and the run goes
+# on to the next; the script still fails at the end). The appliance's output goes to a log
+# printed on failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+APPLIANCE=${E2E_APPLIANCE:-netreaktor}
+BIN=${E2E_BIN:-target/release/netreaktor}
+BIG=${E2E_BIG_BYTES:-1073741824}
+MANY_COUNT=${E2E_MANY_COUNT:-200}
+MANY_MAX=${E2E_MANY_MAX_BYTES:-2000000}
+GARBAGE_COUNT=${E2E_GARBAGE_COUNT:-3000}
+IDLE_SECONDS=${E2E_IDLE_SECONDS:-5}
+KEEP_GOING=${E2E_KEEP_GOING:-}
+FAILED_STEPS=0
+TRAFFIC=tests/scripts/e2e_traffic.py
+METRICS_URL=http://127.0.0.1:9100/metrics
+
+say() { echo "appliance-e2e: $*"; }
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "appliance-e2e: SKIPPED, needs root (network namespaces)" >&2
+    exit 0
+fi
+case $APPLIANCE in
+netreaktor)
+    [[ -x $BIN ]] || {
+        echo "appliance-e2e: FAIL: no netreaktor binary at $BIN (set E2E_BIN)" >&2
+        exit 1
+    }
+    ;;
+haproxy) command -v haproxy >/dev/null || {
+    echo "appliance-e2e: FAIL: haproxy not installed (tests/scripts/setup.sh)" >&2
+    exit 1
+} ;;
+*)
+    echo "appliance-e2e: FAIL: E2E_APPLIANCE must be netreaktor or haproxy" >&2
+    exit 1
+    ;;
+esac
+
+WORK=$(mktemp -d /tmp/appliance-e2e.XXXXXX)
+LOG=$WORK/appliance.log
+ORIGIN_LOG=$WORK/origin.log
+APPLIANCE_PID=""
+ORIGIN_PID=""
+LOGS_SHOWN=""
+PASSED=""
+T0=$(date +%s.%N)
+
+show_logs() {
+    [[ -z $LOGS_SHOWN ]] || return 0
+    LOGS_SHOWN=1
+    echo "----- appliance log ($LOG) -----" >&2
+    tail -n 100 "$LOG" >&2 2>/dev/null || true
+    echo "----- origin log ($ORIGIN_LOG) -----" >&2
+    tail -n 20 "$ORIGIN_LOG" >&2 2>/dev/null || true
+}
+
+# Runs first on exit and on failure (then the lib removes the namespaces); safe to run twice.
+cleanup() {
+    local rc=$?
+    local pid
+    for pid in $APPLIANCE_PID $ORIGIN_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    APPLIANCE_PID=""
+    ORIGIN_PID=""
+    if ((rc != 0)); then
+        show_logs
+    fi
+    if [[ -n $PASSED ]]; then
+        rm -rf "$WORK"
+    fi
+}
+
+fail() {
+    echo "appliance-e2e: FAIL: $*" >&2
+    show_logs
+    exit 1
+}
+
+# A failed step: fatal, unless E2E_KEEP_GOING is set (then counted; returns 1).
+fail_step() {
+    [[ -n $KEEP_GOING ]] || fail "$@"
+    echo "appliance-e2e: FAIL: $*" >&2
+    FAILED_STEPS=$((FAILED_STEPS + 1))
+    return 1
+}
+
+# Seconds since $1 (a `date +%s.%N`), one decimal.
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# shellcheck source=lib/appliance-testbed.sh
+source tests/scripts/lib/appliance-testbed.sh
+appliance_testbed_trap cleanup
+# shellcheck disable=SC2119 # no "forward": only the appliance carries traffic
+appliance_testbed_up
+SERVICE="$AT_SERVICE_ADDR:80"
+say "namespaces ${AT_PREFIX}-{client,router,appliance,origin}, appliance: $APPLIANCE"
+
+# ------------------------------------------------------------------ configurations
+
+# Writes the configuration for origins "$2" (ADDR:PORT) to file $1.
+write_config() {
+    local file=$1 origin=$2
+    if [[ $APPLIANCE == netreaktor ]]; then
+        sed -e "s/\"10\.10\.0\.2:8080\"/\"$origin\"/" -e 's/connect_timeout: .*/connect_timeout: 1s/' \
+            configs/demo.yaml >"$file"
+        grep -q "\"$origin\"" "$file" || fail "could not set the origin in $file"
+        "$BIN" check -c "$file" >>"$LOG" 2>&1 || fail "netreaktor check -c $file"
+    else
+        cat >"$file" <<EOF
+global
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    timeout client-fin 30s
+    timeout server-fin 30s
+frontend service
+    bind $SERVICE
+    default_backend origins
+backend origins
+    server origin1 $origin
+EOF
+    fi
+}
+
+# ------------------------------------------------------------------ the appliance
+
+# Starts the appliance in the appliance namespace with configuration $1; returns once ready.
+start_appliance() {
+    local config=$1 from i
+    from=$(($(wc -l <"$LOG") + 1))
+    echo "=== start $APPLIANCE -c $config" >>"$LOG"
+    # `ip netns exec` (not the at_appliance function, which would run in a subshell) execs the
+    # appliance, so $! is the appliance's own PID and our signals reach it.
+    if [[ $APPLIANCE == netreaktor ]]; then
+        ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$config" >>"$LOG" 2>&1 &
+    else
+        ip netns exec "$AT_APPLIANCE" haproxy -db -f "$config" >>"$LOG" 2>&1 &
+    fi
+    APPLIANCE_PID=$!
+    for i in $(seq 200); do
+        kill -0 "$APPLIANCE_PID" 2>/dev/null || fail "$APPLIANCE exited during start-up"
+        if [[ $APPLIANCE == netreaktor ]]; then
+            tail -n +"$from" "$LOG" | grep 'netreaktor: ready' >/dev/null && return 0
+        elif at_appliance ss -Hltn "sport = :80" | grep LISTEN >/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "$APPLIANCE not ready after 20 s (pass $i)"
+}
+
+# Stops the appliance with SIGTERM (HAProxy: SIGUSR1, its graceful stop; it answers SIGTERM
+# with status 143); it must exit with status 0 within 10 s.
+stop_appliance() {
+    local pid=$APPLIANCE_PID rc=0 i signal=TERM
+    [[ -n $pid ]] || return 0
+    [[ $APPLIANCE == netreaktor ]] || signal=USR1
+    kill -"$signal" "$pid"
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        fail "$APPLIANCE still running 10 s after SIG$signal"
+    fi
+    wait "$pid" || rc=$?
+    APPLIANCE_PID=""
+    echo "=== $APPLIANCE exited with status $rc (after $i polls)" >>"$LOG"
+    ((rc == 0)) || fail "$APPLIANCE exited with status $rc after SIG$signal"
+    if grep -q 'panicked' "$LOG"; then
+        fail "$APPLIANCE panicked"
+    fi
+}
+
+# The links and addresses of every namespace of the testbed (IPv6 link-local addresses, which
+# the kernel adds on its own once a link has carrier, left out).
+link_state() {
+    local ns
+    for ns in "$AT_CLIENT" "$AT_ROUTER" "$AT_APPLIANCE" "$AT_ORIGIN"; do
+        echo "== $ns"
+        ip -n "$ns" -o link show
+        ip -n "$ns" -o addr show | grep -v ' inet6 fe80::' || true
+    done
+}
+
+# Waits (up to 5 s) until every veth of the testbed has carrier, so the snapshot is settled.
+wait_carrier() {
+    local i state
+    for i in $(seq 50); do
+        state=$(link_state)
+        [[ $state == *NO-CARRIER* ]] || return 0
+        sleep 0.1
+    done
+    fail "links without carrier after 5 s (pass $i): $(link_state | grep NO-CARRIER)"
+}
+
+# After a stop: no XDP program on srv0 and org0, and links and addresses as at the start.
+check_clean_after_stop() {
+    local ifc
+    for ifc in "$AT_CLIENT_IF" "$AT_ORIGIN_IF"; do
+        if at_appliance ip link show dev "$ifc" | grep xdp >/dev/null; then
+            fail "an XDP program remains on $ifc after stop: $(at_appliance ip link show dev "$ifc")"
+        fi
+    done
+    link_state >"$WORK/links.after"
+    diff -u "$WORK/links.before" "$WORK/links.after" >&2 ||
+        fail "the testbed's links or addresses changed"
+}
+
+# ------------------------------------------------------------------ metrics (netreaktor)
+
+metrics() { at_appliance curl -sf --max-time 5 "$METRICS_URL"; }
+
+# Sum of the samples of metric $1 in file $2 whose labels match the regex $3 (default any).
+metric_sum() {
+    awk -v name="$1" -v want="${3:-}" '
+        { split($1, parts, "{") }
+        parts[1] == name && $1 ~ want { sum += $NF }
+        END { printf "%d\n", sum }' "$2"
+}
+
+# ------------------------------------------------------------------ traffic
+
+traffic() { at_client python3 "$TRAFFIC" "$@" --connect "$SERVICE"; }
+
+# Runs a traffic command in the client namespace; fails the test unless it passes. $1: label.
+# Its JSON summary is left in $OUT.
+run_traffic() {
+    local label=$1
+    shift
+    if ! traffic "$@" >"$WORK/traffic.json" 2>&1; then
+        fail_step "$label: $(cat "$WORK/traffic.json")" || true
+        return 1
+    fi
+    OUT=$(cat "$WORK/traffic.json")
+}
+
+wait_carrier
+link_state >"$WORK/links.before"
+: >"$LOG"
+ip netns exec "$AT_ORIGIN" python3 "$TRAFFIC" origin --listen "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" >"$ORIGIN_LOG" 2>&1 &
+ORIGIN_PID=$!
+at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
+
+write_config "$WORK/base.conf" "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT"
+write_config "$WORK/refused.conf" "$AT_ORIGIN_ADDR:8081"
+start_appliance "$WORK/base.conf"
+say "$APPLIANCE ready"
+
+# a. Big transfers, one each way.
+t=$(date +%s.%N)
+run_traffic "upload" client --up "$BIG" --down 0 --seed 11 --timeout 120 &&
+    say "PASS a: upload of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
+t=$(date +%s.%N)
+run_traffic "download" client --up 0 --down "$BIG" --seed 12 --timeout 120 &&
+    say "PASS a: download of $BIG bytes, sha256 matches ($(since "$t") s) $OUT"
+
+# b. Many concurrent connections.
+t=$(date +%s.%N)
+run_traffic "many" many --count "$MANY_COUNT" --max-bytes "$MANY_MAX" --seed 21 &&
+    say "PASS b: $MANY_COUNT concurrent connections, all verified ($(since "$t") s) $OUT"
+
+# c. Garbage frames from the router to srv0 while connections run.
+if [[ $APPLIANCE == netreaktor ]]; then
+    metrics >"$WORK/metrics.before" || fail "GET $METRICS_URL"
+fi
+t=$(date +%s.%N)
+srv_mac=$(at_appliance cat "/sys/class/net/$AT_CLIENT_IF/address")
+rsrv_mac=$(at_router cat /sys/class/net/r-srv/address)
+tx_before=$(at_router cat /sys/class/net/r-srv/statistics/tx_packets)
+traffic many --count "$MANY_COUNT" --max-bytes "$MANY_MAX" --seed 31 --mixed-modes \
+    >"$WORK/many-c.json" 2>&1 &
+many_pid=$!
+garbage=$(at_router python3 "$TRAFFIC" garbage --iface r-srv --dst-mac "$srv_mac" \
+    --src-mac "$rsrv_mac" --dst "$SERVICE" --src 10.9.0.1 --count "$GARBAGE_COUNT" --seed 32 --pace 0.05) ||
+    fail "c: sending garbage: $garbage"
+tx_sent=$(($(at_router cat /sys/class/net/r-srv/statistics/tx_packets) - tx_before))
+garbage_total=$((GARBAGE_COUNT * 5))
+((tx_sent >= garbage_total)) || fail "c: r-srv sent $tx_sent frames, fewer than the $garbage_total garbage frames"
+rc=0
+wait "$many_pid" || rc=$?
+c_ok=1
+((rc == 0)) || fail_step "c: connections during garbage: $(cat "$WORK/many-c.json")" || c_ok=""
+if [[ $APPLIANCE == netreaktor ]]; then
+    metrics >"$WORK/metrics.after" || fail "GET $METRICS_URL"
+    # Malformed frames and bad checksums must be counted as dropped. Well-formed segments for
+    # no connection may be answered with a RST rather than counted, so "unmatched" is shown only.
+    drops=""
+    for reason in malformed checksum unmatched; do
+        before=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.before" "reason=\"$reason\"")
+        after=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.after" "reason=\"$reason\"")
+        drops+=" $reason +$((after - before))"
+        if [[ $reason != unmatched ]] && ((after <= before)); then
+            fail_step "c: frames_dropped_total{reason=\"$reason\"} did not grow ($before -> $after)" || c_ok=""
+        fi
+    done
+    say "c: frames dropped:$drops"
+fi
+[[ -z $c_ok ]] || say "PASS c: garbage frames $garbage; meanwhile $(cat "$WORK/many-c.json") ($(since "$t") s)"
+
+# e. Half-close in both orders.
+t=$(date +%s.%N)
+run_traffic "client closes first" client --up 20000000 --down 30000000 --seed 41 \
+    --mode client-first &&
+    say "PASS e: client closes first (data flows after the client's FIN) $OUT"
+run_traffic "origin closes first" client --up 30000000 --down 20000000 --seed 42 \
+    --mode origin-first &&
+    say "PASS e: origin closes first (data flows after the origin's FIN) $OUT ($(since "$t") s)"
+
+# f. An idle connection survives.
+run_traffic "idle" idle --seconds "$IDLE_SECONDS" --seed 51 &&
+    say "PASS f: a connection idle for $IDLE_SECONDS s then carries data $OUT"
+
+# g (part). Both workers carried traffic.
+if [[ $APPLIANCE == netreaktor ]]; then
+    metrics >"$WORK/metrics.end" || fail "GET $METRICS_URL"
+    for w in 0 1; do
+        frames=$(metric_sum netreaktor_frames_received_total "$WORK/metrics.end" "worker=\"$w\"")
+        conns=$(metric_sum netreaktor_connections_accepted_total "$WORK/metrics.end" "worker=\"$w\"")
+        ((frames > 0 && conns > 0)) ||
+            fail_step "g: worker $w: frames_received_total $frames, connections_accepted_total $conns" || true
+        say "g: worker $w received $frames frames, accepted $conns connections"
+    done
+fi
+stop_appliance
+check_clean_after_stop
+
+# d. The only origin refuses: the client is reset.
+start_appliance "$WORK/refused.conf"
+# HAProxy, a kernel proxy, closes the client's connection with a FIN when no origin answers
+# (after its retries); netreaktor must reset it. Either way the client must not hang.
+if [[ $APPLIANCE == netreaktor ]]; then
+    run_traffic "origin refuses" expect-reset &&
+        say "PASS d: origin refuses -> client reset $OUT"
+else
+    run_traffic "origin refuses" expect-reset --allow-fin &&
+        say "PASS d: origin refuses -> client's connection ends (haproxy: FIN allowed) $OUT"
+fi
+stop_appliance
+check_clean_after_stop
+
+((FAILED_STEPS == 0)) || fail "$FAILED_STEPS step(s) failed (E2E_KEEP_GOING)"
+if grep -q '"event": "error"' "$ORIGIN_LOG"; then
+    fail "the origin saw errors: $(grep '"event": "error"' "$ORIGIN_LOG" | head -3)"
+fi
+if [[ $APPLIANCE == netreaktor ]]; then
+    say "PASS g: both workers carried traffic; exits 0 on SIGTERM; no XDP left on $AT_CLIENT_IF, $AT_ORIGIN_IF; links unchanged"
+else
+    say "PASS g: exits 0 on SIGUSR1; links unchanged (per-worker metrics skipped for haproxy)"
+fi
+PASSED=1
+say "ok ($APPLIANCE, total $(since "$T0") s)"
