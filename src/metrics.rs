@@ -103,11 +103,10 @@ pub(crate) fn render(shared: &Shared) -> String {
                 writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {}", WorkerMetrics::get(get(w)));
         }
     }
-    let drops: [(&str, Field); 4] = [
+    let drops: [(&str, Field); 3] = [
         ("malformed", |m| &m.dropped_malformed),
         ("checksum", |m| &m.dropped_checksum),
         ("not_tcp", |m| &m.dropped_not_tcp),
-        ("unmatched", |m| &m.unmatched),
     ];
     let _ = writeln!(out, "# HELP netreaktor_frames_dropped_total Frames dropped, by reason.");
     let _ = writeln!(out, "# TYPE netreaktor_frames_dropped_total counter");

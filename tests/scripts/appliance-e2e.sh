@@ -9,7 +9,7 @@
 #   c. garbage frames (random IPv4 payloads, truncated TCP, bad TCP checksums, bad IP lengths,
 #      well-formed TCP for no connection) sent from the router to srv0's MAC while 200 more
 #      connections (all three close orders) run: they all pass; for netreaktor the
-#      malformed/checksum/unmatched drop counters grow;
+#      malformed and checksum drop counters and the unmatched-segment counter grow;
 #   d. with a configuration whose only origin (10.10.0.2:8081) refuses, the client is reset;
 #   e. origin closes first, and client closes first (half-close in both orders), checked;
 #   f. a connection idle for 5 s then carries data;
@@ -315,17 +315,23 @@ c_ok=1
 ((rc == 0)) || fail_step "c: connections during garbage: $(cat "$WORK/many-c.json")" || c_ok=""
 if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.after" || fail "GET $METRICS_URL"
-    # Malformed frames and bad checksums must be counted as dropped. Well-formed segments for
-    # no connection may be answered with a RST rather than counted, so "unmatched" is shown only.
+    # Malformed frames and bad checksums are dropped and counted; well-formed segments for no
+    # connection are answered with a RST (RFC 9293 §3.10.7.2) and counted as unmatched.
     drops=""
-    for reason in malformed checksum unmatched; do
+    for reason in malformed checksum; do
         before=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.before" "reason=\"$reason\"")
         after=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.after" "reason=\"$reason\"")
         drops+=" $reason +$((after - before))"
-        if [[ $reason != unmatched ]] && ((after <= before)); then
+        if ((after <= before)); then
             fail_step "c: frames_dropped_total{reason=\"$reason\"} did not grow ($before -> $after)" || c_ok=""
         fi
     done
+    before=$(metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.before")
+    after=$(metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.after")
+    drops+=" unmatched (answered with RST) +$((after - before))"
+    if ((after <= before)); then
+        fail_step "c: unmatched_segments_total did not grow ($before -> $after)" || c_ok=""
+    fi
     say "c: frames dropped:$drops"
 fi
 [[ -z $c_ok ]] || say "PASS c: garbage frames $garbage; meanwhile $(cat "$WORK/many-c.json") ($(since "$t") s)"

@@ -338,6 +338,11 @@ def cmd_expect_reset(args):
     except ConnectionRefusedError:
         record["outcome"] = "refused_on_connect"
         return emit(record, True)
+    except ConnectionResetError:
+        # The handshake completed and the RST arrived before connect() returned to Python:
+        # the kernel reports the reset from connect() itself.
+        record["outcome"] = "reset_on_connect"
+        return emit(record, True)
     except OSError as exc:
         record["outcome"] = f"connect_error: {exc!r}"
         return emit(record, False)

@@ -16,6 +16,7 @@ APT_PACKAGES=(
     llvm          # llvm-strip: drops DWARF from that object (tests/scripts/build-xdp.sh)
     libbpf-dev
     python3
+    curl          # reads the appliance's /metrics in the end-to-end test
 )
 
 missing=()

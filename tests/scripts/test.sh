@@ -49,6 +49,13 @@ tests/scripts/appliance-testbed-check.sh >/tmp/netreaktor-appliance-testbed.log 
 }
 tail -n 1 /tmp/netreaktor-appliance-testbed.log
 
+step "appliance end to end: kernel clients -> NetReaktor (AF_XDP, 2 workers) -> real origin"
+tests/scripts/appliance-e2e.sh >/tmp/netreaktor-appliance-e2e.log 2>&1 || {
+    cat /tmp/netreaktor-appliance-e2e.log >&2
+    exit 1
+}
+grep -E 'PASS|total' /tmp/netreaktor-appliance-e2e.log | cut -c1-120
+
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"
 

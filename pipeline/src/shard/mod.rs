@@ -334,6 +334,10 @@ impl Shard {
             }
             self.settle(now, slot);
         } else if let Some(i) = self.listeners.iter().position(|l| l.0.local() == local) {
+            let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+            if !syn && !self.listeners[i].0.knows(remote) {
+                self.stats.unmatched += 1;
+            }
             self.listeners[i].0.handle_segment(now, local, remote, seg);
             self.listeners_changed.set(true);
             self.accept(now, i);

@@ -14,7 +14,8 @@ pub struct ShardStats {
     /// Dropped: not TCP (ARP, ICMP, UDP, other EtherTypes): the steering program passes
     /// those to the kernel, so they only come from a misconfiguration.
     pub dropped_not_tcp: u64,
-    /// TCP segments for no connection and no listener (answered with a RST unless RSTs).
+    /// TCP segments other than a SYN for no connection, half-open or not (answered with a
+    /// RST unless RSTs, RFC 9293 §3.10.7.1-2).
     pub unmatched: u64,
     /// Client connections accepted (handshake complete).
     pub accepted: u64,
