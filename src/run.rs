@@ -25,7 +25,7 @@ use netreaktor_pipeline::shard::ShardConfig;
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 
 use crate::afxdp::PortConfig;
-use crate::config::{self, Config, LoadError, LogLevel};
+use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::metrics::{self, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::metrics::WorkerMetrics;
@@ -73,9 +73,14 @@ impl Appliance {
         let split = client_if != origin_if;
         let source = origin_source(config)?;
         let (client_steer, origin_steer) = steer_configs(config, source, split);
-        let mut steering = vec![attach(&client_steer, &client_if)?];
+        let mode = match config.interfaces.xdp_mode {
+            XdpMode::Auto => AttachMode::Auto,
+            XdpMode::Native => AttachMode::Native,
+            XdpMode::Generic => AttachMode::Generic,
+        };
+        let mut steering = vec![attach(&client_steer, &client_if, mode)?];
         if let Some(origin_steer) = origin_steer {
-            steering.push(attach(&origin_steer, &origin_if)?);
+            steering.push(attach(&origin_steer, &origin_if, mode)?);
         }
         let workers = config.cores.value.len();
         let shared = Arc::new(Shared {
@@ -192,9 +197,9 @@ impl std::os::fd::AsRawFd for Fd {
     }
 }
 
-fn attach(steer: &SteerConfig, interface: &str) -> anyhow::Result<Steering> {
+fn attach(steer: &SteerConfig, interface: &str, mode: AttachMode) -> anyhow::Result<Steering> {
     let mut steering = Steering::load(steer)?;
-    let mode = steering.attach(interface, AttachMode::Auto)?;
+    let mode = steering.attach(interface, mode)?;
     if let Some(a) = steering.attachment() {
         for id in &a.removed_stale {
             eprintln!("netreaktor: {interface}: removed a stale NetReaktor program (id {id})");

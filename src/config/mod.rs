@@ -16,7 +16,7 @@ mod tests;
 use std::path::Path;
 
 pub(crate) use error::ConfigError;
-pub(crate) use schema::{Config, LogLevel, Pipeline, ProxyProtocol};
+pub(crate) use schema::{Config, LogLevel, Pipeline, ProxyProtocol, XdpMode};
 pub(crate) use units::{format_duration, format_size};
 
 /// Why a file could not be loaded.

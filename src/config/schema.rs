@@ -58,6 +58,22 @@ pub(crate) struct Interfaces {
     /// Where origin connections come from.
     #[serde(default)]
     pub(crate) origin_source: OriginSource,
+    /// How the steering program is attached.
+    #[serde(default)]
+    pub(crate) xdp_mode: XdpMode,
+}
+
+/// The XDP attach mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum XdpMode {
+    /// Native (in the driver) where the driver has it, else generic.
+    #[default]
+    Auto,
+    /// Native only: start fails where the driver has no XDP.
+    Native,
+    /// Generic (on the kernel's socket buffers): slower, works on any interface.
+    Generic,
 }
 
 /// The source address and ports of origin connections. The steering program hands the

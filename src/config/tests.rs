@@ -62,7 +62,7 @@ fn unknown_key() {
     assert_errors(
         errors_with("  origin: veth1\n", "  origin: veth1\n  colour: blue\n"),
         &[
-            "x.yaml:4:3: interfaces.colour: unknown field `colour`, expected one of client, origin, queues, origin_source",
+            "x.yaml:4:3: interfaces.colour: unknown field `colour`, expected one of client, origin, queues, origin_source, xdp_mode",
         ],
     );
 }

@@ -215,7 +215,7 @@ impl Worker {
             }
             if work > 0 {
                 idle_since = None;
-            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= spin()) {
+            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= SPIN) {
                 self.sleep(now)?;
                 idle_since = None;
             } else {
@@ -358,14 +358,6 @@ impl Worker {
         }
         self.metrics.publish(self.shard.stats(), &self.stats, self.hops.misses);
     }
-}
-
-fn spin() -> Duration {
-    static SPIN_US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    Duration::from_micros(*SPIN_US.get_or_init(|| {
-        let default = u64::try_from(SPIN.as_micros()).unwrap_or(u64::MAX);
-        std::env::var("NR_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-    }))
 }
 
 /// The pipeline's clock: microseconds since the appliance started.

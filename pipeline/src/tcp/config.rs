@@ -67,6 +67,10 @@ pub struct Config {
     pub data_retries: u32,
     /// How long TIME-WAIT lasts: 2·MSL (§3.4.2); MSL is taken as 30 s.
     pub time_wait: Duration,
+    /// How long drained send and receive buffers stay allocated before they are freed: a
+    /// connection that keeps data flowing keeps its storage (no allocation and regrowth per
+    /// burst), an idle one gives it back. `None`: freed the moment they drain.
+    pub buffer_release: Option<Duration>,
     /// How long FIN-WAIT-2 may last without a segment from the peer (not in RFC 9293;
     /// Linux's `tcp_fin_timeout`): every accepted segment restarts it, so a peer still sending
     /// after our half-close is never cut off, only one gone silent. `None`: forever.
@@ -96,6 +100,7 @@ impl Default for Config {
             syn_retries: 7,
             data_retries: 15,
             time_wait: Duration::from_secs(60),
+            buffer_release: Some(Duration::from_secs(1)),
             fin_wait2_timeout: Some(Duration::from_secs(60)),
             challenge_acks_per_sec: 10,
             max_holes: super::buffer::DEFAULT_MAX_HOLES,

@@ -43,6 +43,7 @@ pub fn plain() -> Config {
         sack: false,
         window_scaling: false,
         delayed_ack: None,
+        buffer_release: None,
         ..Config::default()
     }
 }

@@ -28,11 +28,15 @@ impl Connection {
     /// verified. Then call [`poll_transmit`](Self::poll_transmit) and
     /// [`poll_event`](Self::poll_event).
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Received {
-        match self.state {
+        let received = match self.state {
             State::Closed | State::Listen => Received::default(),
             State::SynSent => self.on_syn_sent(now, seg),
             _ => self.on_segment(now, seg),
+        };
+        if self.state != State::Closed {
+            self.arm_release(now);
         }
+        received
     }
 
     /// RFC 9293 §3.10.7.3.

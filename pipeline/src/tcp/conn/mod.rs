@@ -245,8 +245,8 @@ impl Connection {
         let mut cc_cfg = cc::Config::new(mss);
         cc_cfg.algorithm = cfg.congestion;
         Connection {
-            snd: SendSeq::new(iss, SendBuffer::new(cfg.send_buffer), default_mss(remote)),
-            rcv: RecvSeq::new(Reassembler::with_max_holes(cfg.recv_buffer, cfg.max_holes)),
+            snd: SendSeq::new(iss, send_buffer(&cfg), default_mss(remote)),
+            rcv: RecvSeq::new(receive_buffer(&cfg)),
             ts: Timestamps::new(iss),
             sack_ok: false,
             wscale_ok: false,
@@ -419,6 +419,20 @@ impl Connection {
     pub fn heap_bytes(&self) -> usize {
         self.snd.buf.allocated_bytes() + self.rcv.reasm.allocated_bytes()
     }
+}
+
+/// The send buffer: released by the release timer, or at once when drained without one.
+fn send_buffer(cfg: &Config) -> SendBuffer {
+    let mut buf = SendBuffer::new(cfg.send_buffer);
+    buf.set_release_on_drain(cfg.buffer_release.is_none());
+    buf
+}
+
+/// The receive buffer: released by the release timer, or at once when drained without one.
+fn receive_buffer(cfg: &Config) -> Reassembler {
+    let mut buf = Reassembler::with_max_holes(cfg.recv_buffer, cfg.max_holes);
+    buf.set_release_on_drain(cfg.buffer_release.is_none());
+    buf
 }
 
 /// RFC 9293 §3.7.1 (MUST-15): without an MSS option the peer takes 536 bytes (IPv4) or

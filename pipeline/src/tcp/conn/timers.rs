@@ -7,6 +7,7 @@
 //! - Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
 //! - Keepalive (RFC 9293 §3.8.4).
 //! - Linger: 2·MSL in TIME-WAIT (§3.10.7.4 "TIME-WAIT"), or the FIN-WAIT-2 limit.
+//! - Release: drained buffers are freed `buffer_release` after they were last found in use.
 
 use super::{CloseReason, Connection};
 use crate::tcp::cc::CongestionControl;
@@ -37,12 +38,14 @@ pub enum Timer {
     Recovery,
     /// Tail loss probe (RFC 8985 §7): outside recovery, no ACK for a probe timeout.
     TailProbe,
+    /// Drained buffers are freed ([`Config::buffer_release`](crate::tcp::Config)).
+    Release,
 }
 
 impl Timer {
     /// The order expired timers run in: a tail loss probe due with the RTO goes first, and
     /// restarts the RTO (RFC 8985 §7.3).
-    const ALL: [Timer; 7] = [
+    const ALL: [Timer; 8] = [
         Timer::TailProbe,
         Timer::Retransmit,
         Timer::Persist,
@@ -50,6 +53,7 @@ impl Timer {
         Timer::Keepalive,
         Timer::Linger,
         Timer::Recovery,
+        Timer::Release,
     ];
 
     const fn index(self) -> usize {
@@ -60,7 +64,7 @@ impl Timer {
 /// Deadlines, one per [`Timer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Timers {
-    at: [Option<Instant>; 7],
+    at: [Option<Instant>; 8],
     /// Zero-window probes sent since the window closed (their backoff exponent).
     pub(super) persist_backoff: u32,
     /// Keepalive probes sent without an answer.
@@ -85,7 +89,7 @@ impl Timers {
     }
 
     pub(super) fn clear(&mut self) {
-        self.at = [None; 7];
+        self.at = [None; 8];
     }
 
     fn next(&self) -> Option<Instant> {
@@ -120,6 +124,25 @@ impl Connection {
             Timer::Linger => self.finish(now, self.linger_reason()),
             Timer::Recovery => self.on_recovery_timeout(now),
             Timer::TailProbe => self.on_tail_probe(now),
+            Timer::Release => self.on_release(now),
+        }
+    }
+
+    /// Frees the buffers that are drained; a buffer still holding data is looked at again
+    /// one period later.
+    fn on_release(&mut self, now: Instant) {
+        self.snd.buf.release_if_drained();
+        self.rcv.reasm.release_if_drained();
+        self.arm_release(now);
+    }
+
+    /// Arms the release timer while storage is allocated (called after every segment).
+    pub(super) fn arm_release(&mut self, now: Instant) {
+        let Some(after) = self.cfg.buffer_release else {
+            return;
+        };
+        if self.heap_bytes() > 0 && self.timers.get(Timer::Release).is_none() {
+            self.timers.set(Timer::Release, now + after);
         }
     }
 
