@@ -24,7 +24,7 @@ use anyhow::{Context, anyhow};
 use netreaktor_pipeline::shard::ShardConfig;
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 
-use crate::afxdp::PortConfig;
+use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::metrics::{self, Shared};
 use crate::worker::handoff::Handoff;
@@ -100,7 +100,7 @@ impl Appliance {
                 client_if: client_if.clone(),
                 origin_if: split.then(|| origin_if.clone()),
                 shard: shard_config(config, id, source, secret),
-                port: PortConfig::default(),
+                port: port_config(config),
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
                 stop: Arc::clone(&stop),
@@ -186,9 +186,9 @@ impl Appliance {
     }
 }
 
-/// A raw descriptor to hand to `Steering::bind_queue`; the worker owning the socket keeps it
-/// open for as long as the program runs (it is detached before the workers' ports close
-/// only at exit, and a closed XSK is dropped from the map by the kernel).
+/// A raw descriptor to hand to `Steering::bind_queue`. The worker owning the socket keeps it
+/// open until it stops; the kernel drops a closed XSK from the map, so between a worker's end
+/// and the program's detach its queue's frames pass to the kernel.
 struct Fd(std::os::fd::RawFd);
 
 impl std::os::fd::AsRawFd for Fd {
@@ -244,6 +244,17 @@ fn shard_config(config: &Config, worker: usize, source: IpAddr, secret: [u8; 32]
         checksums: ChecksumPolicy::Verify,
         secret,
     }
+}
+
+/// AF_XDP sockets with frames large enough for a full segment: 2 KiB frames up to an MSS of
+/// 1658, 4 KiB beyond (the configuration refuses an MSS 4 KiB frames cannot hold).
+fn port_config(config: &Config) -> PortConfig {
+    let mss = usize::from(config.to_tcp_config().mss);
+    let mut port = PortConfig::default();
+    if mss + FRAME_OVERHEAD > FrameSize::TwoK.capacity() {
+        port.frame_size = FrameSize::FourK;
+    }
+    port
 }
 
 /// The ISN, cookie and hashing key of this run.

@@ -13,6 +13,10 @@ pub(crate) enum FrameSize {
     FourK,
 }
 
+/// Bytes of a frame around a segment's data at most: Ethernet with a VLAN tag (18), IPv6 (40)
+/// and TCP with full options (60).
+pub(crate) const FRAME_OVERHEAD: usize = 18 + 40 + 60;
+
 impl FrameSize {
     /// The frame size in bytes.
     pub(crate) fn bytes(self) -> u32 {

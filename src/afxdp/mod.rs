@@ -49,7 +49,9 @@ use xdp::{CompletionRing, RingConfigBuilder, RxRing, WakableFillRing, WakableTxR
 use batch::Batch;
 // The workers and the run command use these next; until then only the tests do.
 #[cfg_attr(not(test), allow(unused_imports))]
-pub(crate) use config::{BindMode, BindRequest, FrameBudget, FrameSize, PortConfig};
+pub(crate) use config::{
+    BindMode, BindRequest, FRAME_OVERHEAD, FrameBudget, FrameSize, PortConfig,
+};
 pub(crate) use counters::{KernelCounters, PortCounters};
 pub(crate) use sys::wait_readable;
 #[cfg_attr(not(test), allow(unused_imports))]

@@ -36,7 +36,7 @@ impl Config {
         let delayed_ack = tcp.delayed_ack.0;
         TcpConfig {
             // The schema bounds mss to 536..=9000.
-            mss: u16::try_from(tcp.mss.0).unwrap_or(u16::MAX),
+            mss: u16::try_from(tcp.mss.value.0).unwrap_or(u16::MAX),
             send_buffer: bytes(tcp.send_buffer.0),
             recv_buffer: bytes(tcp.recv_buffer.0),
             congestion: match tcp.congestion {

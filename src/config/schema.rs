@@ -147,7 +147,7 @@ pub(crate) enum Congestion {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Tcp {
     /// MSS announced and used (RFC 879's 536 up to jumbo frames).
-    pub(crate) mss: Int<536, 9000>,
+    pub(crate) mss: Spanned<Int<536, 9000>>,
     /// Send buffer per connection.
     pub(crate) send_buffer: Size<{ 16 * KIB }, { 64 * MIB }>,
     /// Receive buffer per connection (the window).
@@ -169,7 +169,7 @@ pub(crate) struct Tcp {
 impl Default for Tcp {
     fn default() -> Self {
         Tcp {
-            mss: Int(1460),
+            mss: unplaced(Int(1460)),
             send_buffer: Size(256 * KIB),
             recv_buffer: Size(256 * KIB),
             congestion: Congestion::Cubic,

@@ -87,8 +87,17 @@ fn check_interfaces(config: &Config, errors: &mut Vec<ConfigError>) {
     }
 }
 
-/// What the steering program's maps hold (src/xdp/maps.rs).
+/// What the steering program's maps hold (src/xdp/maps.rs), and what an AF_XDP frame holds.
 fn check_capacity(config: &Config, errors: &mut Vec<ConfigError>) {
+    let largest = crate::afxdp::FrameSize::FourK.capacity() - crate::afxdp::FRAME_OVERHEAD;
+    let mss = &config.tcp.mss;
+    if mss.value.0 as usize > largest {
+        let msg = format!(
+            "mss {} does not fit a 4 KiB AF_XDP frame with its headers (at most {largest})",
+            mss.value.0
+        );
+        errors.push(ConfigError::at(mss.referenced, "tcp.mss", msg));
+    }
     let ports: u64 = config
         .pipelines
         .value
