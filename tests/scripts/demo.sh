@@ -93,5 +93,4 @@ echo
 
 # Part 2: NetReaktor's own data path (tests/scripts/appliance-demo.sh, its own testbed).
 testbed_down
-echo
 BIN=$NETREAKTOR tests/scripts/appliance-demo.sh
