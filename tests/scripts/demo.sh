@@ -6,6 +6,7 @@
 # radio as it goes, then decodes the capture with `netreaktor inspect`: every MPTCP option
 # parsed by NetReaktor's wire code, every token, IDSN and HMAC recomputed by its crypto and
 # checked against what the Linux kernel sent. Tears everything down at the end.
+# Part 2 (appliance-demo.sh) then runs NetReaktor's own AF_XDP data path carrying real traffic.
 #
 #   sudo tests/scripts/demo.sh            # DEMO_BYTES=40000000 DEMO_CUT_AT=2 by default
 set -euo pipefail
@@ -89,3 +90,7 @@ echo "NetReaktor's decoding of the capture ($(tcpdump -r "$WORK/demo.pcap" 2>/de
 echo
 "$NETREAKTOR" inspect "$WORK/demo.pcap"
 [[ $integrity == ok ]]
+
+# Part 2: NetReaktor's own data path (tests/scripts/appliance-demo.sh, its own testbed).
+testbed_down
+BIN=$NETREAKTOR tests/scripts/appliance-demo.sh
