@@ -13,6 +13,7 @@
 #   d. with a configuration whose only origin (10.10.0.2:8081) refuses, the client is reset;
 #   e. origin closes first, and client closes first (half-close in both orders), checked;
 #   f. a connection idle for 5 s then carries data;
+#   h. for netreaktor: after a SIGKILL, the next start works and carries traffic;
 #   g. for netreaktor: both workers carried frames and connections; after each stop (SIGTERM,
 #      exit status 0) no XDP program remains on srv0 and org0, and the links and addresses of
 #      all four namespaces are as before the start (checked in both modes).
@@ -376,6 +377,26 @@ else
 fi
 stop_appliance
 check_clean_after_stop
+
+# h. A crash (SIGKILL: no clean-up at all) and a restart: the next start finds the interfaces
+# usable (a program left attached is removed as stale) and carries traffic again.
+if [[ $APPLIANCE == netreaktor ]]; then
+    start_appliance "$WORK/base.conf"
+    kill -KILL "$APPLIANCE_PID"
+    wait "$APPLIANCE_PID" 2>/dev/null || true
+    APPLIANCE_PID=""
+    left="none"
+    if at_appliance ip link show dev "$AT_CLIENT_IF" | grep xdp >/dev/null; then
+        left="still attached"
+    fi
+    start_appliance "$WORK/base.conf"
+    if run_traffic "after a crash" client --up 1000000 --down 1000000 --seed 77; then
+        stale=$(grep -c 'removed a stale NetReaktor program' "$LOG" || true)
+        say "PASS h: restart after SIGKILL carries traffic (program after the crash: $left; stale programs removed: $stale)"
+    fi
+    stop_appliance
+    check_clean_after_stop
+fi
 
 ((FAILED_STEPS == 0)) || fail "$FAILED_STEPS step(s) failed (E2E_KEEP_GOING)"
 if grep -q '"event": "error"' "$ORIGIN_LOG"; then
