@@ -14,12 +14,27 @@ use anyhow::Context;
 use netreaktor_pipeline::shard::END_NAMES;
 
 use crate::worker::metrics::WorkerMetrics;
+use crate::xdp::{Counter, Counters};
 
 /// What the endpoint reports.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) workers: Vec<Arc<WorkerMetrics>>,
+    /// Per steering program: its interface and its counters in `Counter::ALL` order, copied
+    /// by the control thread about once a second.
+    pub(crate) steering: Vec<(String, [AtomicU64; Counter::ALL.len()])>,
     pub(crate) ready: AtomicBool,
+}
+
+impl Shared {
+    /// Copies the counters of the steering program on `interface`.
+    pub(crate) fn set_steering(&self, interface: &str, counters: &Counters) {
+        if let Some((_, cells)) = self.steering.iter().find(|(name, _)| name == interface) {
+            for (cell, counter) in cells.iter().zip(Counter::ALL) {
+                cell.store(counters.get(counter), Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// Binds `listen` and serves from a background thread until `stop` is set.
@@ -71,7 +86,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 16] = [
+    let counters: [(&str, &str, Field); 18] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -92,6 +107,10 @@ pub(crate) fn render(shared: &Shared) -> String {
         }),
         ("bytes_to_origin_total", "Bytes moved client to origin", |m| &m.bytes_to_origin),
         ("bytes_to_client_total", "Bytes moved origin to client", |m| &m.bytes_to_client),
+        ("ports_exhausted_total", "Client connections reset: no free origin-side port", |m| {
+            &m.ports_exhausted
+        }),
+        ("replies_dropped_total", "RSTs not sent: reply queue full", |m| &m.replies_dropped),
         ("loops_total", "Worker loop iterations", |m| &m.loops),
         ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
     ];
@@ -131,5 +150,25 @@ pub(crate) fn render(shared: &Shared) -> String {
             );
         }
     }
+    render_steering(shared, &mut out);
     out
+}
+
+/// The steering programs' verdicts.
+fn render_steering(shared: &Shared, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "# HELP netreaktor_xdp_frames_total Frames seen by the XDP steering program, by verdict."
+    );
+    let _ = writeln!(out, "# TYPE netreaktor_xdp_frames_total counter");
+    for (interface, cells) in &shared.steering {
+        for (cell, counter) in cells.iter().zip(Counter::ALL) {
+            let value = cell.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "netreaktor_xdp_frames_total{{interface=\"{interface}\",verdict=\"{}\"}} {value}",
+                counter.name()
+            );
+        }
+    }
 }

@@ -83,8 +83,11 @@ impl Appliance {
             steering.push(attach(&origin_steer, &origin_if, mode)?);
         }
         let workers = config.cores.value.len();
+        let interfaces =
+            steering.iter().filter_map(|s| s.attachment()).map(|a| a.interface.clone());
         let shared = Arc::new(Shared {
             workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
+            steering: interfaces.map(|name| (name, Default::default())).collect(),
             ready: AtomicBool::new(false),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
@@ -145,17 +148,31 @@ impl Appliance {
         Ok(())
     }
 
-    /// Waits for a signal or a worker's end; true if a worker failed.
+    /// Waits for a signal or a worker's end; true if a worker failed. Meanwhile copies the
+    /// steering programs' counters for `/metrics` about once a second.
     fn wait(&mut self, stop: &AtomicBool) -> bool {
+        let mut copied = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             if self.workers.iter().any(JoinHandle::is_finished) {
                 eprintln!("netreaktor: a worker stopped; stopping");
                 stop.store(true, Ordering::Relaxed);
                 return true;
             }
+            if copied.elapsed() >= Duration::from_secs(1) {
+                self.copy_steering_counters();
+                copied = Instant::now();
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    fn copy_steering_counters(&self) {
+        for steering in &self.steering {
+            if let (Some(a), Ok(counters)) = (steering.attachment(), steering.counters()) {
+                self.shared.set_steering(&a.interface, &counters);
+            }
+        }
     }
 
     /// Stops and joins the workers, detaches the programs, prints the counters.
@@ -175,6 +192,7 @@ impl Appliance {
         if let Some(metrics) = self.metrics.take() {
             let _ = metrics.join();
         }
+        self.copy_steering_counters();
         for steering in &mut self.steering {
             steering.detach()?;
         }

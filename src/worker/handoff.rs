@@ -128,3 +128,47 @@ impl Handoff {
         Some(wake.rx.as_raw_fd())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_reach_their_worker_with_their_hop_count_and_buffers_are_reused() {
+        let handoff = Handoff::new(3).unwrap();
+        assert!(handoff.send(0, 2, b"first", 1));
+        assert!(handoff.send(1, 2, b"second", u8::MAX));
+        let mut got = Vec::new();
+        let n = handoff.drain(2, |frame, hops| got.push((frame.to_vec(), hops)));
+        assert_eq!(n, 2);
+        assert_eq!(got, [(b"first".to_vec(), 1), (b"second".to_vec(), u8::MAX)]);
+        assert_eq!(handoff.drain(2, |_, _| panic!("drained twice")), 0);
+        assert_eq!(handoff.pairs[2].spare.len(), 1, "the buffer went back to its producer");
+        assert!(handoff.send(0, 2, b"third", 0));
+        assert_eq!(handoff.pairs[2].spare.len(), 0, "and was taken again");
+    }
+
+    #[test]
+    fn a_full_queue_or_an_oversized_frame_is_refused() {
+        let handoff = Handoff::new(2).unwrap();
+        assert!(!handoff.send(0, 1, &[0u8; MAX_FRAME + 1], 0));
+        for _ in 0..QUEUE_FRAMES {
+            assert!(handoff.send(0, 1, &[1u8; 60], 0));
+        }
+        assert!(!handoff.send(0, 1, &[1u8; 60], 0), "the queue is full");
+        assert!(!handoff.send(0, 7, &[1u8; 60], 0), "no such worker");
+        assert_eq!(handoff.drain(1, |_, _| {}), QUEUE_FRAMES);
+    }
+
+    #[test]
+    fn a_sleeping_worker_is_woken_by_a_hand_off() {
+        let handoff = Handoff::new(2).unwrap();
+        let fd = handoff.set_sleeping(1, true).unwrap();
+        assert!(handoff.send(0, 1, b"x", 0));
+        let ready = crate::afxdp::wait_readable(&[fd], std::time::Duration::from_secs(5)).unwrap();
+        assert_eq!(ready, 1, "the wake-up socket became readable");
+        handoff.set_sleeping(1, false);
+        let ready = crate::afxdp::wait_readable(&[fd], std::time::Duration::ZERO).unwrap();
+        assert_eq!(ready, 0, "waking drained the wake-up socket");
+    }
+}

@@ -26,6 +26,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) frames_sent: AtomicU64,
     pub(crate) tx_full: AtomicU64,
     pub(crate) no_neighbour: AtomicU64,
+    pub(crate) ports_exhausted: AtomicU64,
+    pub(crate) replies_dropped: AtomicU64,
     pub(crate) loops: AtomicU64,
     pub(crate) sleeps: AtomicU64,
 }
@@ -80,6 +82,8 @@ impl WorkerMetrics {
         set(&self.frames_sent, own.frames_sent);
         set(&self.tx_full, own.tx_full);
         set(&self.no_neighbour, no_neighbour);
+        set(&self.ports_exhausted, shard.ports_exhausted);
+        set(&self.replies_dropped, shard.replies_dropped);
         set(&self.loops, own.loops);
         set(&self.sleeps, own.sleeps);
     }
