@@ -103,7 +103,7 @@ impl Default for PortConfig {
             completion_ring: 2048,
             zero_copy: BindRequest::Auto,
             need_wakeup: true,
-            rx_batch: 64,
+            rx_batch: 512,
         }
     }
 }

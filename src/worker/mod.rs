@@ -33,8 +33,12 @@ use handoff::Handoff;
 use link::{NextHops, interface_mac};
 use metrics::{LoopStats, WorkerMetrics};
 
-/// Frames taken from one RX ring per batch.
-const BATCH: usize = 64;
+/// Frames taken from one RX ring per batch. Large on purpose: under load a batch fills, and
+/// the connections it touched send one ACK for all of it (as GRO makes a kernel stack do);
+/// on the veth testbed 512 against 64 was 1.30 against 1.05 of HAProxy's download goodput,
+/// because every ACK sent also runs the peer's stack in the worker's `sendto`. Light load
+/// makes small batches, and ACKs as frequent as the engine's every-second-segment rule.
+const BATCH: usize = 512;
 
 /// How long a worker spins without work before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
