@@ -150,3 +150,116 @@ fn a_client_segment_for_another_shard_is_passed_on_unless_last() {
     remotes.sort();
     assert_eq!(remotes, [5555, 5556], "a RST for the stray, a SYN,ACK for the SYN");
 }
+
+/// A client and an origin (plain `Connection`s) around a shard, frames moved by hand.
+struct Rig {
+    shard: Shard,
+    client: crate::tcp::Connection,
+    origin: Option<crate::tcp::Connection>,
+    now: Instant,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let now = Instant::ZERO;
+        let client = crate::tcp::Connection::connect(
+            crate::tcp::Config::default(),
+            "10.1.0.2:5555".parse().unwrap(),
+            SERVICE.parse().unwrap(),
+            TcpSeqNumber(1),
+            now,
+        );
+        Rig { shard: Shard::new(cfg(0, 1), now), client, origin: None, now }
+    }
+
+    /// Moves segments until none is left.
+    fn shuttle(&mut self) {
+        let mut buf = vec![0u8; 2000];
+        for _ in 0..1000 {
+            let mut moved = false;
+            while let Some(t) = self.client.poll_transmit(self.now, &mut buf, &mut ()) {
+                let seg = parse(&buf[..t.len]);
+                let f = frame_with(self.client.local(), self.client.remote(), &seg);
+                self.shard.handle_frame(self.now, &f, true);
+                moved = true;
+            }
+            if let Some(origin) = &mut self.origin {
+                while let Some(t) = origin.poll_transmit(self.now, &mut buf, &mut ()) {
+                    let seg = parse(&buf[..t.len]);
+                    let f = frame_with(origin.local(), origin.remote(), &seg);
+                    self.shard.handle_frame(self.now, &f, true);
+                    moved = true;
+                }
+            }
+            for side in [Side::Client, Side::Origin] {
+                while let Some(t) = self.shard.poll_transmit(self.now, side, &mut buf) {
+                    let seg = parse(&buf[ip_header_len(t.remote)..t.len]);
+                    self.deliver(side, t.local, t.remote, &seg);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the segments never settled");
+    }
+
+    fn deliver(&mut self, side: Side, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) {
+        match side {
+            Side::Client => {
+                self.client.handle_segment(self.now, seg);
+            }
+            Side::Origin => match &mut self.origin {
+                Some(origin) => {
+                    origin.handle_segment(self.now, seg);
+                }
+                None => {
+                    let cfg = crate::tcp::Config::default();
+                    let isn = TcpSeqNumber(9000);
+                    let conn =
+                        crate::tcp::Connection::accept(cfg, remote, local, isn, seg, self.now);
+                    self.origin = Some(conn);
+                }
+            },
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> TcpRepr<'_> {
+    let packet = crate::wire::tcp::TcpPacket::new_checked(bytes).unwrap();
+    TcpRepr::parse(&packet).unwrap()
+}
+
+fn frame_with(src: SocketAddr, dst: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
+    let ethernet = EthernetRepr {
+        src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+        dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+        vlan: None,
+        ethertype: EtherType::Ipv4,
+    };
+    let ip = IpRepr::tcp(src.ip(), dst.ip()).unwrap();
+    let f = TcpFrame { ethernet, ip, tcp: *tcp };
+    let mut out = vec![0u8; f.buffer_len()];
+    f.emit(&mut out);
+    out
+}
+
+#[test]
+fn stopping_resets_both_sides_of_every_splice() {
+    let mut rig = Rig::new();
+    rig.shuttle();
+    rig.client.send(b"hello");
+    rig.shuttle();
+    let origin = rig.origin.as_mut().expect("the shard opened the origin connection");
+    let mut got = [0u8; 16];
+    assert_eq!(origin.recv(&mut got), 5, "data went through");
+    assert_eq!(rig.shard.connections(), 1);
+    rig.shard.abort_all(rig.now);
+    rig.shuttle();
+    use crate::tcp::CloseReason;
+    assert_eq!(rig.client.close_reason(), Some(CloseReason::Reset));
+    assert_eq!(rig.origin.as_ref().unwrap().close_reason(), Some(CloseReason::Reset));
+    assert_eq!(rig.shard.stats().ended[end_index(crate::proxy::SpliceEnd::Aborted)], 1);
+    assert_eq!(rig.shard.connections(), 0, "both sides closed: the splice is gone");
+}
