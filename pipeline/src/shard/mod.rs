@@ -31,7 +31,6 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -90,10 +89,6 @@ pub struct Shard {
     services: Vec<Service>,
     /// Each listener and its service's index.
     listeners: Vec<(Listener, usize)>,
-    /// The earliest listener timer, recomputed (a scan of the half-open tables) only after
-    /// the listeners changed.
-    listener_deadline: Cell<Option<Instant>>,
-    listeners_changed: Cell<bool>,
     table: Table,
     /// RSTs owed, per side (client, origin).
     replies: [ReplyQueue; 2],
@@ -139,8 +134,6 @@ impl Shard {
             checksums: cfg.checksums,
             services,
             listeners,
-            listener_deadline: Cell::new(None),
-            listeners_changed: Cell::new(false),
             table: Table::new(now, KeyedHasher::new(&cfg.secret)),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
@@ -211,12 +204,9 @@ impl Shard {
         [self.table.next_deadline(), self.listener_deadline()].into_iter().flatten().min()
     }
 
+    /// The listeners' earliest timer (each listener answers in O(1)).
     fn listener_deadline(&self) -> Option<Instant> {
-        if self.listeners_changed.replace(false) {
-            let deadline = self.listeners.iter().filter_map(|l| l.0.poll_timeout()).min();
-            self.listener_deadline.set(deadline);
-        }
-        self.listener_deadline.get()
+        self.listeners.iter().filter_map(|l| l.0.poll_timeout()).min()
     }
 
     /// Runs every timer due by `now`. Then drain [`poll_transmit`](Self::poll_transmit).
@@ -228,7 +218,6 @@ impl Shard {
                     self.accept(now, i);
                 }
             }
-            self.listeners_changed.set(true);
         }
         let mut expired = std::mem::take(&mut self.expired);
         self.table.expired(now, &mut expired);
@@ -275,7 +264,6 @@ impl Shard {
             let Some(t) = listener.poll_transmit(now, buf.get_mut(ip_len..)?) else {
                 continue;
             };
-            self.listeners_changed.set(true);
             let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
             return Some(ShardTransmit { side, local: t.local, remote: t.remote, len });
         }
@@ -339,7 +327,6 @@ impl Shard {
                 self.stats.unmatched += 1;
             }
             self.listeners[i].0.handle_segment(now, local, remote, seg);
-            self.listeners_changed.set(true);
             self.accept(now, i);
         } else {
             self.unmatched(local, remote, seg);

@@ -17,6 +17,7 @@ pub(super) struct HalfOpen {
 
 impl Listener {
     pub(super) fn insert_half_open(&mut self, key: Key, conn: Connection) {
+        self.note_deadline(conn.poll_timeout());
         self.half_open.insert(key, HalfOpen { conn, dirty: false });
         self.mark_dirty(key);
     }
@@ -49,6 +50,8 @@ impl Listener {
         };
         entry.conn.handle_segment(now, seg);
         let state = entry.conn.state();
+        let deadline = entry.conn.poll_timeout();
+        self.note_deadline(deadline);
         if state.is_synchronized()
             && let Some(entry) = self.half_open.remove(&key)
         {
@@ -77,6 +80,8 @@ impl Listener {
                 continue;
             };
             if let Some(transmit) = entry.conn.poll_transmit(now, buf, &mut ()) {
+                let deadline = entry.conn.poll_timeout();
+                self.note_deadline(deadline);
                 return Some(AddressedTransmit { local: key.0, remote: key.1, transmit });
             }
             entry.dirty = false;

@@ -182,6 +182,11 @@ pub struct Listener {
     accept: VecDeque<Connection>,
     replies: ReplyQueue,
     stats: ListenerStats,
+    /// No later than the earliest timer of any half-open or queued connection (`None`: no
+    /// timer armed). Kept by taking the minimum with every connection's deadline after each
+    /// change to it, O(1); only [`handle_timeout`](Self::handle_timeout) scans the table and
+    /// makes it exact again. So a SYN flood costs no scan per SYN.
+    timer_hint: Option<Instant>,
 }
 
 impl Listener {
@@ -209,6 +214,7 @@ impl Listener {
             dirty: VecDeque::new(),
             accept: VecDeque::new(),
             stats: ListenerStats::default(),
+            timer_hint: None,
         }
     }
 
@@ -259,6 +265,8 @@ impl Listener {
         }
         if let Some(conn) = self.accept.iter_mut().find(|c| c.remote() == remote) {
             conn.handle_segment(now, seg);
+            let deadline = conn.poll_timeout();
+            self.note_deadline(deadline);
             return ListenerOutcome::Delivered;
         }
         if self.half_open.contains_key(&(local, remote)) {
@@ -355,6 +363,7 @@ impl Listener {
 
     /// Hands a connection to the accept queue.
     fn enqueue_accept(&mut self, conn: Connection) -> ListenerOutcome {
+        self.note_deadline(conn.poll_timeout());
         self.accept.push_back(conn);
         self.stats.established += 1;
         ListenerOutcome::Established
@@ -384,18 +393,27 @@ impl Listener {
         if let Some(t) = self.poll_half_open(now, buf) {
             return Some(t);
         }
-        self.accept.iter_mut().find_map(|conn| {
+        let (transmit, deadline) = self.accept.iter_mut().find_map(|conn| {
             let transmit = conn.poll_transmit(now, buf, &mut ())?;
-            Some(AddressedTransmit { local: conn.local(), remote: conn.remote(), transmit })
-        })
+            let t = AddressedTransmit { local: conn.local(), remote: conn.remote(), transmit };
+            Some((t, conn.poll_timeout()))
+        })?;
+        self.note_deadline(deadline);
+        Some(transmit)
     }
 
-    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called, if any.
-    /// Scans the half-open table: O(`half_open_max`).
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called, if any:
+    /// O(1), and possibly earlier than needed (a call then finds nothing due and makes the
+    /// answer exact).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let half_open = self.half_open.values().filter_map(|h| h.conn.poll_timeout());
-        let queued = self.accept.iter().filter_map(|c| c.poll_timeout());
-        half_open.chain(queued).min()
+        self.timer_hint
+    }
+
+    /// Lowers the timer hint to a connection's (new) deadline.
+    pub(super) fn note_deadline(&mut self, deadline: Option<Instant>) {
+        if let Some(at) = deadline {
+            self.timer_hint = Some(self.timer_hint.map_or(at, |hint| hint.min(at)));
+        }
     }
 
     /// Runs the timers of half-open and queued connections due by `now` (SYN,ACK
@@ -407,6 +425,9 @@ impl Listener {
                 conn.handle_timeout(now);
             }
         }
+        let half_open = self.half_open.values().filter_map(|h| h.conn.poll_timeout());
+        let queued = self.accept.iter().filter_map(|c| c.poll_timeout());
+        self.timer_hint = half_open.chain(queued).min();
     }
 
     /// Bytes this listener holds beyond its own struct: half-open entries

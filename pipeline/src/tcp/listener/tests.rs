@@ -2,6 +2,8 @@
 //! preservation, forged and stale cookies, LISTEN and CLOSED replies, half-open expiry, and a
 //! SYN flood's memory bound.
 
+use std::net::SocketAddr;
+
 use super::testnet::{Net, addr, listener, parse, server_addr};
 use super::*;
 use crate::tcp::conn::ConnEvent;
@@ -240,6 +242,29 @@ fn half_open_entries_retransmit_then_expire() {
     assert_eq!(l.half_open_len(), 0);
     assert_eq!(l.stats().half_open_expired, 1);
     assert_eq!(l.poll_timeout(), None);
+}
+
+#[test]
+fn the_timer_hint_is_never_late_and_a_timeout_makes_it_exact() {
+    let mut l = listener(ListenerConfig::default());
+    let mut buf = [0u8; 2048];
+    // SYNs spread over 100 ms, each answered: every half-open entry has a SYN,ACK timer.
+    for i in 0..50u16 {
+        let now = Instant::from_millis(u64::from(i) * 2);
+        let peer = SocketAddr::new(addr("10.0.0.1:1").ip(), 20_000 + i);
+        let syn = TcpRepr { src_port: peer.port(), ..segment(TcpFlags::SYN, 1, 0, &[]) };
+        l.handle_segment(now, server_addr(), peer, &syn);
+        while l.poll_transmit(now, &mut buf).is_some() {}
+    }
+    let earliest = l.half_open.values().filter_map(|h| h.conn.poll_timeout()).min();
+    let hint = l.poll_timeout();
+    assert!(hint.is_some() && hint <= earliest, "{hint:?} after {earliest:?}");
+    // A timeout at the hint runs the due timers and makes the hint exact again.
+    l.handle_timeout(hint.unwrap());
+    while l.poll_transmit(hint.unwrap(), &mut buf).is_some() {}
+    l.handle_timeout(hint.unwrap());
+    let earliest = l.half_open.values().filter_map(|h| h.conn.poll_timeout()).min();
+    assert_eq!(l.poll_timeout(), earliest);
 }
 
 #[test]
