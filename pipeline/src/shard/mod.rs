@@ -137,7 +137,14 @@ impl Shard {
             table: Table::new(now, KeyedHasher::new(&cfg.secret)),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
-            next_port: 0,
+            // A different start each run: a restarted appliance does not reuse first the
+            // ports whose connections the origins may still hold in TIME-WAIT.
+            next_port: u32::from_le_bytes([
+                cfg.secret[4],
+                cfg.secret[5],
+                cfg.secret[6],
+                cfg.secret[7],
+            ]),
             events: VecDeque::new(),
             stats: ShardStats::default(),
             expired: Vec::new(),
