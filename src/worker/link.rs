@@ -3,7 +3,9 @@
 //!
 //! A destination without a known next hop has its packet dropped (TCP retransmits it) while
 //! the kernel is asked to resolve it; misses are retried at most every [`RETRY`]. Entries are
-//! re-read after [`TTL`], so a next hop that changed its MAC is followed.
+//! re-read after [`TTL`], so a next hop that changed its MAC is followed. The cache is bounded
+//! ([`MAX_ENTRIES`]) and a worker waits for a solicitation at most once per [`WAIT_PERIOD`],
+//! so a flood from random source addresses costs memory and time within fixed bounds.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -44,11 +46,21 @@ enum Hop {
     Missing { at: Instant },
 }
 
+/// Destinations cached at most; past it, expired entries go, then all (a flood of SYNs from
+/// random addresses must not grow the cache without bound).
+const MAX_ENTRIES: usize = 65_536;
+
+/// At most one [`FIRST_WAIT`] per this period: a flood of SYNs from random on-link addresses,
+/// each its own unresolvable next hop, must not stall the worker 20 ms per SYN.
+const WAIT_PERIOD: Duration = Duration::from_secs(1);
+
 /// Next-hop MACs of one worker.
 #[derive(Debug)]
 pub(crate) struct NextHops {
     neighbours: Neighbours,
     cache: HashMap<IpAddr, Hop>,
+    /// When a lookup last waited for a solicitation.
+    waited: Option<Instant>,
     /// Packets dropped for want of a next-hop MAC.
     pub(crate) misses: u64,
 }
@@ -56,7 +68,7 @@ pub(crate) struct NextHops {
 impl NextHops {
     pub(crate) fn open() -> anyhow::Result<NextHops> {
         let neighbours = Neighbours::open().context("opening rtnetlink")?;
-        Ok(NextHops { neighbours, cache: HashMap::new(), misses: 0 })
+        Ok(NextHops { neighbours, cache: HashMap::new(), waited: None, misses: 0 })
     }
 
     /// The MAC of the next hop toward `dst`, or `None` (the packet is dropped) while it is
@@ -74,7 +86,19 @@ impl NextHops {
             // Expired: the kernel's table may have changed since it was read.
             let _ = self.neighbours.refresh();
         }
-        let found = self.lookup_waiting(dst);
+        let may_wait = self.waited.is_none_or(|at| now.duration_since(at) >= WAIT_PERIOD);
+        let (found, waited) = self.lookup(dst, may_wait);
+        if waited {
+            self.waited = Some(now);
+        }
+        if self.cache.len() >= MAX_ENTRIES {
+            self.cache.retain(
+                |_, hop| matches!(hop, Hop::Known { at, .. } if now.duration_since(*at) < TTL),
+            );
+            if self.cache.len() >= MAX_ENTRIES {
+                self.cache.clear();
+            }
+        }
         let hop = match found {
             Some(mac) => Hop::Known { mac, at: now },
             None => Hop::Missing { at: now },
@@ -86,15 +110,17 @@ impl NextHops {
         found
     }
 
-    /// The kernel's answer for `dst`; after soliciting a missing next hop, polls the table for
-    /// up to [`FIRST_WAIT`].
-    fn lookup_waiting(&mut self, dst: IpAddr) -> Option<[u8; 6]> {
+    /// The kernel's answer for `dst`; after soliciting a missing next hop, and if `may_wait`,
+    /// polls the table for up to [`FIRST_WAIT`]. Also says whether it waited.
+    fn lookup(&mut self, dst: IpAddr, may_wait: bool) -> (Option<[u8; 6]>, bool) {
         let started = Instant::now();
+        let mut waited = false;
         loop {
             let found = self.neighbours.next_hop_mac(dst).ok().flatten().map(|(_, mac)| mac);
-            if found.is_some() || started.elapsed() >= FIRST_WAIT {
-                return found;
+            if found.is_some() || !may_wait || started.elapsed() >= FIRST_WAIT {
+                return (found, waited);
             }
+            waited = true;
             std::thread::sleep(Duration::from_millis(1));
         }
     }
