@@ -86,7 +86,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 18] = [
+    let counters: [(&str, &str, Field); 19] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -111,6 +111,9 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.ports_exhausted
         }),
         ("replies_dropped_total", "RSTs not sent: reply queue full", |m| &m.replies_dropped),
+        ("joins_refused_total", "MP_JOIN SYNs reset: token of no connection here", |m| {
+            &m.joins_refused
+        }),
         ("loops_total", "Worker loop iterations", |m| &m.loops),
         ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
     ];

@@ -27,6 +27,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) tx_full: AtomicU64,
     pub(crate) no_neighbour: AtomicU64,
     pub(crate) ports_exhausted: AtomicU64,
+    pub(crate) joins_refused: AtomicU64,
     pub(crate) replies_dropped: AtomicU64,
     pub(crate) loops: AtomicU64,
     pub(crate) sleeps: AtomicU64,
@@ -83,6 +84,7 @@ impl WorkerMetrics {
         set(&self.tx_full, own.tx_full);
         set(&self.no_neighbour, no_neighbour);
         set(&self.ports_exhausted, shard.ports_exhausted);
+        set(&self.joins_refused, shard.joins_refused);
         set(&self.replies_dropped, shard.replies_dropped);
         set(&self.loops, own.loops);
         set(&self.sleeps, own.sleeps);

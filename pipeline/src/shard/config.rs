@@ -61,3 +61,28 @@ pub fn port_owner(range: &RangeInclusive<u16>, workers: u16, port: u16) -> Optio
     }
     Some((port - range.start()) % workers)
 }
+
+/// The worker owning the MPTCP connection with `token`: tokens are dealt to the workers by
+/// their value modulo the worker count (a worker draws its keys until the token is one of
+/// its own; ARCHITECTURE.md, "Sharding by token"), so an MP_JOIN SYN, which carries the
+/// token, is routed from its headers alone.
+pub fn token_owner(token: u32, workers: u16) -> u16 {
+    if workers == 0 {
+        return 0;
+    }
+    // The remainder is below `workers`, a u16.
+    (token % u32::from(workers)) as u16
+}
+
+/// The token of an MP_JOIN SYN (RFC 8684 §3.2) among a segment's options, if there is one.
+pub fn join_token(options: &[u8]) -> Option<u32> {
+    use crate::wire::mptcp::{MpJoin, MptcpOption, MptcpVersion};
+    use crate::wire::tcp_option::TcpOptions;
+    // MP_JOIN's SYN form is the same in v0 and v1 (RFC 6824 §3.2, RFC 8684 §3.2).
+    TcpOptions::new(options).mptcp().find_map(|bytes| {
+        match MptcpOption::parse(bytes, MptcpVersion::V1) {
+            Ok(MptcpOption::MpJoin(MpJoin::Syn { token, .. })) => Some(token),
+            _ => None,
+        }
+    })
+}

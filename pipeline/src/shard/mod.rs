@@ -34,7 +34,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-pub use config::{ServiceConfig, ShardConfig, port_owner};
+pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
 pub use events::ShardEvent;
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
@@ -330,6 +330,9 @@ impl Shard {
             self.settle(now, slot);
         } else if let Some(i) = self.listeners.iter().position(|l| l.0.local() == local) {
             let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+            if syn && join_token(seg.options.as_bytes()).is_some() {
+                return self.refuse_join(local, remote, seg);
+            }
             if !syn && !self.listeners[i].0.knows(remote) {
                 self.stats.unmatched += 1;
             }
@@ -337,6 +340,16 @@ impl Shard {
             self.accept(now, i);
         } else {
             self.unmatched(local, remote, seg);
+        }
+    }
+
+    /// RFC 8684 §3.2: an MP_JOIN SYN whose token names no connection of ours is answered
+    /// with a RST. No MPTCP connection exists here yet (termination is not built), so every
+    /// join is refused and counted, and none becomes a plain connection to an origin.
+    fn refuse_join(&mut self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) {
+        self.stats.joins_refused += 1;
+        if !self.replies[0].push(Reply::reset_for(local, remote, seg)) {
+            self.stats.replies_dropped += 1;
         }
     }
 

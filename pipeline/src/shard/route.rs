@@ -1,16 +1,17 @@
 //! Which worker a received frame belongs to, read from its headers alone (ARCHITECTURE.md,
 //! "Sharding"): a frame to an origin-side source port belongs to the worker the port was
-//! dealt to ([`port_owner`]); every other frame belongs to the worker that received it
+//! dealt to ([`port_owner`]); an MP_JOIN SYN belongs to the worker its token names
+//! ([`token_owner`]); every other frame belongs to the worker that received it
 //! (RSS keeps a client 4-tuple on one queue, so the worker that took the SYN sees the rest).
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 
-use super::config::port_owner;
+use super::config::{join_token, port_owner, token_owner};
 use crate::wire::ethernet::{EtherType, EthernetFrame};
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::ipv6::Ipv6Packet;
-use crate::wire::tcp::TcpPacket;
+use crate::wire::tcp::{TcpFlags, TcpPacket};
 
 /// Where a frame goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +46,13 @@ impl Router {
     /// Where `frame` (a whole Ethernet frame) goes. Reads four header fields, verifies
     /// nothing; never panics.
     pub fn route(&self, frame: &[u8]) -> Route {
-        let Some(dst) = destination(frame) else {
+        let Some((dst, join)) = destination(frame) else {
             return Route::Local;
         };
+        if let Some(token) = join {
+            let owner = token_owner(token, self.workers);
+            return if owner == self.worker { Route::Local } else { Route::Worker(owner) };
+        }
         if dst.ip() != self.origin_source {
             return Route::Local;
         }
@@ -58,8 +63,9 @@ impl Router {
     }
 }
 
-/// The destination address and TCP port of a TCP frame, if the headers are all there.
-fn destination(frame: &[u8]) -> Option<SocketAddr> {
+/// The destination address and TCP port of a TCP frame, if the headers are all there, and
+/// the token of an MP_JOIN SYN (options are read only on a SYN without ACK).
+fn destination(frame: &[u8]) -> Option<(SocketAddr, Option<u32>)> {
     let eth = EthernetFrame::new_checked(frame).ok()?;
     let (ip, segment) = match eth.ethertype() {
         EtherType::Ipv4 => {
@@ -73,5 +79,8 @@ fn destination(frame: &[u8]) -> Option<SocketAddr> {
         _ => return None,
     };
     let tcp = TcpPacket::new_checked(segment).ok()?;
-    Some(SocketAddr::new(ip, tcp.dst_port()))
+    let flags = tcp.flags();
+    let syn = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+    let join = if syn { join_token(tcp.options()) } else { None };
+    Some((SocketAddr::new(ip, tcp.dst_port()), join))
 }

@@ -17,6 +17,8 @@ pub struct ShardStats {
     /// TCP segments other than a SYN for no connection, half-open or not (answered with a
     /// RST unless RSTs, RFC 9293 §3.10.7.1-2).
     pub unmatched: u64,
+    /// MP_JOIN SYNs refused: their token names no connection here (RFC 8684 §3.2).
+    pub joins_refused: u64,
     /// Client connections accepted (handshake complete).
     pub accepted: u64,
     /// Client connections reset because their service was at `max_connections`.

@@ -263,3 +263,57 @@ fn stopping_resets_both_sides_of_every_splice() {
     assert_eq!(rig.shard.stats().ended[end_index(crate::proxy::SpliceEnd::Aborted)], 1);
     assert_eq!(rig.shard.connections(), 0, "both sides closed: the splice is gone");
 }
+
+/// An MP_JOIN SYN option (RFC 8684 §3.2, length 12) for `token`.
+fn join_option(token: u32) -> [u8; 12] {
+    let t = token.to_be_bytes();
+    [30, 12, 0x10, 3, t[0], t[1], t[2], t[3], 0xde, 0xad, 0xbe, 0xef]
+}
+
+fn join_syn(client: SocketAddr, options: &[u8; 12]) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: client.port(),
+        dst_port: 80,
+        seq_number: TcpSeqNumber(77),
+        ack_number: TcpSeqNumber(0),
+        flags: TcpFlags::SYN,
+        window_len: 1000,
+        urgent_pointer: 0,
+        options: TcpOptions::new(options),
+        payload: &[],
+    };
+    frame_with(client, SERVICE.parse().unwrap(), &tcp)
+}
+
+#[test]
+fn an_mp_join_syn_goes_to_the_worker_its_token_names() {
+    assert_eq!(join_token(&join_option(0x0102_0304)), Some(0x0102_0304));
+    assert_eq!(join_token(&[1, 1, 2, 4, 5, 180]), None, "NOPs and an MSS: no join");
+    let source: IpAddr = SOURCE.parse().unwrap();
+    let router = Router::new(0, 3, source, 40_000..=40_009);
+    let client: SocketAddr = "10.1.0.2:6000".parse().unwrap();
+    for token in [30u32, 31, 32] {
+        let expected = match token_owner(token, 3) {
+            0 => Route::Local,
+            n => Route::Worker(n),
+        };
+        assert_eq!(router.route(&join_syn(client, &join_option(token))), expected);
+    }
+}
+
+#[test]
+fn an_mp_join_for_no_connection_is_reset_and_never_reaches_an_origin() {
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(0, 1), now);
+    let client: SocketAddr = "10.1.0.2:6000".parse().unwrap();
+    let outcome = shard.handle_frame(now, &join_syn(client, &join_option(9)), true);
+    assert_eq!(outcome, FrameOutcome::Handled);
+    assert_eq!(shard.stats().joins_refused, 1);
+    let mut buf = vec![0u8; 2000];
+    let rst = shard.poll_transmit(now, Side::Client, &mut buf).expect("a RST");
+    let seg = parse(&buf[ip_header_len(rst.remote)..rst.len]);
+    assert!(seg.flags.contains(TcpFlags::RST));
+    assert_eq!(seg.ack_number, TcpSeqNumber(78), "<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>");
+    assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none(), "no SYN,ACK");
+    assert_eq!(shard.connections(), 0);
+}
