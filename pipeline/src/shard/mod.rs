@@ -51,7 +51,7 @@ use crate::wire::frame::{ChecksumPolicy, Frame, FrameError, parse_frame};
 use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 
 use output::{ip_header_len, write_ip_header};
-use table::{KeyedHasher, Table};
+use table::{KeyedHasher, Table, side_index};
 
 /// RSTs the shard may owe at once per side; past it, more are dropped and counted.
 const REPLY_QUEUE: usize = 1024;
@@ -524,12 +524,5 @@ impl Shard {
     /// Splices held, for inspection (tests, debugging).
     pub fn splices(&self) -> impl Iterator<Item = &Splice> + '_ {
         self.table.slots().filter_map(|s| self.table.get(s)).map(|e| &e.splice)
-    }
-}
-
-fn side_index(side: Side) -> usize {
-    match side {
-        Side::Client => 0,
-        Side::Origin => 1,
     }
 }

@@ -66,7 +66,14 @@ impl BuildHasher for KeyedHasher {
     }
 }
 
-fn side_index(side: Side) -> usize {
+/// The 4-tuple of a splice's connection on `side`, ours first.
+fn tuple(splice: &Splice, side: Side) -> FourTuple {
+    let c = splice.conn(side);
+    (c.local(), c.remote())
+}
+
+/// Where `side` is kept in per-side arrays: client 0, origin 1.
+pub(crate) fn side_index(side: Side) -> usize {
     match side {
         Side::Client => 0,
         Side::Origin => 1,
@@ -151,17 +158,14 @@ impl Table {
 
     fn index_side(&mut self, slot: usize, side: Side) {
         if let Some(e) = self.get(slot) {
-            let c = e.splice.conn(side);
-            let key = (c.local(), c.remote());
-            self.index.insert(key, (slot, side));
+            self.index.insert(tuple(&e.splice, side), (slot, side));
         }
     }
 
     /// Forgets the origin connection's 4-tuple (before it is replaced by a retry).
     pub(crate) fn unindex_origin(&mut self, slot: usize) {
         if let Some(e) = self.get(slot) {
-            let c = e.splice.conn(Side::Origin);
-            let key = (c.local(), c.remote());
+            let key = tuple(&e.splice, Side::Origin);
             self.index.remove(&key);
         }
     }
@@ -229,8 +233,7 @@ impl Table {
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Entry> {
         let e = self.slots.get_mut(slot)?.take()?;
         for side in [Side::Client, Side::Origin] {
-            let c = e.splice.conn(side);
-            let key = (c.local(), c.remote());
+            let key = tuple(&e.splice, side);
             if self.index.get(&key).is_some_and(|&(s, _)| s == slot) {
                 self.index.remove(&key);
             }

@@ -37,12 +37,6 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
 }
 
 fn frame(src: SocketAddr, dst: SocketAddr, flags: TcpFlags) -> Vec<u8> {
-    let ethernet = EthernetRepr {
-        src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
-        dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
-        vlan: None,
-        ethertype: EtherType::Ipv4,
-    };
     let tcp = TcpRepr {
         src_port: src.port(),
         dst_port: dst.port(),
@@ -54,11 +48,7 @@ fn frame(src: SocketAddr, dst: SocketAddr, flags: TcpFlags) -> Vec<u8> {
         options: TcpOptions::EMPTY,
         payload: &[],
     };
-    let ip = IpRepr::tcp(src.ip(), dst.ip()).unwrap();
-    let f = TcpFrame { ethernet, ip, tcp };
-    let mut out = vec![0u8; f.buffer_len()];
-    f.emit(&mut out);
-    out
+    frame_with(src, dst, &tcp)
 }
 
 #[test]
