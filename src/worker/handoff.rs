@@ -115,17 +115,23 @@ impl Handoff {
         count
     }
 
-    /// Marks worker `to` asleep (or awake) for producers; returns the socket its `poll` must
-    /// watch. After marking asleep the worker must drain once more before sleeping, so a
-    /// frame queued just before the flag was seen is not left waiting.
-    pub(crate) fn set_sleeping(&self, to: usize, sleeping: bool) -> Option<RawFd> {
-        let wake = self.wakes.get(to)?;
+    /// The socket worker `to`'s `poll` must watch while it sleeps.
+    pub(crate) fn wake_fd(&self, to: usize) -> Option<RawFd> {
+        self.wakes.get(to).map(|wake| wake.rx.as_raw_fd())
+    }
+
+    /// Marks worker `to` asleep (or awake) for producers. After marking asleep the worker
+    /// must drain once more before sleeping, so a frame queued just before the flag was seen
+    /// is not left waiting.
+    pub(crate) fn set_sleeping(&self, to: usize, sleeping: bool) {
+        let Some(wake) = self.wakes.get(to) else {
+            return;
+        };
         wake.sleeping.store(sleeping, Ordering::Release);
         if !sleeping {
             let mut buf = [0u8; 64];
             while wake.rx.recv(&mut buf).is_ok() {}
         }
-        Some(wake.rx.as_raw_fd())
     }
 }
 
@@ -163,7 +169,8 @@ mod tests {
     #[test]
     fn a_sleeping_worker_is_woken_by_a_hand_off() {
         let handoff = Handoff::new(2).unwrap();
-        let fd = handoff.set_sleeping(1, true).unwrap();
+        let fd = handoff.wake_fd(1).unwrap();
+        handoff.set_sleeping(1, true);
         assert!(handoff.send(0, 1, b"x", 0));
         let ready = crate::afxdp::wait_readable(&[fd], std::time::Duration::from_secs(5)).unwrap();
         assert_eq!(ready, 1, "the wake-up socket became readable");

@@ -130,6 +130,8 @@ pub(crate) fn spawn(
 }
 
 struct Worker {
+    /// What [`Worker::sleep`] polls, gathered once.
+    sleep_fds: Vec<RawFd>,
     id: usize,
     workers: usize,
     ports: Vec<QueuePorts>,
@@ -168,7 +170,9 @@ impl Worker {
         let router =
             Router::new(cfg.worker, cfg.workers, cfg.origin_source, cfg.origin_ports.clone());
         let now = clock(spec.epoch, WallInstant::now());
+        let sleep_fds = Worker::sleep_fds(&ports, &spec.handoff, spec.id);
         Ok(Worker {
+            sleep_fds,
             id: spec.id,
             workers: usize::from(cfg.workers.max(1)),
             ports,
@@ -183,6 +187,12 @@ impl Worker {
             epoch: spec.epoch,
             stats: LoopStats::default(),
         })
+    }
+
+    /// What a sleeping worker waits on: its hand-off wake-up socket and every port.
+    fn sleep_fds(ports: &[QueuePorts], handoff: &Handoff, id: usize) -> Vec<RawFd> {
+        let ports = ports.iter().flat_map(|q| std::iter::once(&q.client).chain(q.origin.as_ref()));
+        handoff.wake_fd(id).into_iter().chain(ports.map(AsRawFd::as_raw_fd)).collect()
     }
 
     fn registrations(&self) -> Vec<Registration> {
@@ -335,19 +345,12 @@ impl Worker {
     /// Nothing to do: sleep until a socket is readable, a frame is handed over, or the next
     /// timer (at most [`MAX_SLEEP`]).
     fn sleep(&mut self, now: Instant) -> anyhow::Result<()> {
-        let Some(wake) = self.handoff.set_sleeping(self.id, true) else {
-            return Ok(());
-        };
+        self.handoff.set_sleeping(self.id, true);
         if self.take_handed(now) == 0 {
             let until = self.shard.poll_timeout().map(|at| at.saturating_duration_since(now));
             let micros = until.map_or(u64::MAX, |d| d.total_micros());
             let timeout = Duration::from_micros(micros).min(MAX_SLEEP);
-            let mut fds: Vec<RawFd> = vec![wake];
-            for queue in &self.ports {
-                fds.push(queue.client.as_raw_fd());
-                fds.extend(queue.origin.as_ref().map(AsRawFd::as_raw_fd));
-            }
-            wait_readable(&fds, timeout).context("worker: poll")?;
+            wait_readable(&self.sleep_fds, timeout).context("worker: poll")?;
             self.stats.sleeps += 1;
         }
         self.handoff.set_sleeping(self.id, false);
