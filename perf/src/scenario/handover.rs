@@ -173,7 +173,13 @@ fn outcome(args: &HandoverArgs, r: Result<Transfer>, hooks: &[Hook], elapsed: f6
     let mut problems: Vec<String> = hooks
         .iter()
         .filter(|h| h.exit != Some(0))
-        .map(|h| format!("hook `{}` exited with {:?}", h.command, h.exit))
+        .map(|h| {
+            format!(
+                "hook `{}` exited with {}",
+                h.command,
+                h.exit.map_or("a signal".into(), |c| c.to_string())
+            )
+        })
         .collect();
     let (gaps, total, mismatch, server_gap) = match r {
         Ok(t) => t,
@@ -207,7 +213,7 @@ fn outcome(args: &HandoverArgs, r: Result<Transfer>, hooks: &[Hook], elapsed: f6
     for h in hooks {
         t.row(vec![
             format!("{} at {:.3} s", h.role, h.at_s),
-            format!("{} (exit {:?})", h.command, h.exit),
+            format!("{} (exit {})", h.command, h.exit.map_or("signal".into(), |c| c.to_string())),
         ]);
     }
     let mut top = gaps.clone();
