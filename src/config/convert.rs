@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 
+use netreaktor_pipeline::mptcp::conn::{Checksums, MptcpConfig, Scheduler as MptcpScheduler};
 use netreaktor_pipeline::proxy::SpliceConfig;
 use netreaktor_pipeline::shard::ServiceConfig;
 use netreaktor_pipeline::tcp::cc::Algorithm;
@@ -10,7 +11,7 @@ use netreaktor_pipeline::tcp::config::{Config as TcpConfig, Keepalive};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::rtt::RttConfig;
 
-use super::schema::{Config, Congestion, Pipeline, ProxyProtocol};
+use super::schema::{ChecksumMode, Config, Congestion, Pipeline, ProxyProtocol, Scheduler};
 
 /// Bytes as `usize`; every size is bounded far below `usize::MAX` on a 64-bit host.
 fn bytes(n: u64) -> usize {
@@ -81,13 +82,17 @@ impl Config {
             .iter()
             .map(|p| {
                 let address = p.matches.address.value.0;
-                let listen = p
-                    .matches
-                    .ports
-                    .value
+                // The announced addresses are service addresses too: clients join there.
+                let announced = p.terminate.announce.iter().map(|a| a.value.0);
+                let addresses: Vec<_> = std::iter::once(address).chain(announced).collect();
+                let listen = addresses
                     .iter()
-                    .flat_map(|r| r.value.first..=r.value.last)
-                    .map(|port| SocketAddr::new(address, port))
+                    .flat_map(|&a| {
+                        let ports = p.matches.ports.value.iter();
+                        ports
+                            .flat_map(|r| r.value.first..=r.value.last)
+                            .map(move |port| SocketAddr::new(a, port))
+                    })
                     .collect();
                 let origins: Vec<SocketAddr> =
                     p.forward.origins.value.iter().map(|o| o.value.0).collect();
@@ -104,9 +109,38 @@ impl Config {
                         proxy_protocol: p.forward.proxy_protocol == ProxyProtocol::V2,
                     },
                     listener: self.to_listener_config(p),
+                    mptcp: self.to_mptcp_config(p),
                 }
             })
             .collect()
+    }
+
+    /// The MPTCP termination of a pipeline; `None` when version 1 is not offered (version
+    /// 0 clients get plain TCP).
+    pub(crate) fn to_mptcp_config(&self, p: &Pipeline) -> Option<MptcpConfig> {
+        let t = &p.terminate;
+        if !t.mptcp_versions.value.iter().any(|v| v.value.0 == 1) {
+            return None;
+        }
+        Some(MptcpConfig {
+            max_subflows: t.limits.max_subflows.0 as usize,
+            scheduler: match t.scheduler {
+                Scheduler::LowestRtt => MptcpScheduler::LowestRtt,
+                Scheduler::Redundant => MptcpScheduler::Redundant,
+            },
+            failover_floor: t.failover.min_stall.0,
+            failover_rtts: t.failover.stall_rtts.0 as u32,
+            checksums: match t.checksums {
+                ChecksumMode::IfClientAsks => Checksums::IfPeerAsks,
+                ChecksumMode::Required => Checksums::Required,
+            },
+            no_join_to_source: t.no_join_to_service_address,
+            // Address ids 1.. in the order listed (0 is the service address, RFC 8684 §3.4.1).
+            announce: t.announce.iter().zip(1u8..).map(|(a, id)| (id, a.value.0)).collect(),
+            add_addr_timeout: t.failover.add_addr_timeout.0,
+            recv_buffer: bytes(self.tcp.recv_buffer.0),
+            send_buffer: bytes(self.tcp.send_buffer.0),
+        })
     }
 
     /// The origin-side source port range.

@@ -258,6 +258,10 @@ pub(crate) struct Terminate {
     pub(crate) scheduler: Scheduler,
     /// When a subflow is given up on.
     pub(crate) failover: Failover,
+    /// DSS checksums (RFC 8684 §3.3.1).
+    pub(crate) checksums: ChecksumMode,
+    /// The MP_CAPABLE C flag: clients should join announced addresses only.
+    pub(crate) no_join_to_service_address: bool,
 }
 
 impl Default for Terminate {
@@ -268,8 +272,21 @@ impl Default for Terminate {
             announce: Vec::new(),
             scheduler: Scheduler::default(),
             failover: Failover::default(),
+            checksums: ChecksumMode::default(),
+            no_join_to_service_address: false,
         }
     }
+}
+
+/// When DSS checksums are used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ChecksumMode {
+    /// When the client asks for them (its MP_CAPABLE A flag).
+    #[default]
+    IfClientAsks,
+    /// Always (our MP_CAPABLE sets A).
+    Required,
 }
 
 /// Per-pipeline connection limits.
@@ -297,8 +314,6 @@ pub(crate) enum Scheduler {
     /// The non-backup subflow with the lowest RTT that has window; backups last.
     #[default]
     LowestRtt,
-    /// Non-backup subflows in turn.
-    RoundRobin,
     /// Every segment on every subflow (lowest latency, double the bytes).
     Redundant,
 }
@@ -307,15 +322,23 @@ pub(crate) enum Scheduler {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Failover {
-    /// Retransmission timeouts without progress before a subflow is stale (Linux: 4).
-    pub(crate) stale_rtos: Int<1, 16>,
-    /// How long an ADD_ADDR is retransmitted until echoed (Linux: 120 s).
+    /// A subflow with data outstanding and no acknowledgement for `stall_rtts` smoothed RTTs
+    /// (plus 4 RTT variations), and at least `min_stall`, is potentially failed: its data is
+    /// reinjected on the other subflows at once.
+    pub(crate) stall_rtts: Int<1, 16>,
+    /// The floor of that time.
+    pub(crate) min_stall: Dur<{ MS }, { 10 * SEC }>,
+    /// An ADD_ADDR not echoed is sent again after this long, 3 times at most (Linux: 120 s).
     pub(crate) add_addr_timeout: Dur<{ SEC }, { HOUR }>,
 }
 
 impl Default for Failover {
     fn default() -> Self {
-        Failover { stale_rtos: Int(4), add_addr_timeout: Dur::millis(120_000) }
+        Failover {
+            stall_rtts: Int(2),
+            min_stall: Dur::millis(50),
+            add_addr_timeout: Dur::millis(120_000),
+        }
     }
 }
 

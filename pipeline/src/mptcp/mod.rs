@@ -8,5 +8,7 @@
 //! [`observer`] follows MPTCP connections passively through a capture and checks their
 //! handshakes, HMACs, IDSNs and mappings with those keys (for tests and `netreaktor inspect`).
 
+pub mod conn;
 pub mod crypto;
+pub mod handshake;
 pub mod observer;

@@ -16,6 +16,7 @@
 //! origin connection ([`Splice::retry_origin`]) or to give up ([`Splice::give_up`], which
 //! resets the client).
 
+mod client;
 mod origin;
 pub mod pp2;
 mod splice;
@@ -23,5 +24,6 @@ mod splice;
 #[cfg(test)]
 mod tests;
 
+pub use client::{Client, Tuple};
 pub use origin::{Attempt, OriginPicker};
 pub use splice::{ConnectFailure, Side, Splice, SpliceConfig, SpliceEnd, SpliceStatus};

@@ -5,6 +5,8 @@
 //! data held per direction is bounded by the two buffers of the connections, and a stalled
 //! reader closes the far side's receive window (backpressure) instead of growing memory.
 
+use super::client::{Client, Stream, Tuple};
+use crate::mptcp::conn::SubflowId;
 use crate::tcp::{CloseReason, ConnEvent, Connection, State, Transmit};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::TcpRepr;
@@ -91,7 +93,7 @@ pub enum SpliceStatus {
 #[derive(Debug)]
 pub struct Splice {
     cfg: SpliceConfig,
-    client: Connection,
+    client: Client,
     origin: Connection,
     /// The origin connection reached ESTABLISHED (or later).
     origin_connected: bool,
@@ -114,12 +116,18 @@ pub struct Splice {
 }
 
 impl Splice {
-    /// Splices `client` (accepted) with `origin` (just opened with
-    /// [`Connection::connect`]). Call [`pump`](Self::pump) and the transmits after.
-    pub fn new(cfg: SpliceConfig, client: Connection, origin: Connection, now: Instant) -> Splice {
+    /// Splices `client` (an accepted TCP connection or an MPTCP connection) with `origin`
+    /// (just opened with [`Connection::connect`]). Call [`pump`](Self::pump) and the
+    /// transmits after.
+    pub fn new(
+        cfg: SpliceConfig,
+        client: impl Into<Client>,
+        origin: Connection,
+        now: Instant,
+    ) -> Splice {
         Splice {
             cfg,
-            client,
+            client: client.into(),
             origin,
             origin_connected: false,
             origin_started: now,
@@ -133,19 +141,19 @@ impl Splice {
         }
     }
 
-    /// The connection on `side`.
-    pub fn conn(&self, side: Side) -> &Connection {
-        match side {
-            Side::Client => &self.client,
-            Side::Origin => &self.origin,
-        }
+    /// The client side.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
-    fn conn_mut(&mut self, side: Side) -> &mut Connection {
-        match side {
-            Side::Client => &mut self.client,
-            Side::Origin => &mut self.origin,
-        }
+    /// The client side, mutably (to attach an MPTCP subflow).
+    pub fn client_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// The origin connection.
+    pub fn origin(&self) -> &Connection {
+        &self.origin
     }
 
     /// Bytes moved so far: (client to origin, origin to client).
@@ -165,9 +173,21 @@ impl Splice {
         self.client.is_closed() && self.origin.is_closed() && self.failed.is_none()
     }
 
-    /// Processes a segment of `side`'s 4-tuple (checksum verified), then [`pump`](Self::pump)s.
-    pub fn handle_segment(&mut self, now: Instant, side: Side, seg: &TcpRepr<'_>) -> SpliceStatus {
-        self.conn_mut(side).handle_segment(now, seg);
+    /// Processes a segment of `side`'s 4-tuple (checksum verified; `sub` names the client's
+    /// MPTCP subflow), then [`pump`](Self::pump)s.
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        side: Side,
+        sub: SubflowId,
+        seg: &TcpRepr<'_>,
+    ) -> SpliceStatus {
+        match side {
+            Side::Client => self.client.handle_segment(now, sub, seg),
+            Side::Origin => {
+                self.origin.handle_segment(now, seg);
+            }
+        }
         self.pump(now)
     }
 
@@ -180,26 +200,28 @@ impl Splice {
     /// Runs the connections' timers and the splice's own (connect, idle) due by `now`, then
     /// [`pump`](Self::pump)s.
     pub fn handle_timeout(&mut self, now: Instant) -> SpliceStatus {
-        for side in [Side::Client, Side::Origin] {
-            let conn = self.conn_mut(side);
-            if conn.poll_timeout().is_some_and(|at| at <= now) {
-                conn.handle_timeout(now);
-            }
+        self.client.handle_timeout(now);
+        if self.origin.poll_timeout().is_some_and(|at| at <= now) {
+            self.origin.handle_timeout(now);
         }
         self.pump(now)
     }
 
-    /// The next segment of either connection, written into `buf` (TCP header on): the side
-    /// says which 4-tuple's IP header to put in front. Call until `None` after every call
+    /// The next segment of either side, written into `buf` (TCP header on), with the side
+    /// and the 4-tuple whose IP header goes in front. Call until `None` after every call
     /// above.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(Side, Transmit)> {
-        if let Some(t) = self.client.poll_transmit(now, buf, &mut ()) {
-            return Some((Side::Client, t));
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(Side, Tuple, Transmit)> {
+        if let Some((tuple, t)) = self.client.poll_transmit(now, buf) {
+            return Some((Side::Client, tuple, t));
         }
-        self.origin.poll_transmit(now, buf, &mut ()).map(|t| (Side::Origin, t))
+        self.poll_transmit_side(now, Side::Origin, buf).map(|(tuple, t)| (Side::Origin, tuple, t))
     }
 
-    /// The next segment of `side`'s connection only, written into `buf` like
+    /// The next segment of `side` only, written into `buf` like
     /// [`poll_transmit`](Self::poll_transmit): for an owner that writes each side's frames
     /// straight into that side's interface buffers.
     pub fn poll_transmit_side(
@@ -207,8 +229,14 @@ impl Splice {
         now: Instant,
         side: Side,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
-        self.conn_mut(side).poll_transmit(now, buf, &mut ())
+    ) -> Option<(Tuple, Transmit)> {
+        match side {
+            Side::Client => self.client.poll_transmit(now, buf),
+            Side::Origin => {
+                let t = self.origin.poll_transmit(now, buf, &mut ())?;
+                Some(((self.origin.local(), self.origin.remote()), t))
+            }
+        }
     }
 
     /// Replaces a failed origin connection with a new attempt, after
@@ -243,7 +271,7 @@ impl Splice {
     /// what happened from the status.
     pub fn pump(&mut self, now: Instant) -> SpliceStatus {
         self.drain_events(now);
-        self.client_done |= done_cleanly(&self.client);
+        self.client_done |= self.client.done_cleanly();
         self.origin_done |= done_cleanly(&self.origin);
         if self.failed.is_none() && self.end.is_none() {
             self.check_ends(now);
@@ -257,7 +285,7 @@ impl Splice {
 
     /// Takes the connections' events; the origin's `Connected` starts the open phase.
     fn drain_events(&mut self, now: Instant) {
-        while self.client.poll_event().is_some() {}
+        self.client.drain_events();
         while let Some(ev) = self.origin.poll_event() {
             if ev == ConnEvent::Connected {
                 self.origin_connected = true;
@@ -274,7 +302,7 @@ impl Splice {
             return;
         }
         let mut header = [0u8; super::pp2::MAX_LEN];
-        let (client, service) = (self.client.remote(), self.client.local());
+        let (service, client) = self.client.tuple();
         if let Some(len) = super::pp2::header(client, service, &mut header) {
             self.origin.send(&header[..len]);
         }
@@ -361,7 +389,7 @@ impl Splice {
         if let Some(failure) = self.failed {
             return SpliceStatus::OriginFailed(failure);
         }
-        if ended(&self.client) && ended(&self.origin) {
+        if self.client.ended() && ended(&self.origin) {
             return SpliceStatus::Finished(self.end.unwrap_or(SpliceEnd::Closed));
         }
         if self.origin_connected { SpliceStatus::Open } else { SpliceStatus::Connecting }
@@ -380,7 +408,7 @@ fn done_cleanly(conn: &Connection) -> bool {
 
 /// Moves as many readable bytes of `from` as the send buffer of `to` takes, without an
 /// intermediate copy, and consumes exactly what was taken. Returns the bytes moved.
-fn copy(from: &mut Connection, to: &mut Connection) -> usize {
+fn copy(from: &mut impl Stream, to: &mut impl Stream) -> usize {
     let mut moved = 0;
     loop {
         let (first, _) = from.readable();

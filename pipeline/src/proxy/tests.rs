@@ -58,7 +58,7 @@ fn connect_timeout_then_give_up_resets_client() {
     assert!(splice.poll_timeout().is_some_and(|t| t <= Instant::from_secs(2)));
     let failed = splice.handle_timeout(Instant::from_secs(2));
     assert_eq!(failed, SpliceStatus::OriginFailed(ConnectFailure::ConnectTimeout));
-    assert_eq!(splice.conn(Side::Origin).state(), State::Closed);
+    assert_eq!(splice.origin().state(), State::Closed);
     splice.give_up(Instant::from_secs(2));
     let end = SpliceEnd::OriginUnreachable(ConnectFailure::ConnectTimeout);
     assert_eq!(splice.pump(Instant::from_secs(2)), SpliceStatus::Finished(end));
@@ -79,7 +79,7 @@ fn retry_replaces_the_origin() {
     assert!(matches!(splice.handle_timeout(at), SpliceStatus::OriginFailed(_)));
     splice.retry_origin(conn("10.1.0.9:50001", "10.1.0.2:80"), at);
     assert_eq!(splice.pump(at), SpliceStatus::Connecting);
-    assert_eq!(splice.conn(Side::Origin).remote(), addr("10.1.0.2:80"));
+    assert_eq!(splice.origin().remote(), addr("10.1.0.2:80"));
     assert!(splice.poll_timeout().is_some_and(|t| t <= Instant::from_secs(2)));
 }
 
@@ -135,14 +135,16 @@ impl Bench {
         loop {
             let mut moved = false;
             while let Some(t) = self.client.poll_transmit(self.now, &mut buf, &mut ()) {
-                status = self.splice.handle_segment(self.now, Side::Client, &parse(&buf[..t.len]));
+                status =
+                    self.splice.handle_segment(self.now, Side::Client, 0, &parse(&buf[..t.len]));
                 moved = true;
             }
             while let Some(t) = self.origin.poll_transmit(self.now, &mut buf, &mut ()) {
-                status = self.splice.handle_segment(self.now, Side::Origin, &parse(&buf[..t.len]));
+                status =
+                    self.splice.handle_segment(self.now, Side::Origin, 0, &parse(&buf[..t.len]));
                 moved = true;
             }
-            while let Some((side, t)) = self.splice.poll_transmit(self.now, &mut buf) {
+            while let Some((side, _, t)) = self.splice.poll_transmit(self.now, &mut buf) {
                 let seg = parse(&buf[..t.len]);
                 match side {
                     Side::Client => self.client.handle_segment(self.now, &seg),

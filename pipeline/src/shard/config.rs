@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 
+use crate::mptcp::conn::MptcpConfig;
 use crate::proxy::SpliceConfig;
 use crate::tcp::Config;
 use crate::tcp::listener::ListenerConfig;
@@ -27,6 +28,8 @@ pub struct ServiceConfig {
     pub splice: SpliceConfig,
     /// The client side's passive opens (the client connections' `tcp` config included).
     pub listener: ListenerConfig,
+    /// MPTCP termination (RFC 8684); `None`: clients get plain TCP even if they offer it.
+    pub mptcp: Option<MptcpConfig>,
 }
 
 /// A shard's whole configuration.

@@ -23,6 +23,7 @@
 
 mod config;
 mod events;
+mod mptcp;
 mod output;
 mod route;
 mod stats;
@@ -38,9 +39,13 @@ pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner
 pub use events::ShardEvent;
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
-pub use stats::{END_KINDS, END_NAMES, ShardStats, end_index};
+pub use stats::{
+    END_KINDS, END_NAMES, FALLBACK_KINDS, FALLBACK_NAMES, JOIN_REFUSAL_KINDS, JOIN_REFUSAL_NAMES,
+    MptcpCounters, ShardStats, end_index,
+};
 
-use crate::proxy::{OriginPicker, Side, Splice, SpliceConfig, SpliceStatus};
+use crate::mptcp::conn::MptcpConfig;
+use crate::proxy::{Client, OriginPicker, Side, Splice, SpliceConfig, SpliceStatus};
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::listener::{Listener, Reply, ReplyOptions, ReplyQueue};
 use crate::tcp::syncookie::SynCookies;
@@ -75,6 +80,7 @@ struct Service {
     splice: SpliceConfig,
     max_connections: usize,
     active: usize,
+    mptcp: Option<MptcpConfig>,
 }
 
 /// One worker's listeners, splices, timers and counters.
@@ -98,6 +104,7 @@ pub struct Shard {
     events: VecDeque<ShardEvent>,
     stats: ShardStats,
     expired: Vec<usize>,
+    mptcp: mptcp::MptcpShard,
 }
 
 impl Shard {
@@ -123,6 +130,7 @@ impl Shard {
                 splice: service.splice,
                 max_connections: service.max_connections,
                 active: 0,
+                mptcp: service.mptcp.clone(),
             });
         }
         Shard {
@@ -135,6 +143,7 @@ impl Shard {
             services,
             listeners,
             table: Table::new(now, KeyedHasher::new(&cfg.secret)),
+            mptcp: mptcp::MptcpShard::new(cfg.secret, cfg.worker, KeyedHasher::new(&cfg.secret)),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
             // A different start each run: a restarted appliance does not reuse first the
@@ -222,7 +231,7 @@ impl Shard {
             for i in 0..self.listeners.len() {
                 if self.listeners[i].0.poll_timeout().is_some_and(|at| at <= now) {
                     self.listeners[i].0.handle_timeout(now);
-                    self.accept(now, i);
+                    self.accept(now, i, None);
                 }
             }
         }
@@ -291,16 +300,16 @@ impl Shard {
         loop {
             let slot = self.table.queued_front(side)?;
             if let Some(e) = self.table.get_mut(slot) {
-                let conn = e.splice.conn(side);
-                let (local, remote) = (conn.local(), conn.remote());
-                let ip_len = ip_header_len(remote);
+                // Every 4-tuple of a splice is of one IP version: the service's.
+                let ip_len = ip_header_len(e.splice.client().tuple().0);
                 let seg = buf.get_mut(ip_len..)?;
-                if let Some(t) = e.splice.poll_transmit_side(now, side, seg) {
+                if let Some(((local, remote), t)) = e.splice.poll_transmit_side(now, side, seg) {
                     let len = write_ip_header(buf, local, remote, t.len)?;
                     return Some(ShardTransmit { side, local, remote, len });
                 }
             }
             self.table.dequeue_front(side);
+            self.reap_subflows(slot);
             if self.table.droppable(slot) {
                 self.drop_entry(slot);
             }
@@ -309,6 +318,10 @@ impl Shard {
 
     fn drop_entry(&mut self, slot: usize) {
         if let Some(e) = self.table.remove(slot) {
+            if let Some(m) = e.splice.client().mptcp() {
+                self.mptcp.tokens.remove(&m.token());
+                self.stats.mptcp.add_connection(m.stats());
+            }
             if let Some(service) = self.services.get_mut(e.service) {
                 service.active = service.active.saturating_sub(1);
             }
@@ -323,32 +336,29 @@ impl Shard {
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) {
-        if let Some((slot, side)) = self.table.find(local, remote) {
+        if let Some((slot, side, sub)) = self.table.find(local, remote) {
             if let Some(e) = self.table.get_mut(slot) {
-                e.status = e.splice.handle_segment(now, side, seg);
+                e.status = e.splice.handle_segment(now, side, sub, seg);
             }
             self.settle(now, slot);
         } else if let Some(i) = self.listeners.iter().position(|l| l.0.local() == local) {
             let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
-            if syn && join_token(seg.options.as_bytes()).is_some() {
-                return self.refuse_join(local, remote, seg);
+            if syn {
+                return self.on_syn(now, i, (local, remote), seg);
             }
-            if !syn && !self.listeners[i].0.knows(remote) {
+            if !self.listeners[i].0.knows(remote) {
                 self.stats.unmatched += 1;
             }
             self.listeners[i].0.handle_segment(now, local, remote, seg);
-            self.accept(now, i);
+            self.accept(now, i, Some(seg));
         } else {
             self.unmatched(local, remote, seg);
         }
     }
 
-    /// RFC 8684 §3.2: an MP_JOIN SYN whose token names no connection of ours is answered
-    /// with a RST. No MPTCP connection exists here yet (termination is not built), so every
-    /// join is refused and counted, and none becomes a plain connection to an origin.
-    fn refuse_join(&mut self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) {
-        self.stats.joins_refused += 1;
-        if !self.replies[0].push(Reply::reset_for(local, remote, seg)) {
+    /// Queues a RST toward a client.
+    fn push_client_reply(&mut self, reply: Reply) {
+        if !self.replies[0].push(reply) {
             self.stats.replies_dropped += 1;
         }
     }
@@ -367,28 +377,32 @@ impl Shard {
     }
 
     /// Takes the connections listener `i` established and splices each to an origin.
-    fn accept(&mut self, now: Instant, i: usize) {
+    /// `establishing` is the segment just given to the listener: the one that completed a
+    /// handshake, if any did, whose MPTCP options decide what the connection is.
+    fn accept(&mut self, now: Instant, i: usize, establishing: Option<&TcpRepr<'_>>) {
         while let Some(client) = self.listeners[i].0.poll_accept() {
             let service = self.listeners[i].1;
-            self.start(now, service, client);
+            let seg = establishing.filter(|s| s.src_port == client.remote().port());
+            self.accept_one(now, service, client, seg);
         }
     }
 
-    fn start(&mut self, now: Instant, service: usize, client: Connection) {
-        let Some(svc) = self.services.get_mut(service) else {
-            return;
-        };
+    /// Splices an accepted client to an origin; returns its slot.
+    fn start(&mut self, now: Instant, service: usize, client: Client) -> Option<usize> {
+        let svc = self.services.get_mut(service)?;
         if svc.active >= svc.max_connections {
             self.stats.refused_limit += 1;
-            return self.refuse(&client);
+            self.refuse(&client);
+            return None;
         }
         let (origin, attempt) = svc.picker.pick();
         let splice_cfg = svc.splice;
         let Some(origin_conn) = self.open_origin(now, origin) else {
             self.stats.ports_exhausted += 1;
-            return self.refuse(&client);
+            self.refuse(&client);
+            return None;
         };
-        let event = ShardEvent::Accepted { client: client.remote(), service, origin };
+        let event = ShardEvent::Accepted { client: client.tuple().1, service, origin };
         let splice = Splice::new(splice_cfg, client, origin_conn, now);
         let slot = self.table.insert(splice, service, attempt);
         self.services[service].active += 1;
@@ -399,10 +413,19 @@ impl Shard {
             e.status = e.splice.pump(now);
         }
         self.settle(now, slot);
+        Some(slot)
     }
 
-    /// Resets an accepted client connection the shard will not keep.
-    fn refuse(&mut self, client: &Connection) {
+    /// Resets an accepted client connection the shard will not keep (an MPTCP one on its
+    /// initial subflow, the only one it has yet).
+    fn refuse(&mut self, client: &Client) {
+        let client = match client {
+            Client::Tcp(c) => c,
+            Client::Mptcp(m) => match m.subflow(0) {
+                Some(s) => s.tcp(),
+                None => return,
+            },
+        };
         let reply = Reply {
             local: client.local(),
             remote: client.remote(),
@@ -458,7 +481,7 @@ impl Shard {
         let end = stats::finished(e.status).filter(|_| !e.ended);
         if let Some(end) = end {
             e.ended = true;
-            let client = e.splice.conn(Side::Client).remote();
+            let client = e.splice.client().tuple().1;
             self.stats.ended[end_index(end)] += 1;
             self.push_event(ShardEvent::Ended { client, end, moved: (up, down) });
         }
@@ -472,7 +495,7 @@ impl Shard {
                 return;
             };
             let (service, mut attempt) = (e.service, e.attempt);
-            let client = e.splice.conn(Side::Client).remote();
+            let client = e.splice.client().tuple().1;
             let next = self.services.get(service).and_then(|s| s.picker.retry(&mut attempt));
             let conn = next.and_then(|origin| Some((origin, self.open_origin(now, origin)?)));
             self.table.unindex_origin(slot);

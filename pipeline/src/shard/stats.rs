@@ -41,6 +41,55 @@ pub struct ShardStats {
     pub segments_out: u64,
     /// Replies (RSTs) not sent because the reply queue was full.
     pub replies_dropped: u64,
+    /// MPTCP: handshakes, fallbacks, joins.
+    pub mptcp: MptcpCounters,
+}
+
+/// How many fallback reasons are counted.
+pub const FALLBACK_KINDS: usize = 6;
+
+/// Why a client that offered MPTCP got plain TCP, in [`MptcpCounters::fallback`] order.
+pub const FALLBACK_NAMES: [&str; FALLBACK_KINDS] =
+    ["version0", "flags", "malformed", "no_option_on_third_ack", "key_mismatch", "no_key"];
+
+/// How many join refusal reasons are counted.
+pub const JOIN_REFUSAL_KINDS: usize = 5;
+
+/// Why an MP_JOIN was refused (RST with MP_TCPRST), in [`MptcpCounters::joins_refused`]
+/// order.
+pub const JOIN_REFUSAL_NAMES: [&str; JOIN_REFUSAL_KINDS] =
+    ["unknown_token", "subflow_limit", "bad_hmac", "no_pending_join", "table_full"];
+
+/// A shard's MPTCP counters (RFC 8684 handshakes, fallbacks, joins, failover).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MptcpCounters {
+    /// MPTCP connections established (MP_CAPABLE handshake complete).
+    pub connections: u64,
+    /// Clients that offered MPTCP and got plain TCP, by reason ([`FALLBACK_NAMES`]).
+    pub fallback: [u64; FALLBACK_KINDS],
+    /// Subflows joined (HMAC verified, attached).
+    pub joins_accepted: u64,
+    /// Joins refused, by reason ([`JOIN_REFUSAL_NAMES`]).
+    pub joins_refused: [u64; JOIN_REFUSAL_KINDS],
+    /// Subflows marked potentially failed (no progress past the failover time), summed
+    /// over ended connections.
+    pub potentially_failed: u64,
+    /// Bytes reinjected on another subflow, summed over ended connections.
+    pub reinjected_bytes: u64,
+    /// MPTCP options that did not parse, summed over ended connections.
+    pub malformed_options: u64,
+    /// MP_FASTCLOSE received, summed over ended connections.
+    pub fastclose_received: u64,
+}
+
+impl MptcpCounters {
+    /// Adds an ended connection's own counters.
+    pub(crate) fn add_connection(&mut self, s: &crate::mptcp::conn::MptcpStats) {
+        self.potentially_failed += s.potentially_failed;
+        self.reinjected_bytes += s.reinjected_bytes;
+        self.malformed_options += s.malformed_options;
+        self.fastclose_received += s.fastclose_received;
+    }
 }
 
 /// How many kinds of [`SpliceEnd`] are counted.

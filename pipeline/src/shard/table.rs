@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 
+use crate::mptcp::conn::SubflowId;
 use crate::proxy::{Attempt, Side, Splice, SpliceStatus};
 use crate::time::{Duration, Instant};
 use crate::timer::{TimerHandle, TimerWheel};
@@ -66,10 +67,17 @@ impl BuildHasher for KeyedHasher {
     }
 }
 
-/// The 4-tuple of a splice's connection on `side`, ours first.
-fn tuple(splice: &Splice, side: Side) -> FourTuple {
-    let c = splice.conn(side);
-    (c.local(), c.remote())
+/// The 4-tuples of a splice's connections: every client subflow's, then the origin's.
+fn tuples(splice: &Splice) -> Vec<(FourTuple, Side, SubflowId)> {
+    let mut out: Vec<_> =
+        splice.client().tuples().into_iter().map(|(id, t)| (t, Side::Client, id)).collect();
+    let origin = splice.origin();
+    out.push(((origin.local(), origin.remote()), Side::Origin, 0));
+    out
+}
+
+fn origin_tuple(splice: &Splice) -> FourTuple {
+    (splice.origin().local(), splice.origin().remote())
 }
 
 /// Where `side` is kept in per-side arrays: client 0, origin 1.
@@ -85,7 +93,7 @@ pub(crate) fn side_index(side: Side) -> usize {
 pub(crate) struct Table {
     slots: Vec<Option<Entry>>,
     free: Vec<usize>,
-    index: HashMap<FourTuple, (usize, Side), KeyedHasher>,
+    index: HashMap<FourTuple, (usize, Side, SubflowId), KeyedHasher>,
     wheel: TimerWheel<usize>,
     queues: [VecDeque<usize>; 2],
     live: usize,
@@ -108,8 +116,12 @@ impl Table {
         self.live
     }
 
-    /// The entry and side a segment from `remote` to `local` belongs to.
-    pub(crate) fn find(&self, local: SocketAddr, remote: SocketAddr) -> Option<(usize, Side)> {
+    /// The entry, side and client subflow a segment from `remote` to `local` belongs to.
+    pub(crate) fn find(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Option<(usize, Side, SubflowId)> {
         self.index.get(&(local, remote)).copied()
     }
 
@@ -150,29 +162,39 @@ impl Table {
             }
         };
         self.live += 1;
-        for side in [Side::Client, Side::Origin] {
-            self.index_side(slot, side);
+        if let Some(e) = self.get(slot) {
+            for (t, side, id) in tuples(&e.splice) {
+                self.index.insert(t, (slot, side, id));
+            }
         }
         slot
     }
 
-    fn index_side(&mut self, slot: usize, side: Side) {
-        if let Some(e) = self.get(slot) {
-            self.index.insert(tuple(&e.splice, side), (slot, side));
+    /// Indexes a client subflow joined to the entry in `slot`.
+    pub(crate) fn index_subflow(&mut self, slot: usize, id: SubflowId, tuple: FourTuple) {
+        self.index.insert(tuple, (slot, Side::Client, id));
+    }
+
+    /// Forgets a 4-tuple of the entry in `slot` (a subflow that closed).
+    pub(crate) fn unindex(&mut self, slot: usize, tuple: &FourTuple) {
+        if self.index.get(tuple).is_some_and(|&(s, _, _)| s == slot) {
+            self.index.remove(tuple);
         }
     }
 
     /// Forgets the origin connection's 4-tuple (before it is replaced by a retry).
     pub(crate) fn unindex_origin(&mut self, slot: usize) {
         if let Some(e) = self.get(slot) {
-            let key = tuple(&e.splice, Side::Origin);
+            let key = origin_tuple(&e.splice);
             self.index.remove(&key);
         }
     }
 
     /// Indexes the (new) origin connection.
     pub(crate) fn index_origin(&mut self, slot: usize) {
-        self.index_side(slot, Side::Origin);
+        if let Some(e) = self.get(slot) {
+            self.index.insert(origin_tuple(&e.splice), (slot, Side::Origin, 0));
+        }
     }
 
     /// Queues the entry for transmission on both sides and re-arms its timer.
@@ -232,11 +254,8 @@ impl Table {
     /// Removes the entry: its index entries, its timer, its slot.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Entry> {
         let e = self.slots.get_mut(slot)?.take()?;
-        for side in [Side::Client, Side::Origin] {
-            let key = tuple(&e.splice, side);
-            if self.index.get(&key).is_some_and(|&(s, _)| s == slot) {
-                self.index.remove(&key);
-            }
+        for (key, _, _) in tuples(&e.splice) {
+            self.unindex(slot, &key);
         }
         if let Some(h) = e.timer {
             self.wheel.cancel(h);

@@ -27,6 +27,7 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
             max_connections: 10,
             splice: SpliceConfig::default(),
             listener: ListenerConfig::default(),
+            mptcp: Some(crate::mptcp::conn::MptcpConfig::default()),
         }],
         origin_source: SOURCE.parse().unwrap(),
         origin_ports: 40_000..=40_009,

@@ -19,6 +19,8 @@ pub enum SegmentKind {
     SynAck,
     /// Any other segment: data, FIN, pure ACK, probe.
     Other,
+    /// A RST the connection sends (an abort, a give-up, a reply to a bad segment).
+    Reset,
 }
 
 /// The segment the hook is writing options for.
@@ -47,6 +49,14 @@ pub trait SegmentHook {
     /// Writes the options of `segment`. Space beyond what `option_space` promised may not be
     /// there; a push that does not fit fails and the engine sends the segment without it.
     fn write_options(&mut self, segment: &Outgoing, writer: &mut TcpOptionWriter<'_>);
+
+    /// The most data bytes one segment may carry from `stream_offset` on: MPTCP needs a
+    /// segment's data within one DSS mapping (RFC 8684 §3.3.1), so the engine cuts segments
+    /// at the boundaries this reports. Unlimited by default.
+    fn max_payload(&self, stream_offset: u64) -> usize {
+        let _ = stream_offset;
+        usize::MAX
+    }
 }
 
 impl SegmentHook for () {
@@ -55,4 +65,61 @@ impl SegmentHook for () {
     }
 
     fn write_options(&mut self, _: &Outgoing, _: &mut TcpOptionWriter<'_>) {}
+}
+
+/// Options an upper layer decided for one SYN,ACK before the connection exists: a listener
+/// stores them with the half-open connection (or in a cookie SYN,ACK) and writes them on
+/// every SYN,ACK it sends for that SYN (RFC 8684 §3.1 MP_CAPABLE with our key, §3.2 MP_JOIN
+/// with our HMAC and nonce). At most 16 bytes, whole options, kind and length included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SynAckOptions {
+    bytes: [u8; SynAckOptions::MAX],
+    len: u8,
+}
+
+impl SynAckOptions {
+    /// The most bytes it holds: the SYN,ACK's own options take up to 20 of the 40.
+    pub const MAX: usize = 16;
+
+    /// None.
+    pub const EMPTY: SynAckOptions = SynAckOptions { bytes: [0; Self::MAX], len: 0 };
+
+    /// One option of `len` bytes written by `f` (kind and length included); `None` if it
+    /// is longer than [`MAX`](Self::MAX).
+    pub fn with(len: usize, f: impl FnOnce(&mut [u8])) -> Option<SynAckOptions> {
+        let mut out = SynAckOptions::EMPTY;
+        f(out.bytes.get_mut(..len)?);
+        out.len = u8::try_from(len).ok()?;
+        Some(out)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends them to a SYN,ACK's options.
+    pub(crate) fn write(&self, writer: &mut TcpOptionWriter<'_>) {
+        let bytes = self.as_bytes();
+        if !bytes.is_empty() {
+            let _ = writer.push_with(bytes.len(), |area| area.copy_from_slice(bytes));
+        }
+    }
+}
+
+impl SegmentHook for SynAckOptions {
+    fn option_space(&self, kind: SegmentKind) -> usize {
+        if kind == SegmentKind::SynAck { usize::from(self.len) } else { 0 }
+    }
+
+    fn write_options(&mut self, segment: &Outgoing, writer: &mut TcpOptionWriter<'_>) {
+        if segment.kind == SegmentKind::SynAck {
+            self.write(writer);
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_pipeline::mptcp::conn::MptcpConfig;
 use netreaktor_pipeline::netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::proxy::{Side, Splice, SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::shard::{ServiceConfig, Shard, ShardConfig, ShardEvent};
@@ -60,6 +61,7 @@ impl ProxyNode {
             max_connections: 1000,
             splice,
             listener,
+            mptcp: Some(MptcpConfig::default()),
         };
         let cfg = ShardConfig {
             worker: 0,

@@ -48,7 +48,7 @@ impl Connection {
         if buf.len() < HEADER_LEN + MAX_OPTIONS_LEN {
             return None;
         }
-        if let Some(t) = self.poll_reset(buf) {
+        if let Some(t) = self.poll_reset(buf, hook) {
             return Some(t);
         }
         match self.state {
@@ -56,7 +56,7 @@ impl Connection {
             State::SynSent | State::SynReceived => self.poll_syn(now, buf, hook),
             _ => {
                 self.settle_rexmit_cursor();
-                let plan = self.plan(buf.len());
+                let plan = self.plan(buf.len()).map(|p| self.clamp_to_hook(p, hook));
                 match plan {
                     Some(plan) => Some(self.emit(now, buf, hook, plan)),
                     None => {
@@ -69,7 +69,7 @@ impl Connection {
     }
 
     /// A RST to send: ours (abort, give-up), or a reply to a bad segment.
-    fn poll_reset(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_reset(&mut self, buf: &mut [u8], hook: &mut impl SegmentHook) -> Option<Transmit> {
         let (seq, ack) = if let Some(seq) = self.reply_rst.take() {
             (seq, None)
         } else if self.rst_due {
@@ -79,6 +79,18 @@ impl Connection {
             return None;
         };
         let flags = if ack.is_some() { TcpFlags::RST | TcpFlags::ACK } else { TcpFlags::RST };
+        let mut area = [0u8; MAX_OPTIONS_LEN];
+        let mut w = TcpOptionWriter::new(&mut area);
+        let out = Outgoing {
+            kind: SegmentKind::Reset,
+            flags,
+            seq,
+            stream_offset: 0,
+            payload_len: 0,
+            retransmission: false,
+        };
+        hook.write_options(&out, &mut w);
+        let opt_len = w.finish();
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
@@ -87,7 +99,7 @@ impl Connection {
             flags,
             window_len: 0,
             urgent_pointer: 0,
-            options: TcpOptions::EMPTY,
+            options: TcpOptions::new(&area[..opt_len]),
             payload: &[],
         };
         let len = self.write_header(buf, &repr);
@@ -351,7 +363,7 @@ impl Connection {
     }
 
     /// Offset in the subflow byte stream (bytes after our SYN) of sequence number `seq`.
-    fn stream_offset(&self, seq: TcpSeqNumber) -> u64 {
+    pub(super) fn stream_offset(&self, seq: TcpSeqNumber) -> u64 {
         u64::from(seq.offset_from(self.snd.iss + 1usize))
     }
 

@@ -5,6 +5,7 @@
 
 use super::{Connection, Timer};
 use crate::tcp::cc::CongestionControl;
+use crate::tcp::hooks::SegmentHook;
 use crate::tcp::sack::{NextSegment, SeqRange};
 use crate::time::Instant;
 use crate::wire::tcp::HEADER_LEN;
@@ -43,6 +44,31 @@ impl Connection {
             return Some(Plan::Probe);
         }
         self.rcv.ack_now.then_some(Plan::Ack)
+    }
+
+    /// Cuts a planned range at the hook's limit ([`SegmentHook::max_payload`]): the data
+    /// stops at the limit and the FIN, if planned, waits for a later segment. A limit of 0
+    /// is ignored (the hook has no opinion about that offset).
+    pub(super) fn clamp_to_hook(&self, plan: Plan, hook: &impl SegmentHook) -> Plan {
+        let Plan::Range { range, rexmit, sack } = plan else {
+            return plan;
+        };
+        let data_end = self.snd.data_end().min(range.end);
+        if data_end - range.start <= 0 {
+            return plan;
+        }
+        let data_len = data_end.offset_from(range.start) as usize;
+        let max = hook.max_payload(self.stream_offset(range.start));
+        if max == 0 || data_len <= max {
+            return plan;
+        }
+        let range = SeqRange::new(range.start, range.start + max);
+        let sack = sack.map(|seg| match seg {
+            NextSegment::Retransmit(_) => NextSegment::Retransmit(range),
+            NextSegment::New(_) => NextSegment::New(range),
+            NextSegment::Rescue(_) => NextSegment::Rescue(range),
+        });
+        Plan::Range { range, rexmit, sack }
     }
 
     /// The part of `range` not acknowledged yet, if any: a retransmission planned before an

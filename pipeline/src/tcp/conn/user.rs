@@ -86,6 +86,15 @@ impl Connection {
         self.finish(now, CloseReason::Aborted);
     }
 
+    /// Sends an ACK at the next [`poll_transmit`](Self::poll_transmit) even if nothing else
+    /// is due: an upper layer has options to deliver (RFC 8684 §3.2: the ACK of an MP_JOIN
+    /// third ACK; a DATA_FIN or ADD_ADDR retransmission). Ignored before the handshake.
+    pub fn send_ack_now(&mut self) {
+        if self.state.is_synchronized() {
+            self.rcv.ack_now = true;
+        }
+    }
+
     /// The next event for the user, if any.
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
         let order = [

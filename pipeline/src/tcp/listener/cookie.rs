@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use super::{DropReason, Listener, ListenerOutcome, Reply, ReplyOptions};
 use crate::tcp::conn::Connection;
+use crate::tcp::hooks::SynAckOptions;
 use crate::tcp::syncookie::{SynState, cookie_tsval};
 use crate::time::Instant;
 use crate::wire::tcp::{TcpFlags, TcpRepr};
@@ -45,6 +46,7 @@ impl Listener {
         local: SocketAddr,
         remote: SocketAddr,
         syn: &TcpRepr<'_>,
+        extra: SynAckOptions,
     ) -> Reply {
         let state = self.cookie_state(remote, syn);
         let (isn, bits) = self.cookies.encode(now, local, remote, syn.seq_number, state);
@@ -56,6 +58,7 @@ impl Listener {
             wscale: state.wscale.map(|_| self.cfg.tcp.rcv_wscale()),
             sack: state.sack_permitted,
             ts,
+            extra,
         };
         Reply {
             local,

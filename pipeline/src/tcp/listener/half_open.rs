@@ -3,6 +3,7 @@
 
 use super::{AddressedTransmit, DropReason, Key, Listener, ListenerOutcome};
 use crate::tcp::conn::Connection;
+use crate::tcp::hooks::SynAckOptions;
 use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::tcp::{TcpFlags, TcpRepr};
@@ -11,14 +12,16 @@ use crate::wire::tcp::{TcpFlags, TcpRepr};
 #[derive(Debug)]
 pub(super) struct HalfOpen {
     pub(super) conn: Connection,
+    /// The upper layer's options for its SYN,ACKs.
+    pub(super) extra: SynAckOptions,
     /// The key is in the dirty queue.
     dirty: bool,
 }
 
 impl Listener {
-    pub(super) fn insert_half_open(&mut self, key: Key, conn: Connection) {
+    pub(super) fn insert_half_open(&mut self, key: Key, conn: Connection, extra: SynAckOptions) {
         self.note_deadline(conn.poll_timeout());
-        self.half_open.insert(key, HalfOpen { conn, dirty: false });
+        self.half_open.insert(key, HalfOpen { conn, extra, dirty: false });
         self.mark_dirty(key);
     }
 
@@ -79,7 +82,7 @@ impl Listener {
                 self.dirty.pop_front();
                 continue;
             };
-            if let Some(transmit) = entry.conn.poll_transmit(now, buf, &mut ()) {
+            if let Some(transmit) = entry.conn.poll_transmit(now, buf, &mut entry.extra) {
                 let deadline = entry.conn.poll_timeout();
                 self.note_deadline(deadline);
                 return Some(AddressedTransmit { local: key.0, remote: key.1, transmit });

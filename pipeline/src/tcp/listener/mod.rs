@@ -58,6 +58,7 @@ pub(crate) use reply::{Reply, ReplyOptions, ReplyQueue};
 use self::half_open::HalfOpen;
 use super::config::Config;
 use super::conn::Connection;
+use super::hooks::SynAckOptions;
 use super::isn::IsnGenerator;
 use super::syncookie::SynCookies;
 use crate::time::Instant;
@@ -259,6 +260,20 @@ impl Listener {
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) -> ListenerOutcome {
+        self.handle_segment_with(now, local, remote, seg, SynAckOptions::EMPTY)
+    }
+
+    /// As [`handle_segment`](Self::handle_segment); a new SYN's SYN,ACKs (kept or cookie)
+    /// carry `extra` after the listener's own options. A retransmitted SYN of a half-open
+    /// connection keeps the options first given.
+    pub fn handle_segment_with(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+        extra: SynAckOptions,
+    ) -> ListenerOutcome {
         if local != self.local {
             self.stats.closed_port += 1;
             return self.closed(local, remote, seg);
@@ -272,7 +287,7 @@ impl Listener {
         if self.half_open.contains_key(&(local, remote)) {
             return self.deliver_half_open(now, (local, remote), seg);
         }
-        self.listen(now, local, remote, seg)
+        self.listen(now, local, remote, seg, extra)
     }
 
     /// RFC 9293 §3.10.7.1 (CLOSED): a RST is dropped, anything else answered with a RST.
@@ -296,6 +311,7 @@ impl Listener {
         local: SocketAddr,
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
+        extra: SynAckOptions,
     ) -> ListenerOutcome {
         let flags = seg.flags;
         // "first, check for a RST": ignore it.
@@ -313,7 +329,7 @@ impl Listener {
         }
         // "third, check for a SYN".
         if flags.contains(TcpFlags::SYN) {
-            return self.on_syn(now, local, remote, seg);
+            return self.on_syn(now, local, remote, seg, extra);
         }
         // "fourth, other control or text": drop.
         self.stats.dropped_no_syn_no_ack += 1;
@@ -327,6 +343,7 @@ impl Listener {
         local: SocketAddr,
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
+        extra: SynAckOptions,
     ) -> ListenerOutcome {
         self.stats.syns += 1;
         if self.half_open.len() < self.cfg.half_open_max {
@@ -334,7 +351,7 @@ impl Listener {
             let mut cfg = self.cfg.tcp;
             cfg.syn_retries = self.cfg.synack_retries;
             let conn = Connection::accept(cfg, local, remote, iss, seg, now);
-            self.insert_half_open((local, remote), conn);
+            self.insert_half_open((local, remote), conn, extra);
             self.stats.half_open_created += 1;
             return ListenerOutcome::HalfOpen;
         }
@@ -342,7 +359,7 @@ impl Listener {
             self.stats.dropped_half_open_full += 1;
             return ListenerOutcome::Dropped(DropReason::HalfOpenFull);
         }
-        let reply = self.cookie_syn_ack(now, local, remote, seg);
+        let reply = self.cookie_syn_ack(now, local, remote, seg, extra);
         if !self.replies.push(reply) {
             self.stats.dropped_reply_queue_full += 1;
             return ListenerOutcome::Dropped(DropReason::ReplyQueueFull);

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use crate::tcp::conn::Transmit;
+use crate::tcp::hooks::SynAckOptions;
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use crate::wire::tcp_option::{MAX_OPTIONS_LEN, TcpOption, TcpOptionWriter, TcpOptions};
 
@@ -29,7 +30,15 @@ pub(crate) enum ReplyOptions {
     /// A timestamp option (a TIME-WAIT ACK).
     Timestamps { tsval: u32, tsecr: u32 },
     /// A SYN,ACK's options.
-    SynAck { mss: u16, wscale: Option<u8>, sack: bool, ts: Option<(u32, u32)> },
+    SynAck {
+        mss: u16,
+        wscale: Option<u8>,
+        sack: bool,
+        ts: Option<(u32, u32)>,
+        extra: SynAckOptions,
+    },
+    /// A RST's options from an upper layer (RFC 8684 §3.6 MP_TCPRST).
+    Reset(SynAckOptions),
 }
 
 /// One control segment to send.
@@ -84,7 +93,7 @@ impl Reply {
     }
 
     /// Options laid out as the connection lays out its own (MSS, SACK-permitted and
-    /// timestamps, window scale); at most 20 bytes, so every push fits the 40.
+    /// timestamps, window scale); at most 20 bytes, so every push fits the 40 (with at most 20 bytes of `extra`).
     fn write_options(&self, w: &mut TcpOptionWriter<'_>) {
         match self.options {
             ReplyOptions::None => {}
@@ -93,7 +102,8 @@ impl Reply {
                 let _ = w.push(&TcpOption::NoOperation);
                 let _ = w.push(&TcpOption::Timestamps { tsval, tsecr });
             }
-            ReplyOptions::SynAck { mss, wscale, sack, ts } => {
+            ReplyOptions::Reset(extra) => extra.write(w),
+            ReplyOptions::SynAck { mss, wscale, sack, ts, extra } => {
                 let _ = w.push(&TcpOption::MaxSegmentSize(mss));
                 if sack {
                     let _ = w.push(&TcpOption::NoOperation);
@@ -109,6 +119,7 @@ impl Reply {
                     let _ = w.push(&TcpOption::NoOperation);
                     let _ = w.push(&TcpOption::WindowScale(shift));
                 }
+                extra.write(w);
             }
         }
     }

@@ -1,0 +1,368 @@
+//! An MPTCP connection, server side, v1 (RFC 8684): the subflows of one client connection
+//! and the data-level byte stream they carry both ways.
+//!
+//! - Data toward the peer sits in one data-level send buffer until DATA_ACKed (§3.3.2); the
+//!   scheduler ([`tx`]) gives runs of it to subflows, each run a DSS mapping (§3.3.1). A
+//!   subflow that stops making progress, or closes, has its unacknowledged runs reinjected on
+//!   the others at once (§3.3.6); duplicates are harmless at the data level.
+//! - Data from the peer is read from each subflow in order, placed by its mapping into one
+//!   data-level reassembly buffer ([`rx`]), and read from there in data sequence order.
+//! - DATA_FIN both ways (§3.3.3); MP_PRIO, ADD_ADDR, REMOVE_ADDR, MP_FASTCLOSE, MP_TCPRST and
+//!   MP_FAIL ([`signal`]); failover and retransmission timers ([`timers`]).
+//!
+//! The handshakes happen before a connection exists: [`handshake`](super::handshake) checks
+//! the MP_CAPABLE third ACK and builds the connection from it, and an MP_JOIN subflow is
+//! attached with [`Connection::attach`] only with a [`VerifiedJoin`].
+//!
+//! Sans I/O like the TCP engine: segments in with [`Connection::handle_segment`], out with
+//! [`Connection::poll_transmit`], time as a parameter.
+
+mod config;
+mod rx;
+mod signal;
+mod stats;
+mod subflow;
+mod timers;
+mod tx;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+pub use config::{Checksums, MptcpConfig, Scheduler};
+pub use stats::MptcpStats;
+pub use subflow::Subflow;
+
+use super::crypto::{HmacKeys, KeyMaterial, VerifiedJoin};
+use crate::tcp::buffer::{Reassembler, SendBuffer};
+use crate::tcp::{CloseReason, Connection as Tcp, Transmit};
+use crate::time::Instant;
+
+/// ADD_ADDR sent at most this many times when not echoed.
+pub const ADD_ADDR_TRIES: u32 = 3;
+
+/// Option space a subflow reserves on every data segment for the DSS: flags, a 64-bit
+/// DATA_ACK, a 64-bit DSN, subflow sequence number, length and checksum (RFC 8684 §3.3).
+pub const DSS_SPACE: usize = 28;
+
+/// A subflow's place in its connection.
+pub type SubflowId = u8;
+
+/// How the connection ended, once it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MptcpEnd {
+    /// DATA_FIN both ways, acknowledged.
+    Closed,
+    /// MP_FASTCLOSE (either way), or every subflow gone before the DATA_FINs.
+    Reset,
+}
+
+/// An address we announce and whether the peer echoed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Announce {
+    id: u8,
+    addr: std::net::IpAddr,
+    echoed: bool,
+    sent: u32,
+    due: Option<Instant>,
+}
+
+/// An MPTCP connection.
+#[derive(Debug)]
+pub struct Connection {
+    cfg: MptcpConfig,
+    local: KeyMaterial,
+    remote: KeyMaterial,
+    hmac: HmacKeys,
+    /// DSS checksums in use (negotiated in MP_CAPABLE, RFC 8684 §3.1).
+    csum: bool,
+    subflows: Vec<Option<Subflow>>,
+    /// Data toward the peer, from DSN `snd_una` on.
+    snd: SendBuffer,
+    snd_una: u64,
+    /// The next DSN not yet given to any subflow.
+    snd_nxt: u64,
+    /// One past the highest DSN the peer's receive window allows (RFC 8684 §3.3.7).
+    snd_wnd_end: u64,
+    /// The DSN of our DATA_FIN, once the stream toward the peer is closed.
+    fin: Option<u64>,
+    fin_acked: bool,
+    /// Runs to send again on another subflow: (first DSN, one past the last).
+    reinject: VecDeque<(u64, u64)>,
+    /// Data from the peer; the first readable byte is DSN `rcv_base`.
+    rcv: Reassembler,
+    rcv_base: u64,
+    /// The DSN of the peer's DATA_FIN, once seen.
+    peer_fin: Option<u64>,
+    announce: Vec<Announce>,
+    /// An ADD_ADDR of the peer to echo: (id, address, port).
+    echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
+    end: Option<MptcpEnd>,
+    /// We close with MP_FASTCLOSE: every subflow's RST carries it.
+    fastclose_out: bool,
+    /// When the oldest unacknowledged data-level byte was last sent or acknowledged.
+    data_progress_at: Instant,
+    stats: MptcpStats,
+}
+
+impl Connection {
+    /// A connection whose MP_CAPABLE handshake completed on `initial` (RFC 8684 §3.1):
+    /// `local` is our key, `remote_key` the peer's, `csum` whether checksums were agreed.
+    pub fn new(
+        cfg: MptcpConfig,
+        local: KeyMaterial,
+        remote_key: u64,
+        csum: bool,
+        initial: Tcp,
+        now: Instant,
+    ) -> Connection {
+        let remote = KeyMaterial::new(remote_key, local.algo());
+        let hmac = HmacKeys::new(&local, remote_key);
+        let snd_start = local.idsn().wrapping_add(1);
+        let rcv_start = remote.idsn().wrapping_add(1);
+        let announce = cfg
+            .announce
+            .iter()
+            .map(|&(id, addr)| Announce { id, addr, echoed: false, sent: 0, due: Some(now) })
+            .collect();
+        let mut conn = Connection {
+            snd: SendBuffer::new(cfg.send_buffer),
+            rcv: Reassembler::new(cfg.recv_buffer),
+            cfg,
+            local,
+            remote,
+            hmac,
+            csum,
+            subflows: Vec::new(),
+            snd_una: snd_start,
+            snd_nxt: snd_start,
+            snd_wnd_end: snd_start,
+            fin: None,
+            fin_acked: false,
+            reinject: VecDeque::new(),
+            rcv_base: rcv_start,
+            peer_fin: None,
+            announce,
+            echo: None,
+            end: None,
+            fastclose_out: false,
+            data_progress_at: now,
+            stats: MptcpStats::default(),
+        };
+        conn.add_subflow(initial, 0, false, now);
+        conn
+    }
+
+    /// Attaches a joined subflow (RFC 8684 §3.2). `proof` is the verified HMAC of its third
+    /// ACK and must be for this connection; `remote_id` and `backup` come from its MP_JOIN
+    /// SYN. Returns its id, or gives the connection back when the proof is for another
+    /// connection or no slot is free.
+    pub fn attach(
+        &mut self,
+        tcp: Tcp,
+        proof: VerifiedJoin,
+        remote_id: u8,
+        backup: bool,
+        now: Instant,
+    ) -> Result<SubflowId, Box<Tcp>> {
+        if proof.local_token() != self.local.token() || !self.has_room() {
+            return Err(Box::new(tcp));
+        }
+        let id = self.add_subflow(tcp, remote_id, backup, now);
+        if let Some(s) = self.subflow_mut(id) {
+            // RFC 8684 §3.2: the third ACK of a join is acknowledged before data flows.
+            s.tcp.send_ack_now();
+        }
+        Ok(id)
+    }
+
+    fn add_subflow(&mut self, mut tcp: Tcp, remote_id: u8, backup: bool, now: Instant) -> u8 {
+        tcp.reserve_option_space(if self.csum { DSS_SPACE } else { DSS_SPACE - 2 });
+        let sub = subflow::Subflow::new(tcp, remote_id, backup, now);
+        self.stats.subflows_attached += 1;
+        let free = self.subflows.iter().position(Option::is_none);
+        let id = free.unwrap_or(self.subflows.len());
+        match self.subflows.get_mut(id) {
+            Some(slot) => *slot = Some(sub),
+            None => self.subflows.push(Some(sub)),
+        }
+        // At most `max_subflows` (<= 255) slots are ever in use.
+        id as u8
+    }
+
+    /// Whether another subflow may join (the subflow limit, RFC 8684 §3.2).
+    pub fn has_room(&self) -> bool {
+        self.live_subflows() < self.cfg.max_subflows && self.end.is_none()
+    }
+
+    /// Subflows not ended.
+    pub fn live_subflows(&self) -> usize {
+        self.subflows.iter().flatten().filter(|s| !s.ended()).count()
+    }
+
+    /// Our token (names this connection in MP_JOIN SYNs).
+    pub fn token(&self) -> u32 {
+        self.local.token()
+    }
+
+    /// The keyed HMACs of this connection (for MP_JOIN SYN,ACKs and third ACKs).
+    pub fn hmac(&self) -> &HmacKeys {
+        &self.hmac
+    }
+
+    /// The peer's key material (its key and token).
+    pub fn remote_key(&self) -> &KeyMaterial {
+        &self.remote
+    }
+
+    /// Our key material.
+    pub fn local_key(&self) -> &KeyMaterial {
+        &self.local
+    }
+
+    /// The subflow `id`, if it exists.
+    pub fn subflow(&self, id: SubflowId) -> Option<&Subflow> {
+        self.subflows.get(usize::from(id)).and_then(Option::as_ref)
+    }
+
+    fn subflow_mut(&mut self, id: SubflowId) -> Option<&mut Subflow> {
+        self.subflows.get_mut(usize::from(id)).and_then(Option::as_mut)
+    }
+
+    /// Every subflow with its id.
+    pub fn subflows(&self) -> impl Iterator<Item = (SubflowId, &Subflow)> + '_ {
+        self.subflows.iter().enumerate().filter_map(|(i, s)| Some((i as u8, s.as_ref()?)))
+    }
+
+    /// The 4-tuple (ours, the peer's) of the subflow `id`.
+    pub fn tuple(&self, id: SubflowId) -> Option<(SocketAddr, SocketAddr)> {
+        self.subflow(id).map(|s| (s.tcp.local(), s.tcp.remote()))
+    }
+
+    /// Removes an ended subflow that has nothing more to send; returns its 4-tuple so the
+    /// owner can forget it. Call for each id after polling transmits.
+    pub fn reap(&mut self, id: SubflowId) -> Option<(SocketAddr, SocketAddr)> {
+        let slot = self.subflows.get_mut(usize::from(id))?;
+        if !slot.as_ref().is_some_and(|s| s.tcp.is_closed()) {
+            return None;
+        }
+        let s = slot.take()?;
+        Some((s.tcp.local(), s.tcp.remote()))
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &MptcpStats {
+        &self.stats
+    }
+
+    /// The initial subflow's addresses, or any subflow's: (ours, the peer's).
+    pub fn addresses(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.subflows.iter().flatten().next().map(|s| (s.tcp.local(), s.tcp.remote()))
+    }
+
+    /// Bytes held in buffers: the data-level buffers and every subflow's.
+    pub fn heap_bytes(&self) -> usize {
+        let subs: usize = self.subflows.iter().flatten().map(|s| s.tcp.heap_bytes()).sum();
+        subs + self.snd.allocated_bytes() + self.rcv.allocated_bytes()
+    }
+
+    // --- The byte stream, as a splice uses it. ---
+
+    /// Data received in order and not consumed: up to two slices.
+    pub fn readable(&self) -> (&[u8], &[u8]) {
+        self.rcv.readable()
+    }
+
+    /// Consumes `n` readable bytes; subflow data waiting for room moves in.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = self.rcv.consume(n);
+        self.rcv_base = self.rcv_base.wrapping_add(n as u64);
+        if n > 0 {
+            self.drain_all();
+        }
+        n
+    }
+
+    /// Queues `data` toward the peer; returns the bytes taken (the send buffer's room).
+    pub fn send(&mut self, data: &[u8]) -> usize {
+        if self.fin.is_some() || self.end.is_some() {
+            return 0;
+        }
+        self.snd.write(data)
+    }
+
+    /// Room in the data-level send buffer.
+    pub fn send_capacity(&self) -> usize {
+        if self.fin.is_some() || self.end.is_some() { 0 } else { self.snd.remaining() }
+    }
+
+    /// Whether the peer's DATA_FIN arrived and every byte before it was consumed.
+    pub fn is_read_closed(&self) -> bool {
+        self.peer_fin.is_some_and(|fin| fin == self.rcv_base)
+    }
+
+    /// Closes the stream toward the peer: a DATA_FIN follows the queued data (§3.3.3).
+    pub fn close(&mut self, now: Instant) {
+        if self.fin.is_none() && self.end.is_none() {
+            self.fin = Some(self.snd_una.wrapping_add(self.snd.len() as u64));
+            self.data_progress_at = now;
+        }
+    }
+
+    /// Resets the connection with MP_FASTCLOSE (RFC 8684 §3.5): a RST carrying it on every
+    /// subflow. Keep polling transmits to send them.
+    pub fn abort(&mut self, now: Instant) {
+        if self.end.is_none() {
+            self.end = Some(MptcpEnd::Reset);
+            self.fastclose_out = true;
+        }
+        for s in self.subflows.iter_mut().flatten() {
+            if !s.ended() {
+                s.tcp.abort(now);
+            }
+        }
+    }
+
+    /// How the connection ended, once it has: `Closed` after a clean exchange of DATA_FINs,
+    /// a reset reason otherwise.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        match self.end? {
+            MptcpEnd::Closed => Some(CloseReason::Closed),
+            MptcpEnd::Reset => Some(CloseReason::Reset),
+        }
+    }
+
+    /// How the connection ended, if it has.
+    pub fn end(&self) -> Option<MptcpEnd> {
+        self.end
+    }
+
+    /// Whether both DATA_FINs were exchanged and acknowledged.
+    pub fn done_cleanly(&self) -> bool {
+        self.end == Some(MptcpEnd::Closed)
+    }
+
+    /// Whether every subflow is CLOSED or in TIME-WAIT (nothing more will pass).
+    pub fn ended(&self) -> bool {
+        self.subflows.iter().flatten().all(Subflow::ended)
+    }
+
+    /// Whether every subflow is CLOSED.
+    pub fn is_closed(&self) -> bool {
+        self.subflows.iter().flatten().all(|s| s.tcp.is_closed())
+    }
+
+    /// The next segment of any subflow, written into `buf` (TCP header on), with the
+    /// subflow's 4-tuple. Call until `None` after every input and timeout.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<(SubflowId, Transmit)> {
+        self.schedule(now);
+        for id in 0..self.subflows.len() {
+            if let Some(t) = self.poll_subflow(now, id as u8, buf) {
+                return Some((id as u8, t));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,99 @@
+//! Control options from the peer (RFC 8684 §3.4 ADD_ADDR / REMOVE_ADDR, §3.3.8 MP_PRIO,
+//! §3.6 MP_TCPRST, §3.7 MP_FAIL) and the ADD_ADDR announcements we send.
+
+use super::{ADD_ADDR_TRIES, Connection, SubflowId};
+use crate::time::Instant;
+use crate::wire::mptcp::{AddAddrForm, MptcpOption};
+use crate::wire::tcp::TcpRepr;
+
+impl Connection {
+    /// A control option received on subflow `id`.
+    pub(super) fn on_signal(&mut self, now: Instant, id: SubflowId, option: &MptcpOption<'_>) {
+        match option {
+            MptcpOption::MpPrio(prio) => {
+                // RFC 8684 §3.3.8: the subflow it arrives on changes its backup state.
+                self.stats.prio_changes += 1;
+                if let Some(s) = self.subflow_mut(id) {
+                    s.backup = prio.backup;
+                }
+            }
+            MptcpOption::AddAddr(add) => match add.form {
+                AddAddrForm::Echo => self.on_echo(add.addr_id),
+                AddAddrForm::Announce { hmac } => {
+                    let mac = u64::from_be_bytes(hmac);
+                    let verified =
+                        self.hmac.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac);
+                    match verified {
+                        // RFC 8684 §3.4.1: echo it. We open no subflows (the server side).
+                        Ok(v) => self.echo = Some((v.id(), v.addr(), v.port())),
+                        Err(_) => self.stats.bad_add_addr += 1,
+                    }
+                }
+                AddAddrForm::V0 => {}
+            },
+            MptcpOption::RemoveAddr(remove) => {
+                // RFC 8684 §3.4.2: unauthenticated, so it may only close subflows.
+                self.stats.remove_addr += 1;
+                for &rid in remove.addr_ids() {
+                    self.close_subflows_of(now, rid);
+                }
+            }
+            MptcpOption::MpFail(_) => {
+                // RFC 8684 §3.7: a checksum failed at the peer. With other subflows the
+                // affected one is reset; the data it held is reinjected on the others.
+                self.stats.mp_fail += 1;
+                if self.live_subflows() > 1
+                    && let Some(s) = self.subflow_mut(id)
+                {
+                    s.tcp.abort(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes the subflows whose source is the peer's address `remote_id`.
+    fn close_subflows_of(&mut self, now: Instant, remote_id: u8) {
+        for s in self.subflows.iter_mut().flatten() {
+            if s.remote_id == remote_id && !s.ended() {
+                s.closing = true;
+                s.tcp.abort(now);
+            }
+        }
+    }
+
+    /// A RST on a subflow: its MP_TCPRST reason is only counted (RFC 8684 §3.6).
+    pub(super) fn note_rst(&mut self, _seg: &TcpRepr<'_>) {}
+
+    fn on_echo(&mut self, id: u8) {
+        if let Some(a) = self.announce.iter_mut().find(|a| a.id == id) {
+            a.echoed = true;
+            a.due = None;
+        }
+    }
+
+    /// The announcement due now, if any.
+    pub(super) fn announce_due(&self, now: Instant) -> Option<(u8, std::net::IpAddr)> {
+        if self.end.is_some() {
+            return None;
+        }
+        let a = self.announce.iter().find(|a| a.due.is_some_and(|at| at <= now))?;
+        Some((a.id, a.addr))
+    }
+
+    /// An announcement went out: due again after the timeout unless echoed, at most
+    /// [`ADD_ADDR_TRIES`] times.
+    pub(super) fn announce_sent(&mut self, now: Instant, id: u8) {
+        let timeout = self.cfg.add_addr_timeout;
+        self.stats.add_addr_sent += 1;
+        if let Some(a) = self.announce.iter_mut().find(|a| a.id == id) {
+            a.sent += 1;
+            a.due = (a.sent < ADD_ADDR_TRIES).then_some(now + timeout);
+        }
+    }
+
+    /// The earliest announcement due.
+    pub(super) fn announce_deadline(&self) -> Option<Instant> {
+        self.announce.iter().filter_map(|a| a.due).min()
+    }
+}

@@ -1,0 +1,224 @@
+//! One subflow of an MPTCP connection: its TCP connection, the DSS mappings of the bytes it
+//! carries each way, and its failover state (RFC 8684 §3.3.1, §3.3.6).
+
+use std::collections::VecDeque;
+
+use crate::tcp::Connection as Tcp;
+use crate::tcp::State;
+use crate::tcp::cc::CongestionControl;
+use crate::time::{Duration, Instant};
+
+/// A mapping's length is a 16-bit field (RFC 8684 §3.3.1).
+pub(super) const MAP_MAX: u64 = u16::MAX as u64;
+
+/// A run of subflow stream bytes and the data sequence numbers they carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Map {
+    /// Subflow stream offset (bytes after the SYN) of the first byte.
+    pub(super) sub: u64,
+    /// Its data sequence number.
+    pub(super) dsn: u64,
+    /// Bytes mapped.
+    pub(super) len: u64,
+    /// The DSS checksum of the mapping, when checksums are in use.
+    pub(super) csum: Option<u16>,
+}
+
+impl Map {
+    pub(super) fn sub_end(&self) -> u64 {
+        self.sub + self.len
+    }
+
+    /// Whether `off` lies inside.
+    pub(super) fn covers(&self, off: u64) -> bool {
+        off >= self.sub && off < self.sub_end()
+    }
+}
+
+/// A subflow.
+#[derive(Debug)]
+pub struct Subflow {
+    pub(super) tcp: Tcp,
+    /// The peer's address id for this subflow's source (0 for the initial subflow).
+    pub(super) remote_id: u8,
+    /// The peer asked us to use it only as a backup (MP_JOIN B bit, MP_PRIO).
+    pub(super) backup: bool,
+    /// No progress past the failover time: the scheduler avoids it until it makes progress.
+    pub(super) stalled: bool,
+    /// When its acknowledged offset last moved, or it last went from idle to busy.
+    pub(super) progress_at: Instant,
+    /// Its acknowledged stream offset at that time.
+    pub(super) acked: u64,
+    /// Mappings of the bytes given to its send buffer and not acknowledged by it yet.
+    pub(super) tx: VecDeque<Map>,
+    /// Stream offset just past the last byte given to its send buffer.
+    pub(super) tx_end: u64,
+    /// Mappings received for bytes not read from it yet.
+    pub(super) rx: VecDeque<Map>,
+    /// Stream offset of the next byte to read from its receive buffer.
+    pub(super) rx_read: u64,
+    /// An ACK is owed for the MPTCP layer's sake (join fourth ACK, signals).
+    pub(super) ack_owed: bool,
+    /// Its close was requested (REMOVE_ADDR, the connection ending).
+    pub(super) closing: bool,
+    /// Its end was counted.
+    pub(super) counted_closed: bool,
+}
+
+impl Subflow {
+    pub(super) fn new(tcp: Tcp, remote_id: u8, backup: bool, now: Instant) -> Subflow {
+        Subflow {
+            tcp,
+            remote_id,
+            backup,
+            stalled: false,
+            progress_at: now,
+            acked: 0,
+            tx: VecDeque::new(),
+            tx_end: 0,
+            rx: VecDeque::new(),
+            rx_read: 0,
+            ack_owed: false,
+            closing: false,
+            counted_closed: false,
+        }
+    }
+
+    /// The TCP connection.
+    pub fn tcp(&self) -> &Tcp {
+        &self.tcp
+    }
+
+    /// Whether the peer asked for it to be a backup.
+    pub fn is_backup(&self) -> bool {
+        self.backup
+    }
+
+    /// Whether it is potentially failed now.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
+    }
+
+    /// Whether it can carry new data (established, not closing).
+    pub(super) fn usable(&self) -> bool {
+        matches!(self.tcp.state(), State::Established | State::CloseWait) && !self.closing
+    }
+
+    /// Whether its TCP connection is over (CLOSED or TIME-WAIT).
+    pub(super) fn ended(&self) -> bool {
+        self.tcp.is_closed() || self.tcp.state() == State::TimeWait
+    }
+
+    /// Stream offset up to which the peer acknowledged our bytes.
+    pub(super) fn acked_offset(&self) -> u64 {
+        self.tx_end - self.tcp.send_queued().min(self.tx_end as usize) as u64
+    }
+
+    /// Bytes it may take now: what its congestion window has room for beyond what it
+    /// holds, and what its send buffer has room for.
+    pub(super) fn room(&self) -> usize {
+        let cwnd = self.tcp.congestion().cwnd();
+        let window = (self.tcp.send_window() as usize).max(self.tcp.effective_mss());
+        let held = self.tcp.send_queued();
+        cwnd.min(window).saturating_sub(held).min(self.tcp.send_capacity())
+    }
+
+    /// Smoothed RTT (the initial RTO's worth before a sample).
+    pub(super) fn srtt(&self) -> Duration {
+        self.tcp.rtt().srtt().unwrap_or(Duration::from_secs(1))
+    }
+
+    /// Gives `data` (DSN `dsn`) to its send buffer; returns the bytes taken and records
+    /// their mapping, extending the last one when both runs are contiguous.
+    pub(super) fn push(&mut self, now: Instant, dsn: u64, data: &[u8], csum: Option<u16>) -> usize {
+        let taken = self.tcp.send(data) as u64;
+        if taken == 0 {
+            return 0;
+        }
+        let sub = self.tx_end;
+        self.tx_end += taken;
+        if self.tx.is_empty() {
+            // A busy period starts: progress is measured from now.
+            self.progress_at = now;
+        }
+        let limit = self.map_limit();
+        if csum.is_none()
+            && let Some(last) = self.tx.back_mut()
+            && last.csum.is_none()
+            && last.sub_end() == sub
+            && last.dsn + last.len == dsn
+            && last.len + taken <= limit
+        {
+            last.len += taken;
+            return taken as usize;
+        }
+        self.tx.push_back(Map { sub, dsn, len: taken, csum });
+        taken as usize
+    }
+
+    /// The longest mapping: whole segments up to the 16-bit length field, so segment
+    /// boundaries do not cut data short.
+    pub(super) fn map_limit(&self) -> u64 {
+        let mss = self.tcp.effective_mss().max(1) as u64;
+        (MAP_MAX / mss).max(1) * mss
+    }
+
+    /// Drops the mappings of bytes the peer acknowledged; notes progress.
+    pub(super) fn retire_acked(&mut self, now: Instant) -> bool {
+        let acked = self.acked_offset();
+        let moved = acked > self.acked;
+        if moved {
+            self.acked = acked;
+            self.progress_at = now;
+            self.stalled = false;
+        }
+        while self.tx.front().is_some_and(|m| m.sub_end() <= acked) {
+            self.tx.pop_front();
+        }
+        moved
+    }
+
+    /// Whether data is outstanding with no acknowledgement for longer than the failover
+    /// time (RFC 8684 §3.3.6 leaves the policy to the implementation).
+    pub(super) fn stall_deadline(&self, floor: Duration, rtts: u32) -> Option<Instant> {
+        if self.stalled || self.tx.is_empty() || self.ended() {
+            return None;
+        }
+        let rtt = self.tcp.rtt();
+        let var = rtt.rttvar().unwrap_or_default().saturating_mul(4);
+        let base = rtt.srtt().map(|s| s.saturating_mul(u64::from(rtts)) + var);
+        Some(self.progress_at + base.unwrap_or(floor).max(floor))
+    }
+
+    /// Records a received mapping; a mapping already known or wholly read is ignored.
+    /// Returns false when it contradicts one held (same bytes, another DSN).
+    pub(super) fn add_rx_map(&mut self, map: Map) -> bool {
+        if map.sub_end() <= self.rx_read || map.len == 0 {
+            return true;
+        }
+        for m in &self.rx {
+            let overlap = m.sub < map.sub_end() && map.sub < m.sub_end();
+            if overlap {
+                return m.dsn.wrapping_sub(m.sub) == map.dsn.wrapping_sub(map.sub);
+            }
+        }
+        let at = self.rx.iter().position(|m| m.sub > map.sub).unwrap_or(self.rx.len());
+        if self.rx.len() < RX_MAPS_MAX {
+            self.rx.insert(at, map);
+        }
+        true
+    }
+
+    /// The received mapping covering stream offset `off`, dropping the ones before it.
+    pub(super) fn rx_map(&mut self, off: u64) -> Option<Map> {
+        while self.rx.front().is_some_and(|m| m.sub_end() <= off) {
+            self.rx.pop_front();
+        }
+        self.rx.front().copied().filter(|m| m.covers(off))
+    }
+}
+
+/// Mappings held per subflow for bytes not read yet: a bounded list, so a peer sending many
+/// small mappings ahead of the data cannot grow memory (RFC 8684 §3.3.1 lets a receiver
+/// drop what it cannot hold; the data is retransmitted with its mapping).
+const RX_MAPS_MAX: usize = 256;

@@ -1,0 +1,158 @@
+//! Time and state after every input: subflow timers, failover of stalled subflows
+//! (RFC 8684 §3.3.6), reinjection of what closed subflows held, the data-level
+//! retransmission of DATA_FIN and of data no subflow delivered, signals due, and the
+//! connection's end.
+
+use super::{Connection, MptcpEnd};
+use crate::time::{Duration, Instant};
+
+/// The data-level retransmission timeout's floor: data (or a DATA_FIN) not acknowledged at
+/// the data level for this long, or four smoothed RTTs of the slowest subflow if longer, is
+/// sent again on the best subflow.
+const DATA_RTO_MIN: Duration = Duration::from_secs(1);
+
+/// Bytes reinjected at once by the data-level retransmission timer.
+const DATA_RTO_BURST: u64 = 64 * 1024;
+
+impl Connection {
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let (floor, rtts) = (self.cfg.failover_floor, self.cfg.failover_rtts);
+        let subs = self.subflows.iter().flatten();
+        let tcp = subs.clone().filter_map(|s| s.tcp.poll_timeout());
+        let stalls = subs.filter_map(|s| s.stall_deadline(floor, rtts));
+        let own = [self.announce_deadline(), self.data_deadline()];
+        tcp.chain(stalls).chain(own.into_iter().flatten()).min()
+    }
+
+    /// Runs the timers due by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for s in self.subflows.iter_mut().flatten() {
+            if s.tcp.poll_timeout().is_some_and(|at| at <= now) {
+                s.tcp.handle_timeout(now);
+            }
+        }
+        if self.data_deadline().is_some_and(|at| at <= now) {
+            self.data_timeout(now);
+        }
+        self.after_input(now);
+    }
+
+    /// Bookkeeping after any input: progress, failover, closed subflows, signals, the end.
+    pub(super) fn after_input(&mut self, now: Instant) {
+        let (floor, rtts) = (self.cfg.failover_floor, self.cfg.failover_rtts);
+        for id in 0..self.subflows.len() {
+            let Some(s) = self.subflows[id].as_mut() else { continue };
+            s.retire_acked(now);
+            let ended = s.ended() && !s.counted_closed;
+            let stalled = s.stall_deadline(floor, rtts).is_some_and(|at| at <= now);
+            if ended {
+                s.counted_closed = true;
+                self.stats.subflows_closed += 1;
+            }
+            if stalled {
+                s.stalled = true;
+                self.stats.potentially_failed += 1;
+            }
+            if ended || stalled {
+                self.reinject_from(id);
+            }
+        }
+        self.nudge_signals(now);
+        self.check_end(now);
+    }
+
+    /// Queues the runs subflow `id` holds and the peer has not acknowledged at the data
+    /// level, to go out on the other subflows at once.
+    fn reinject_from(&mut self, id: usize) {
+        let una = self.snd_una;
+        let Some(s) = self.subflows[id].as_mut() else { return };
+        let ended = s.ended();
+        let runs: Vec<(u64, u64)> =
+            s.tx.iter()
+                .map(|m| (m.dsn, m.dsn.wrapping_add(m.len)))
+                .filter(|&(_, end)| end.wrapping_sub(una) as i64 > 0)
+                .collect();
+        if ended {
+            s.tx.clear();
+        }
+        for run in runs {
+            if !self.reinject.contains(&run) {
+                self.reinject.push_back(run);
+            }
+        }
+    }
+
+    /// Makes a subflow send an ACK when an option waits for one: a DATA_FIN not sent yet,
+    /// an ADD_ADDR or its echo.
+    fn nudge_signals(&mut self, now: Instant) {
+        let fin_due = self.fin.is_some_and(|f| f == self.snd_nxt) && !self.fin_acked;
+        let signal = self.echo.is_some() || self.announce_due(now).is_some();
+        if !(fin_due || signal) || self.end.is_some() {
+            return;
+        }
+        if let Some(id) = self.pick_any()
+            && let Some(s) = self.subflow_mut(id)
+        {
+            if !s.ack_owed || signal {
+                s.tcp.send_ack_now();
+            }
+            s.ack_owed = fin_due;
+        }
+    }
+
+    /// A usable subflow for control options: the scheduler's choice, ignoring room.
+    fn pick_any(&self) -> Option<u8> {
+        self.pick(None).or_else(|| self.subflows().find(|(_, s)| s.usable()).map(|(id, _)| id))
+    }
+
+    /// When data-level progress is overdue: data or a DATA_FIN outstanding.
+    fn data_deadline(&self) -> Option<Instant> {
+        let outstanding = self.snd_nxt != self.snd_una || (self.fin.is_some() && !self.fin_acked);
+        if !outstanding || self.end.is_some() {
+            return None;
+        }
+        let slowest = self.subflows.iter().flatten().map(|s| s.srtt()).max()?;
+        Some(self.data_progress_at + slowest.saturating_mul(4).max(DATA_RTO_MIN))
+    }
+
+    /// The data-level retransmission: the oldest unacknowledged run goes out again on the
+    /// best subflow, and a pending DATA_FIN with it.
+    fn data_timeout(&mut self, now: Instant) {
+        self.data_progress_at = now;
+        let end =
+            self.snd_una.wrapping_add(DATA_RTO_BURST.min(self.snd_nxt.wrapping_sub(self.snd_una)));
+        if end != self.snd_una && !self.reinject.contains(&(self.snd_una, end)) {
+            self.reinject.push_front((self.snd_una, end));
+        }
+        if let Some(s) = self.subflow_mut_any() {
+            s.ack_owed = false;
+            s.tcp.send_ack_now();
+        }
+    }
+
+    fn subflow_mut_any(&mut self) -> Option<&mut super::Subflow> {
+        let id = self.pick_any()?;
+        self.subflow_mut(id)
+    }
+
+    /// The connection's end: clean once both DATA_FINs are acknowledged (then every
+    /// subflow closes), reset when every subflow is gone before that.
+    fn check_end(&mut self, now: Instant) {
+        if self.end.is_some() {
+            return;
+        }
+        let peer_done = self.peer_fin.is_some_and(|f| f == self.rcv_nxt());
+        if self.fin_acked && peer_done {
+            self.end = Some(MptcpEnd::Closed);
+            for s in self.subflows.iter_mut().flatten() {
+                s.closing = true;
+                s.tcp.close(now);
+            }
+            return;
+        }
+        if self.subflows.iter().flatten().all(|s| s.ended()) {
+            self.end = Some(MptcpEnd::Reset);
+        }
+    }
+}

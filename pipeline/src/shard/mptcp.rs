@@ -1,0 +1,360 @@
+//! The shard's MPTCP handshakes (RFC 8684 §3.1, §3.2): MP_CAPABLE SYNs get our key in the
+//! SYN,ACK and become MPTCP connections on the third ACK; MP_JOIN SYNs are checked against
+//! the token table and the subflow limit, answered with our HMAC, and attached on a third
+//! ACK whose HMAC verifies. Anything else gets a RST with MP_TCPRST (§3.6) and touches no
+//! connection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::stats::{FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use super::table::{FourTuple, KeyedHasher};
+use super::{Shard, token_owner};
+use crate::mptcp::conn::{Checksums, Connection as Mptcp, MptcpConfig};
+use crate::mptcp::crypto::KeyRng;
+use crate::mptcp::handshake::{self, Decline, KeyDeriver, SynOffer, ThirdAck};
+use crate::proxy::Client;
+use crate::tcp::Connection;
+use crate::tcp::hooks::SynAckOptions;
+use crate::tcp::listener::{Reply, ReplyOptions};
+use crate::time::{Duration, Instant};
+use crate::wire::mptcp::MpTcpRstReason;
+use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+
+/// Joins waiting for their third ACK, at most, per shard.
+const PENDING_JOINS_MAX: usize = 4096;
+
+/// How long a pending join is kept: the listener's SYN,ACK retransmissions (5, from 1 s
+/// with backoff) are over by then.
+const PENDING_JOIN_TTL: Duration = Duration::from_secs(75);
+
+/// A join answered with our SYN,ACK, waiting for its third ACK (RFC 8684 §3.2).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PendingJoin {
+    token: u32,
+    their_nonce: u32,
+    our_nonce: u32,
+    remote_id: u8,
+    backup: bool,
+    at: Instant,
+}
+
+/// Why a join is refused, an index into [`JOIN_REFUSAL_NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    UnknownToken = 0,
+    Limit = 1,
+    BadHmac = 2,
+    NoPending = 3,
+    TableFull = 4,
+}
+
+impl Refusal {
+    /// The MP_TCPRST reason code (RFC 8684 §3.6).
+    fn reason(self) -> MpTcpRstReason {
+        match self {
+            Refusal::Limit | Refusal::TableFull => MpTcpRstReason(0x02), // lack of resources
+            _ => MpTcpRstReason(0x01),                                   // MPTCP-specific error
+        }
+    }
+}
+
+/// The MPTCP state a shard keeps beside its table.
+#[derive(Debug)]
+pub(super) struct MptcpShard {
+    keys: KeyDeriver,
+    nonces: KeyRng,
+    /// Our token -> the slot of its connection.
+    pub(super) tokens: HashMap<u32, usize, KeyedHasher>,
+    joins: HashMap<FourTuple, PendingJoin, KeyedHasher>,
+}
+
+impl MptcpShard {
+    pub(super) fn new(secret: [u8; 32], worker: u16, hasher: KeyedHasher) -> MptcpShard {
+        let mut seed = secret;
+        seed[0] ^= 0xa5;
+        seed[1] ^= worker as u8;
+        seed[2] ^= (worker >> 8) as u8;
+        MptcpShard {
+            keys: KeyDeriver::new(secret),
+            nonces: KeyRng::from_seed(seed),
+            tokens: HashMap::with_hasher(hasher),
+            joins: HashMap::with_hasher(hasher),
+        }
+    }
+}
+
+impl Shard {
+    /// A SYN to listener `i`: plain, MP_CAPABLE or MP_JOIN.
+    pub(super) fn on_syn(
+        &mut self,
+        now: Instant,
+        i: usize,
+        (local, remote): FourTuple,
+        seg: &TcpRepr<'_>,
+    ) {
+        let service = self.listeners[i].1;
+        let cfg = self.services.get(service).and_then(|s| s.mptcp.clone());
+        let extra = match (handshake::syn_offer(seg.options), cfg) {
+            (SynOffer::Join { token, nonce, addr_id, backup }, _) => {
+                let join = PendingJoin {
+                    token,
+                    their_nonce: nonce,
+                    our_nonce: 0,
+                    remote_id: addr_id,
+                    backup,
+                    at: now,
+                };
+                match self.join_syn(now, (local, remote), join) {
+                    Ok(extra) => extra,
+                    Err(why) => return self.refuse_join_syn(local, remote, seg, why),
+                }
+            }
+            (SynOffer::Capable { checksums }, Some(cfg)) => {
+                self.capable_syn_ack(&cfg, (local, remote), seg.seq_number, checksums)
+            }
+            (SynOffer::Declined(why), Some(_)) => {
+                self.count_fallback(match why {
+                    Decline::Version0 => 0,
+                    Decline::Flags => 1,
+                    Decline::Malformed => 2,
+                });
+                SynAckOptions::EMPTY
+            }
+            _ => SynAckOptions::EMPTY,
+        };
+        self.listeners[i].0.handle_segment_with(now, local, remote, seg, extra);
+        self.accept(now, i, None);
+    }
+
+    /// Our MP_CAPABLE SYN,ACK option: the key this worker derives for the SYN.
+    fn capable_syn_ack(
+        &mut self,
+        cfg: &MptcpConfig,
+        (local, remote): FourTuple,
+        client_isn: TcpSeqNumber,
+        peer_checksums: bool,
+    ) -> SynAckOptions {
+        let Some(key) = self.derive_key(local, remote, client_isn) else {
+            self.count_fallback(5);
+            return SynAckOptions::EMPTY;
+        };
+        let checksums = peer_checksums || cfg.checksums == Checksums::Required;
+        handshake::capable_syn_ack(key.key(), checksums, cfg.no_join_to_source)
+    }
+
+    fn derive_key(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        client_isn: TcpSeqNumber,
+    ) -> Option<crate::mptcp::crypto::KeyMaterial> {
+        let (worker, workers) = (self.worker, self.workers);
+        let owns = |token| token_owner(token, workers) == worker;
+        self.mptcp.keys.key(local, remote, client_isn.0, owns)
+    }
+
+    /// A join SYN: the connection must exist here and have room (RFC 8684 §3.2).
+    fn join_syn(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        mut join: PendingJoin,
+    ) -> Result<SynAckOptions, Refusal> {
+        let slot = *self.mptcp.tokens.get(&join.token).ok_or(Refusal::UnknownToken)?;
+        if let Some(old) = self.mptcp.joins.get(&tuple).filter(|j| j.token == join.token) {
+            join.our_nonce = old.our_nonce; // a retransmitted SYN
+        } else {
+            let pending = self.mptcp.joins.values().filter(|j| j.token == join.token).count();
+            let conn = self.mptcp_conn(slot).ok_or(Refusal::UnknownToken)?;
+            if !conn.has_room() || conn.live_subflows() + pending >= self.max_subflows(slot) {
+                return Err(Refusal::Limit);
+            }
+            self.make_room_for_join(now)?;
+            join.our_nonce = self.mptcp.nonces.random_u32();
+        }
+        let conn = self.mptcp_conn(slot).ok_or(Refusal::UnknownToken)?;
+        let mac = conn.hmac().syn_ack_hmac(join.our_nonce, join.their_nonce);
+        let addr_id = self.local_addr_id(slot, tuple.0);
+        self.mptcp.joins.insert(tuple, join);
+        Ok(handshake::join_syn_ack(mac, join.our_nonce, addr_id))
+    }
+
+    /// Our id for the address a subflow arrived at: 0 for the service address, the
+    /// announced id for an announced one.
+    fn local_addr_id(&self, slot: usize, local: SocketAddr) -> u8 {
+        let service = self.table.get(slot).map(|e| e.service);
+        let cfg = service.and_then(|s| self.services.get(s)).and_then(|s| s.mptcp.as_ref());
+        let announced = cfg.and_then(|c| c.announce.iter().find(|(_, a)| *a == local.ip()));
+        announced.map_or(0, |&(id, _)| id)
+    }
+
+    fn max_subflows(&self, slot: usize) -> usize {
+        let service = self.table.get(slot).map(|e| e.service);
+        let cfg = service.and_then(|s| self.services.get(s)).and_then(|s| s.mptcp.as_ref());
+        cfg.map_or(0, |c| c.max_subflows)
+    }
+
+    /// Expired pending joins go; a table still full refuses the join.
+    fn make_room_for_join(&mut self, now: Instant) -> Result<(), Refusal> {
+        if self.mptcp.joins.len() >= PENDING_JOINS_MAX {
+            self.mptcp.joins.retain(|_, j| now.saturating_duration_since(j.at) < PENDING_JOIN_TTL);
+        }
+        if self.mptcp.joins.len() >= PENDING_JOINS_MAX {
+            return Err(Refusal::TableFull);
+        }
+        Ok(())
+    }
+
+    fn mptcp_conn(&self, slot: usize) -> Option<&Mptcp> {
+        self.table.get(slot)?.splice.client().mptcp()
+    }
+
+    /// A RST with MP_TCPRST answering a join SYN (RFC 8684 §3.2, §3.6).
+    fn refuse_join_syn(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+        why: Refusal,
+    ) {
+        self.count_refusal(why);
+        let mut reply = Reply::reset_for(local, remote, seg);
+        reply.options = ReplyOptions::Reset(handshake::reset_option(why.reason()));
+        self.push_client_reply(reply);
+    }
+
+    /// A connection the listener established: MPTCP, a joined subflow, or plain TCP.
+    pub(super) fn accept_one(
+        &mut self,
+        now: Instant,
+        service: usize,
+        client: Connection,
+        establishing: Option<&TcpRepr<'_>>,
+    ) {
+        let tuple = (client.local(), client.remote());
+        let third = establishing.map_or(ThirdAck::Plain, |s| handshake::third_ack(s.options));
+        let cfg = self.services.get(service).and_then(|s| s.mptcp.clone());
+        match (third, cfg) {
+            (ThirdAck::Join { hmac }, _) => self.attach_join(now, client, &hmac),
+            (_, _) if self.mptcp.joins.contains_key(&tuple) => {
+                self.mptcp.joins.remove(&tuple);
+                self.refuse_subflow(&client, Refusal::NoPending);
+            }
+            (ThirdAck::Capable { remote_key, local_key, checksums }, Some(cfg)) => {
+                let seg = establishing.expect("a third ACK was read from it");
+                self.start_mptcp(now, service, cfg, client, (remote_key, local_key, checksums), seg)
+            }
+            _ => {
+                self.start(now, service, Client::Tcp(client));
+            }
+        }
+    }
+
+    /// The MP_CAPABLE third ACK (RFC 8684 §3.1): the echoed key must be the one we derive.
+    fn start_mptcp(
+        &mut self,
+        now: Instant,
+        service: usize,
+        cfg: MptcpConfig,
+        client: Connection,
+        (remote_key, local_key, peer_checksums): (u64, u64, bool),
+        seg: &TcpRepr<'_>,
+    ) {
+        let irs = client.irs().unwrap_or_default();
+        let key = self.derive_key(client.local(), client.remote(), irs);
+        let key = match key {
+            Some(k) if k.key() == local_key && !self.mptcp.tokens.contains_key(&k.token()) => k,
+            _ => {
+                self.count_fallback(4);
+                self.start(now, service, Client::Tcp(client));
+                return;
+            }
+        };
+        let checksums = peer_checksums || cfg.checksums == Checksums::Required;
+        let mut conn = Mptcp::new(cfg, key, remote_key, checksums, client, now);
+        conn.on_established(now, seg);
+        self.stats.mptcp.connections += 1;
+        let token = conn.token();
+        if let Some(slot) = self.start(now, service, Client::from(conn)) {
+            self.mptcp.tokens.insert(token, slot);
+        }
+    }
+
+    /// The third ACK of a join: its HMAC must verify before the subflow is attached.
+    fn attach_join(&mut self, now: Instant, client: Connection, hmac: &[u8; 20]) {
+        let tuple = (client.local(), client.remote());
+        let Some(join) = self.mptcp.joins.remove(&tuple) else {
+            return self.refuse_subflow(&client, Refusal::NoPending);
+        };
+        let Some(&slot) = self.mptcp.tokens.get(&join.token) else {
+            return self.refuse_subflow(&client, Refusal::UnknownToken);
+        };
+        let Some(conn) = self.mptcp_conn(slot) else {
+            return self.refuse_subflow(&client, Refusal::UnknownToken);
+        };
+        let Ok(proof) = conn.hmac().verify_ack_hmac(join.our_nonce, join.their_nonce, hmac) else {
+            return self.refuse_subflow(&client, Refusal::BadHmac);
+        };
+        let attached = self
+            .table
+            .get_mut(slot)
+            .and_then(|e| e.splice.client_mut().mptcp_mut())
+            .map(|m| m.attach(client, proof, join.remote_id, join.backup, now));
+        match attached {
+            Some(Ok(id)) => {
+                self.stats.mptcp.joins_accepted += 1;
+                self.table.index_subflow(slot, id, tuple);
+                if let Some(e) = self.table.get_mut(slot) {
+                    e.status = e.splice.pump(now);
+                }
+                self.settle(now, slot);
+            }
+            Some(Err(client)) => self.refuse_subflow(&client, Refusal::Limit),
+            None => {}
+        }
+    }
+
+    /// Resets an accepted subflow with MP_TCPRST; no connection is touched (RFC 8684 §3.2).
+    fn refuse_subflow(&mut self, client: &Connection, why: Refusal) {
+        self.count_refusal(why);
+        let reply = Reply {
+            local: client.local(),
+            remote: client.remote(),
+            seq: client.snd_nxt(),
+            ack: TcpSeqNumber(0),
+            flags: TcpFlags::RST,
+            window: 0,
+            options: ReplyOptions::Reset(handshake::reset_option(why.reason())),
+        };
+        self.push_client_reply(reply);
+    }
+
+    fn count_refusal(&mut self, why: Refusal) {
+        const _: () = assert!(JOIN_REFUSAL_NAMES.len() == 5);
+        self.stats.joins_refused += 1;
+        self.stats.mptcp.joins_refused[why as usize] += 1;
+    }
+
+    fn count_fallback(&mut self, index: usize) {
+        const _: () = assert!(FALLBACK_NAMES.len() == 6);
+        if let Some(n) = self.stats.mptcp.fallback.get_mut(index) {
+            *n += 1;
+        }
+    }
+
+    /// Forgets the token and closed subflows of the entry in `slot`.
+    pub(super) fn reap_subflows(&mut self, slot: usize) {
+        let Some(conn) = self.table.get_mut(slot).and_then(|e| e.splice.client_mut().mptcp_mut())
+        else {
+            return;
+        };
+        let reaped: Vec<FourTuple> = (0..=u8::MAX)
+            .map_while(|id| (usize::from(id) < 16).then(|| conn.reap(id)))
+            .flatten()
+            .collect();
+        for tuple in reaped {
+            self.table.unindex(slot, &tuple);
+        }
+    }
+}
