@@ -634,6 +634,16 @@ step6() {
     fi
 }
 
+# The number of packets of capture $1 matching display filter $2; a tshark error is a FAIL.
+tshark_count() {
+    local out
+    if ! out=$(tshark -r "$1" -Y "$2" 2>"$WORK/tshark.err"); then
+        fail "7 tshark -r $1 -Y '$2': $(grep -v 'Running as user' "$WORK/tshark.err" | head -n 3)"
+        return 1
+    fi
+    grep -c . <<<"$out" || true
+}
+
 # 7. What tshark makes of the MPTCP options the router saw.
 step7() {
     local cap total=0 malformed=0 errors=0 n
@@ -644,12 +654,12 @@ step7() {
     fi
     : >"$WORK/subtypes"
     for cap in "${caps[@]}"; do
-        n=$(tshark -r "$cap" -Y 'tcp.options.mptcp && _ws.malformed' 2>/dev/null | wc -l)
+        n=$(tshark_count "$cap" 'mptcp && _ws.malformed') || return 0
         malformed=$((malformed + n))
-        n=$(tshark -r "$cap" -Y 'tcp.options.mptcp && _ws.expert.severity == "Error"' 2>/dev/null | wc -l)
+        n=$(tshark_count "$cap" 'mptcp && _ws.expert.severity == error') || return 0
         errors=$((errors + n))
-        tshark -r "$cap" -Y 'tcp.options.mptcp' -T fields -e tcp.options.mptcp.subtype \
-            2>/dev/null >>"$WORK/subtypes"
+        tshark -r "$cap" -Y mptcp -T fields -e tcp.options.mptcp.subtype \
+            2>/dev/null >>"$WORK/subtypes" || true
     done
     total=$(wc -l <"$WORK/subtypes")
     local counts

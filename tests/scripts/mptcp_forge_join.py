@@ -112,7 +112,7 @@ def describe(reply):
     for subtype, body in mptcp_options(tcp):
         if subtype == SUB_MP_TCPRST and len(body) >= 2:
             # RFC 8684 §3.6, Figure 15: flags U/V/W/T in the low nibble, then the reason.
-            reason = body[2] if len(body) >= 3 else None
+            reason = body[1]
             out["mp_tcprst"] = {"flags": body[0] & 0x0F, "reason": reason,
                                 "reason_text": RST_REASONS.get(reason, "unknown")}
         else:
