@@ -246,7 +246,7 @@ handover_trial() {
     local peer=$1 trial=$2 out="$WORK/trial.json" at_cut rc=0 stall
     shape_on
     origin_start "$BYTES" "$trial"
-    ip netns exec "$AT_CLIENT" timeout 60 python3 "$TRANSFER" fetch --connect \
+    ip netns exec "$AT_CLIENT" timeout 30 python3 "$TRANSFER" fetch --connect \
         "$AT_SERVICE_ADDR:$SERVICE_PORT" --bytes "$BYTES" --seed "$trial" --progress 0.1 \
         >"$out" 2>&1 &
     CLIENT_PID=$!

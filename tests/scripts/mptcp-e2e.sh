@@ -396,7 +396,7 @@ step1() {
     origin_stop
     capture_stop
     if exact "$out"; then
-        pass "1 download: $BIG bytes byte-exact over MPTCP, $(jget "$out" duration_s) s;" \
+        pass "1 download: $BIG bytes byte-exact (MPTCP socket), $(jget "$out" duration_s) s;" \
             "router sent toward the client: wifi $wifi B, cell $cell B"
     else
         fail "1 download: $(summary "$out")"
@@ -413,7 +413,7 @@ step1() {
     origin_stop
     capture_stop
     if exact "$up"; then
-        pass "1 upload: $BIG bytes byte-exact over MPTCP (checked by the origin), $(jget "$up" duration_s) s"
+        pass "1 upload: $BIG bytes byte-exact (MPTCP socket; checked by the origin), $(jget "$up" duration_s) s"
     else
         fail "1 upload: $(summary "$up")"
     fi

@@ -108,7 +108,7 @@ def describe(reply):
     if reply is None or TCP not in reply:
         return {"reply": None}
     tcp = reply[TCP]
-    out = {"reply": str(tcp.flags), "rst": bool(tcp.flags & 0x04)}
+    out = {"reply": str(tcp.flags), "rst": bool(tcp.flags & 0x04), "mp_tcprst": None}
     for subtype, body in mptcp_options(tcp):
         if subtype == SUB_MP_TCPRST and len(body) >= 2:
             # RFC 8684 §3.6, Figure 15: flags U/V/W/T in the low nibble, then the reason.
