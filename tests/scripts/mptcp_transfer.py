@@ -7,6 +7,13 @@
       Downloads, hashes what arrives, compares with the stream of seed S, and prints one JSON
       line per progress interval and a final JSON summary: bytes, integrity, duration and the
       stall (the longest gap between two arrivals of data).
+  sink --listen ADDR:PORT --bytes N [--seed S] [--tcp] [--count K]
+      Accepts K connections; reads each to its end, checks it is the N-byte stream of seed S,
+      answers with one JSON line (the verdict) and closes. Prints each verdict too.
+  push --connect ADDR:PORT --bytes N [--seed S] [--tcp] [--wait-file PATH]
+      Uploads the N-byte stream of seed S (after PATH exists, if given: a connection held
+      open and idle until then), half-closes, and reads the sink's verdict: the JSON summary
+      says whether the sink got every byte right.
 
 The stream is a deterministic pseudo-random byte sequence (64 KiB blocks from Python's
 Mersenne Twister seeded with S), so both ends agree on it without sharing a file, and a
@@ -16,6 +23,7 @@ duplicated, lost or reordered byte changes the hash.
 import argparse
 import hashlib
 import json
+import os
 import random
 import socket
 import sys
@@ -72,6 +80,71 @@ def serve(args):
                     pass
 
 
+def sink(args):
+    family, addr = split_addr(args.listen)
+    with make_socket(family, args.tcp) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(addr)
+        listener.listen(64)
+        print(json.dumps({"event": "listening", "addr": args.listen}), flush=True)
+        expected = expected_digest(args.seed, args.bytes)
+        for _ in range(args.count):
+            conn, _peer = listener.accept()
+            with conn:
+                digest = hashlib.sha256()
+                received = 0
+                while True:
+                    chunk = conn.recv(BLOCK)
+                    if not chunk:
+                        break
+                    received += len(chunk)
+                    digest.update(chunk)
+                ok = received == args.bytes and digest.hexdigest() == expected
+                verdict = {"event": "sunk", "bytes": received, "expected_bytes": args.bytes,
+                           "integrity": "ok" if ok else "MISMATCH",
+                           "sha256": digest.hexdigest()}
+                print(json.dumps(verdict), flush=True)
+                conn.sendall(json.dumps(verdict).encode() + b"\n")
+                conn.shutdown(socket.SHUT_WR)
+
+
+def wait_for_file(path, limit=60.0):
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"push: {path} did not appear within {limit} s")
+        time.sleep(0.05)
+
+
+def push(args):
+    family, addr = split_addr(args.connect)
+    with make_socket(family, args.tcp) as sock:
+        sock.connect(addr)
+        if args.wait_file:
+            print(json.dumps({"event": "connected", "wait_file": args.wait_file}), flush=True)
+            wait_for_file(args.wait_file)
+        started = time.monotonic()
+        for block in stream_blocks(args.seed, args.bytes):
+            sock.sendall(block)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while True:
+            chunk = sock.recv(BLOCK)
+            if not chunk:
+                break
+            answer += chunk
+        duration = time.monotonic() - started
+    try:
+        verdict = json.loads(answer.decode())
+    except ValueError:
+        verdict = {"integrity": "NO VERDICT", "answer": answer[:200].decode("latin-1")}
+    ok = verdict.get("integrity") == "ok" and verdict.get("bytes") == args.bytes
+    report(args, {"event": "done", "bytes": args.bytes, "sink_bytes": verdict.get("bytes"),
+                  "integrity": "ok" if ok else "MISMATCH", "duration_s": round(duration, 3),
+                  "sha256": verdict.get("sha256")})
+    return 0 if ok else 1
+
+
 def report(args, record):
     """One line per record: JSON, or with --text the values alone, space-separated."""
     if args.text:
@@ -119,19 +192,24 @@ def fetch(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    for name in ("serve", "fetch"):
+    for name in ("serve", "fetch", "sink", "push"):
         p = sub.add_parser(name)
         p.add_argument("--bytes", type=int, required=True)
         p.add_argument("--seed", type=int, default=1)
         p.add_argument("--tcp", action="store_true", help="plain TCP instead of MPTCP")
     sub.choices["serve"].add_argument("--listen", required=True)
     sub.choices["serve"].add_argument("--count", type=int, default=1)
+    sub.choices["sink"].add_argument("--listen", required=True)
+    sub.choices["sink"].add_argument("--count", type=int, default=1)
+    sub.choices["push"].add_argument("--connect", required=True)
+    sub.choices["push"].add_argument("--wait-file", help="send only once this file exists")
+    sub.choices["push"].add_argument("--text", action="store_true")
     sub.choices["fetch"].add_argument("--connect", required=True)
     sub.choices["fetch"].add_argument("--progress", type=float, default=0.25)
     sub.choices["fetch"].add_argument("--text", action="store_true",
                                       help="space-separated values instead of JSON lines")
     args = parser.parse_args()
-    return serve(args) if args.mode == "serve" else fetch(args)
+    return {"serve": serve, "fetch": fetch, "sink": sink, "push": push}[args.mode](args)
 
 
 if __name__ == "__main__":

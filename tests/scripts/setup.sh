@@ -8,6 +8,7 @@ APT_PACKAGES=(
     nftables      # blackholes on a link (no netem on these kernels)
     tshark        # decodes MPTCP options: the independent check of our wire formats
     tcpdump       # captures in the namespace testbed
+    python3-scapy # crafts forged MP_JOIN packets (tests/scripts/mptcp_forge_join.py)
     mptcpize      # runs unmodified programs (HAProxy, the peer baseline) on kernel MPTCP sockets
     haproxy       # the peer baseline on kernel MPTCP
     iperf3        # goodput of NetReaktor vs HAProxy (perf/compare-haproxy.sh)

@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# Handover benchmark: how long a download through an MPTCP proxy stalls when the client's
+# Wi-Fi is blackholed mid-transfer, NetReaktor vs HAProxy on kernel MPTCP, side by side.
+#
+# Brings up the appliance testbed (tests/scripts/lib/appliance-testbed.sh): the kernel MPTCP
+# client (tests/scripts/mptcp_transfer.py fetch) with Wi-Fi (10.1.0.2, default route) and
+# cellular (10.2.0.2, a `subflow` endpoint), the router, the appliance serving 10.9.0.2:80,
+# and an origin (mptcp_transfer.py serve, plain TCP) on 10.10.0.2:8080. The peers:
+#   haproxy     HAProxy under `mptcpize run` (its listener is kernel MPTCP), `mode tcp`,
+#               bind 10.9.0.2:80 -> server 10.10.0.2:8080;
+#   netreaktor  `netreaktor run -c configs/demo.yaml` (user-space MPTCP over AF_XDP).
+# Each trial runs every peer once (alternated: haproxy, netreaktor, haproxy, ...; each peer
+# started fresh for its trial): both radios rate-limited at the router (tbf, PERF_RATE toward
+# the client), a PERF_BYTES download, Wi-Fi blackholed at the router in both directions
+# PERF_CUT_AFTER seconds in, the stall measured (the longest gap between two arrivals of
+# data at the client), every byte checked (SHA-256), Wi-Fi restored before the next trial.
+# Then PERF_GOODPUT_ROUNDS rounds of a PERF_GOODPUT_BYTES download over both subflows, no
+# rate limit, no cut: MPTCP goodput (bytes over the client's transfer time).
+# The report: stall p50 and p99 per peer (nearest rank: with fewer than 100 trials p99 is the
+# maximum), goodput median, and the ratios NetReaktor/HAProxy.
+#
+#   sudo perf/handover.sh [--json]
+#   sudo PERF_PEERS=haproxy perf/handover.sh
+#
+# Environment (defaults):
+#   PERF_TRIALS=20            PERF_PEERS="haproxy netreaktor"
+#   PERF_RATE=100mbit         tbf rate per radio (router -> client)
+#   PERF_BYTES=50331648       48 MiB: ~1 s on two radios, then ~2 s on cellular alone
+#   PERF_CUT_AFTER=1          seconds into the download
+#   PERF_GOODPUT_ROUNDS=3     PERF_GOODPUT_BYTES=536870912 (512 MiB)
+#   PERF_BIN=$CARGO_TARGET_DIR/release/netreaktor or target/release/netreaktor
+#   PERF_CONFIG=configs/demo.yaml
+# Exits 1 when a peer fails (not ready, a transfer failed or not byte-exact, a non-zero
+# exit on SIGTERM); the report still prints, with the failure named.
+#
+# shellcheck disable=SC2317 # start_*, stop_* and perf_cleanup are called indirectly
+set -euo pipefail
+[[ -n ${PERF_BIN:-} && $PERF_BIN != /* ]] && PERF_BIN="$PWD/$PERF_BIN"
+[[ -n ${PERF_CONFIG:-} && $PERF_CONFIG != /* ]] && PERF_CONFIG="$PWD/$PERF_CONFIG"
+cd "$(dirname "$0")/.."
+
+TRIALS=${PERF_TRIALS:-20}
+PEERS=${PERF_PEERS:-haproxy netreaktor}
+RATE=${PERF_RATE:-100mbit}
+BYTES=${PERF_BYTES:-50331648}
+CUT_AFTER=${PERF_CUT_AFTER:-1}
+GOODPUT_ROUNDS=${PERF_GOODPUT_ROUNDS:-3}
+GOODPUT_BYTES=${PERF_GOODPUT_BYTES:-536870912}
+CONFIG=${PERF_CONFIG:-configs/demo.yaml}
+BIN=${PERF_BIN:-${CARGO_TARGET_DIR:-target}/release/netreaktor}
+TRANSFER=tests/scripts/mptcp_transfer.py
+SERVICE_PORT=80
+READY_TIMEOUT=20
+
+JSON=0
+for arg in "$@"; do
+    case $arg in
+    --json) JSON=1 ;;
+    -h | --help)
+        sed -n '2,/^# exit on SIGTERM/p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "handover: unknown argument $arg (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+log() { echo "handover: $*" >&2; }
+
+if [[ $(id -u) -ne 0 ]]; then
+    log "needs root (network namespaces)"
+    exit 1
+fi
+for peer in $PEERS; do
+    case $peer in
+    haproxy)
+        if ! command -v haproxy >/dev/null || ! command -v mptcpize >/dev/null; then
+            log "haproxy or mptcpize missing: run tests/scripts/setup.sh"
+            exit 1
+        fi
+        ;;
+    netreaktor)
+        [[ -f $CONFIG ]] || {
+            log "$CONFIG missing"
+            exit 1
+        }
+        [[ -x $BIN ]] || {
+            log "$BIN missing: cargo build --release -p netreaktor"
+            exit 1
+        }
+        ;;
+    *)
+        log "unknown peer $peer (haproxy, netreaktor)"
+        exit 2
+        ;;
+    esac
+done
+command -v nft >/dev/null || {
+    log "nft missing: run tests/scripts/setup.sh"
+    exit 1
+}
+
+WORK=$(mktemp -d /tmp/handover.XXXXXX)
+RESULTS="$WORK/results.tsv" # kind (stall|goodput), peer, trial, value or "fail", detail
+FAILURES="$WORK/failures.txt"
+: >"$RESULTS"
+: >"$FAILURES"
+PEER_PID=""
+ORIGIN_PID=""
+CLIENT_PID=""
+
+perf_cleanup() {
+    local pid
+    for pid in $CLIENT_PID $PEER_PID $ORIGIN_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+
+# shellcheck source=SCRIPTDIR/../tests/scripts/lib/appliance-testbed.sh
+source tests/scripts/lib/appliance-testbed.sh
+appliance_testbed_trap perf_cleanup
+appliance_testbed_up "" # no forwarding: the proxy under test carries the traffic
+# The kernel server's side (HAProxy): room for the client's joins.
+at_appliance ip mptcp limits set subflows 4 add_addr_accepted 0
+
+fail_peer() {
+    log "FAIL: $*"
+    echo "$*" >>"$FAILURES"
+}
+
+# ------------------------------------------------------------------ the peers
+# Background processes start with `ip netns exec ... &` (not the at_* helpers), so $! is the
+# process itself (mptcpize execs HAProxy).
+
+start_haproxy() {
+    cat >"$WORK/haproxy.cfg" <<EOF
+global
+    maxconn 1000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1m
+    timeout server 1m
+frontend service
+    bind $AT_SERVICE_ADDR:$SERVICE_PORT
+    default_backend origin
+backend origin
+    server o $AT_ORIGIN_ADDR:$AT_ORIGIN_PORT
+EOF
+    ip netns exec "$AT_APPLIANCE" mptcpize run haproxy -db -f "$WORK/haproxy.cfg" \
+        >"$WORK/haproxy.log" 2>&1 &
+    PEER_PID=$!
+    if ! at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"; then
+        fail_peer "haproxy does not listen; its output: $(tail -n 5 "$WORK/haproxy.log" | tr '\n' ' ')"
+        stop_haproxy
+        return 1
+    fi
+}
+
+stop_haproxy() {
+    kill "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" 2>/dev/null || true
+    PEER_PID=""
+}
+
+# NetReaktor (APPLIANCE-CONTRACT.md): ready once stderr says so.
+start_netreaktor() {
+    local i rc
+    ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$CONFIG" 2>"$WORK/netreaktor.log" &
+    PEER_PID=$!
+    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+        grep -q 'netreaktor: ready' "$WORK/netreaktor.log" && return 0
+        if ! kill -0 "$PEER_PID" 2>/dev/null; then
+            rc=0
+            wait "$PEER_PID" || rc=$?
+            fail_peer "netreaktor exited ($rc) before ready; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
+            PEER_PID=""
+            return 1
+        fi
+        sleep 0.1
+    done
+    fail_peer "netreaktor not ready after ${READY_TIMEOUT}s; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
+    stop_netreaktor || true
+    return 1
+}
+
+# SIGTERM; a non-zero exit (or a panic) is a failure.
+stop_netreaktor() {
+    local rc=0
+    kill -TERM "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" || rc=$?
+    PEER_PID=""
+    if ((rc != 0)) || grep -q 'panicked' "$WORK/netreaktor.log"; then
+        fail_peer "netreaktor exit status $rc on SIGTERM; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
+        return 1
+    fi
+}
+
+# ------------------------------------------------------------------ origin, client, router
+
+# A one-connection origin sending $1 bytes of seed $2.
+origin_start() {
+    ip netns exec "$AT_ORIGIN" python3 "$TRANSFER" serve --tcp \
+        --listen "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" --bytes "$1" --seed "$2" >/dev/null 2>&1 &
+    ORIGIN_PID=$!
+    at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
+}
+
+origin_stop() {
+    local i
+    for i in $(seq 50); do
+        kill -0 "$ORIGIN_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$ORIGIN_PID" 2>/dev/null || true
+    wait "$ORIGIN_PID" 2>/dev/null || true
+    ORIGIN_PID=""
+}
+
+# Field $2 of the last JSON line of file $1 ("" when absent).
+jget() {
+    python3 -c 'import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("{")]
+print(json.loads(lines[-1]).get(sys.argv[2], "") if lines else "")' "$1" "$2" 2>/dev/null || true
+}
+
+shape_on() {
+    local dev
+    for dev in r-wifi r-cell; do
+        at_router tc qdisc replace dev "$dev" root tbf rate "$RATE" burst 32kb latency 100ms
+    done
+}
+
+shape_off() {
+    local dev
+    for dev in r-wifi r-cell; do
+        at_router tc qdisc del dev "$dev" root 2>/dev/null || true
+    done
+}
+
+# One handover trial of peer $1 (already started), trial $2: appends a stall line.
+handover_trial() {
+    local peer=$1 trial=$2 out="$WORK/trial.json" at_cut rc=0 stall
+    shape_on
+    origin_start "$BYTES" "$trial"
+    ip netns exec "$AT_CLIENT" timeout 30 python3 "$TRANSFER" fetch --connect \
+        "$AT_SERVICE_ADDR:$SERVICE_PORT" --bytes "$BYTES" --seed "$trial" --progress 0.1 \
+        >"$out" 2>&1 &
+    CLIENT_PID=$!
+    sleep "$CUT_AFTER"
+    at_cut=$(jget "$out" bytes)
+    at_cut wifi
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=""
+    at_restore wifi
+    origin_stop
+    shape_off
+    stall=$(jget "$out" stall_ms)
+    if ((rc != 0)) || [[ $(jget "$out" integrity) != ok ]]; then
+        fail_peer "$peer trial $trial: transfer failed (status $rc): $(tail -n 1 "$out")"
+        echo -e "stall\t$peer\t$trial\tfail\t" >>"$RESULTS"
+        return 1
+    fi
+    if [[ -z $at_cut || $at_cut -ge $BYTES ]]; then
+        fail_peer "$peer trial $trial: the cut came after the download (at ${at_cut:-?} bytes): lower PERF_RATE"
+        echo -e "stall\t$peer\t$trial\tfail\t" >>"$RESULTS"
+        return 1
+    fi
+    log "$peer trial $trial: stall $stall ms (cut at $at_cut of $BYTES bytes, $(jget "$out" duration_s) s)"
+    echo -e "stall\t$peer\t$trial\t$stall\t$at_cut" >>"$RESULTS"
+}
+
+# One goodput round of peer $1 (already started), round $2: both subflows, no limit, no cut.
+goodput_round() {
+    local peer=$1 round=$2 out="$WORK/goodput.json" rc=0 gbps
+    origin_start "$GOODPUT_BYTES" $((1000 + round))
+    at_client timeout 120 python3 "$TRANSFER" fetch --connect "$AT_SERVICE_ADDR:$SERVICE_PORT" \
+        --bytes "$GOODPUT_BYTES" --seed $((1000 + round)) --progress 1 >"$out" 2>&1 || rc=$?
+    origin_stop
+    if ((rc != 0)) || [[ $(jget "$out" integrity) != ok ]]; then
+        fail_peer "$peer goodput round $round: transfer failed (status $rc): $(tail -n 1 "$out")"
+        echo -e "goodput\t$peer\t$round\tfail\t" >>"$RESULTS"
+        return 1
+    fi
+    gbps=$(awk -v b="$GOODPUT_BYTES" -v s="$(jget "$out" duration_s)" 'BEGIN { printf "%.3f", b * 8 / s / 1e9 }')
+    log "$peer goodput round $round: $gbps Gbit/s"
+    echo -e "goodput\t$peer\t$round\t$gbps\t" >>"$RESULTS"
+}
+
+# Starts peer $1, runs "$2" (handover_trial|goodput_round) for trial $3, stops the peer.
+with_peer() {
+    local peer=$1 what=$2 n=$3 ok=0
+    "start_$peer" || return 1
+    "$what" "$peer" "$n" || ok=1
+    "stop_$peer" || ok=1
+    return "$ok"
+}
+
+# ------------------------------------------------------------------ the runs
+
+CPU=$(lscpu | awk -F': *' '/^Model name/ {print $2; exit}')
+NPROC=$(nproc)
+KERNEL=$(uname -r)
+CC_CLIENT=$(at_client sysctl -n net.ipv4.tcp_congestion_control)
+CC_APPLIANCE=$(at_appliance sysctl -n net.ipv4.tcp_congestion_control)
+CC_NETREAKTOR=$(awk '$1 == "congestion:" {print $2; exit}' "$CONFIG" 2>/dev/null || echo unknown)
+read -ra ORDER <<<"$PEERS"
+log "namespaces ${AT_PREFIX}-*; peers ${ORDER[*]}; $TRIALS trials of a $BYTES-byte download at $RATE per radio, Wi-Fi cut at $CUT_AFTER s"
+
+declare -A BROKEN=()
+for ((trial = 1; trial <= TRIALS; trial++)); do
+    for peer in "${ORDER[@]}"; do
+        [[ -n ${BROKEN[$peer]:-} ]] && continue
+        with_peer "$peer" handover_trial "$trial" || BROKEN[$peer]=1
+    done
+done
+for ((round = 1; round <= GOODPUT_ROUNDS; round++)); do
+    for peer in "${ORDER[@]}"; do
+        [[ -n ${BROKEN[$peer]:-} ]] && continue
+        with_peer "$peer" goodput_round "$round" || BROKEN[$peer]=1
+    done
+done
+
+CPU="$CPU" NPROC="$NPROC" KERNEL="$KERNEL" CC_CLIENT="$CC_CLIENT" CC_APPLIANCE="$CC_APPLIANCE" \
+    CC_NETREAKTOR="$CC_NETREAKTOR" ORDER="${ORDER[*]}" TRIALS="$TRIALS" RATE="$RATE" \
+    BYTES="$BYTES" CUT_AFTER="$CUT_AFTER" GOODPUT_ROUNDS="$GOODPUT_ROUNDS" \
+    GOODPUT_BYTES="$GOODPUT_BYTES" \
+    python3 - "$RESULTS" "$FAILURES" "$JSON" <<'EOF'
+import json, math, os, statistics, sys
+env = os.environ
+results, failures, as_json = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+order = env["ORDER"].split()
+stalls = {p: [] for p in order}
+goodput = {p: [] for p in order}
+failed = {p: 0 for p in order}
+for line in open(results):
+    kind, peer, _n, value, _detail = line.rstrip("\n").split("\t")
+    if value == "fail":
+        failed[peer] += 1
+        continue
+    (stalls if kind == "stall" else goodput)[peer].append(float(value))
+
+def rank(values, q):
+    """Nearest-rank percentile: the ceil(q * n)-th smallest value."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+summary = {}
+for p in order:
+    summary[p] = {
+        "trials_ok": len(stalls[p]), "failed": failed[p],
+        "stall_ms_p50": rank(stalls[p], 0.50), "stall_ms_p99": rank(stalls[p], 0.99),
+        "stall_ms_min": min(stalls[p]) if stalls[p] else None,
+        "goodput_gbps_median": round(statistics.median(goodput[p]), 3) if goodput[p] else None,
+    }
+nr, ha = summary.get("netreaktor", {}), summary.get("haproxy", {})
+report = {
+    "machine": {"cpu": env["CPU"], "nproc": int(env["NPROC"]), "kernel": env["KERNEL"]},
+    "congestion_control": {"client": env["CC_CLIENT"], "appliance_kernel": env["CC_APPLIANCE"],
+                           "netreaktor_config": env["CC_NETREAKTOR"]},
+    "trials": int(env["TRIALS"]), "rate_per_radio": env["RATE"], "bytes": int(env["BYTES"]),
+    "cut_after_s": float(env["CUT_AFTER"]),
+    "goodput_rounds": int(env["GOODPUT_ROUNDS"]), "goodput_bytes": int(env["GOODPUT_BYTES"]),
+    "percentile_method": "nearest rank; with fewer than 100 trials p99 is the maximum",
+    "summary": summary,
+    "stalls_ms": stalls, "goodput_gbps": goodput,
+    "ratio_netreaktor_over_haproxy": {
+        k: ratio(nr.get(k), ha.get(k))
+        for k in ("stall_ms_p50", "stall_ms_p99", "goodput_gbps_median")},
+    "failures": [l.strip() for l in open(failures) if l.strip()],
+}
+if as_json:
+    print(json.dumps(report))
+    sys.exit(0)
+m, cc = report["machine"], report["congestion_control"]
+print(f"machine: {m['cpu']}, {m['nproc']} cores, kernel {m['kernel']}")
+print(f"congestion control: client {cc['client']}, appliance kernel (HAProxy) "
+      f"{cc['appliance_kernel']}, NetReaktor (config) {cc['netreaktor_config']}")
+print(f"handover: {report['trials']} trials per peer (alternated), {report['bytes']} bytes at "
+      f"{report['rate_per_radio']} per radio, Wi-Fi blackholed at {report['cut_after_s']} s; "
+      f"p99 by nearest rank" + (" (= the maximum with < 100 trials)" if report["trials"] < 100 else ""))
+print(f"goodput: {report['goodput_rounds']} rounds of {report['goodput_bytes']} bytes over two "
+      f"subflows, no rate limit, median")
+fmt = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
+print(f"{'peer':<20}{'ok/fail':>9}{'stall p50 ms':>14}{'stall p99 ms':>14}{'min ms':>9}"
+      f"{'goodput Gbit/s':>16}")
+for p in order:
+    s = summary[p]
+    print(f"{p:<20}{str(s['trials_ok']) + '/' + str(s['failed']):>9}{fmt(s['stall_ms_p50']):>14}"
+          f"{fmt(s['stall_ms_p99']):>14}{fmt(s['stall_ms_min']):>9}"
+          f"{fmt(s['goodput_gbps_median'], 3):>16}")
+r = report["ratio_netreaktor_over_haproxy"]
+print(f"{'netreaktor/haproxy':<20}{'':>9}{fmt(r['stall_ms_p50'], 3):>14}{fmt(r['stall_ms_p99'], 3):>14}"
+      f"{'':>9}{fmt(r['goodput_gbps_median'], 3):>16}")
+for p in order:
+    print(f"stalls {p} (ms): " + " ".join(f"{v:.0f}" for v in stalls[p]))
+for f in report["failures"]:
+    print(f"FAILURE: {f}")
+EOF
+
+[[ -s $FAILURES ]] && exit 1
+exit 0
