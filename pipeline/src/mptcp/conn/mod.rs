@@ -44,7 +44,8 @@ use crate::time::Instant;
 pub const ADD_ADDR_TRIES: u32 = 3;
 
 /// Option space a subflow reserves on every data segment for the DSS: flags, a 64-bit
-/// DATA_ACK, a 64-bit DSN, subflow sequence number, length and checksum (RFC 8684 §3.3).
+/// DATA_ACK, a 64-bit DSN, subflow sequence number, length and checksum (RFC 8684 §3.3);
+/// without the checksum the option is 26 bytes, padded to 28 all the same.
 pub const DSS_SPACE: usize = 28;
 
 /// A subflow's place in its connection.
@@ -152,6 +153,7 @@ impl Connection {
             stats: MptcpStats::default(),
         };
         conn.add_subflow(initial, 0, false, now);
+        conn.update_window(0, snd_start);
         conn
     }
 
@@ -171,6 +173,7 @@ impl Connection {
             return Err(Box::new(tcp));
         }
         let id = self.add_subflow(tcp, remote_id, backup, now);
+        self.update_window(id, self.snd_una);
         if let Some(s) = self.subflow_mut(id) {
             // RFC 8684 §3.2: the third ACK of a join is acknowledged before data flows.
             s.tcp.send_ack_now();
@@ -179,7 +182,7 @@ impl Connection {
     }
 
     fn add_subflow(&mut self, mut tcp: Tcp, remote_id: u8, backup: bool, now: Instant) -> u8 {
-        tcp.reserve_option_space(if self.csum { DSS_SPACE } else { DSS_SPACE - 2 });
+        tcp.reserve_option_space(DSS_SPACE);
         let sub = subflow::Subflow::new(tcp, remote_id, backup, now);
         self.stats.subflows_attached += 1;
         let free = self.subflows.iter().position(Option::is_none);

@@ -35,6 +35,7 @@ impl Connection {
         if let Some(s) = self.subflow_mut(id) {
             s.retire_acked(now);
         }
+        self.update_window(id, self.snd_una);
         self.drain(id);
         self.after_input(now);
     }
@@ -120,11 +121,7 @@ impl Connection {
             }
             return;
         }
-        let window = self.subflow(id).map_or(0, |s| u64::from(s.tcp.send_window()));
-        let wnd_end = ack.wrapping_add(window);
-        if wnd_end.wrapping_sub(self.snd_wnd_end) as i64 > 0 {
-            self.snd_wnd_end = wnd_end;
-        }
+        self.update_window(id, ack);
         if ahead == 0 {
             return;
         }
@@ -137,6 +134,16 @@ impl Connection {
         }
         let una = self.snd_una;
         self.reinject.retain(|&(_, end)| end.wrapping_sub(una) as i64 > 0);
+    }
+
+    /// RFC 8684 §3.3.7: the window a segment advertises counts from its DATA_ACK (from the
+    /// highest DATA_ACK seen when it carries none); the right edge never moves back.
+    pub(super) fn update_window(&mut self, id: SubflowId, ack: u64) {
+        let window = self.subflow(id).map_or(0, |s| u64::from(s.tcp.send_window()));
+        let wnd_end = ack.wrapping_add(window);
+        if wnd_end.wrapping_sub(self.snd_wnd_end) as i64 > 0 {
+            self.snd_wnd_end = wnd_end;
+        }
     }
 
     /// The peer's DATA_FIN at DSN `fin` (§3.3.3).

@@ -129,7 +129,9 @@ impl Subflow {
     }
 
     /// Gives `data` (DSN `dsn`) to its send buffer; returns the bytes taken and records
-    /// their mapping, extending the last one when both runs are contiguous.
+    /// their mapping. A mapping is never extended once made: segments already sent carry
+    /// it, and a receiver may refuse a different mapping for bytes it holds (RFC 8684
+    /// §3.3.1 requires mappings to be consistent).
     pub(super) fn push(&mut self, now: Instant, dsn: u64, data: &[u8], csum: Option<u16>) -> usize {
         let taken = self.tcp.send(data) as u64;
         if taken == 0 {
@@ -140,17 +142,6 @@ impl Subflow {
         if self.tx.is_empty() {
             // A busy period starts: progress is measured from now.
             self.progress_at = now;
-        }
-        let limit = self.map_limit();
-        if csum.is_none()
-            && let Some(last) = self.tx.back_mut()
-            && last.csum.is_none()
-            && last.sub_end() == sub
-            && last.dsn + last.len == dsn
-            && last.len + taken <= limit
-        {
-            last.len += taken;
-            return taken as usize;
         }
         self.tx.push_back(Map { sub, dsn, len: taken, csum });
         taken as usize
@@ -190,17 +181,23 @@ impl Subflow {
         Some(self.progress_at + base.unwrap_or(floor).max(floor))
     }
 
-    /// Records a received mapping; a mapping already known or wholly read is ignored.
-    /// Returns false when it contradicts one held (same bytes, another DSN).
+    /// Records a received mapping; one wholly read is ignored, one overlapping a held
+    /// mapping with the same offset (a peer that extended its mapping) widens it. Returns
+    /// false when it contradicts one held (same bytes, another DSN).
     pub(super) fn add_rx_map(&mut self, map: Map) -> bool {
         if map.sub_end() <= self.rx_read || map.len == 0 {
             return true;
         }
-        for m in &self.rx {
-            let overlap = m.sub < map.sub_end() && map.sub < m.sub_end();
-            if overlap {
-                return m.dsn.wrapping_sub(m.sub) == map.dsn.wrapping_sub(map.sub);
+        let delta = map.dsn.wrapping_sub(map.sub);
+        if let Some(m) = self.rx.iter_mut().find(|m| m.sub < map.sub_end() && map.sub < m.sub_end()) {
+            if m.dsn.wrapping_sub(m.sub) != delta {
+                return false;
             }
+            if map.csum.is_none() && m.csum.is_none() {
+                let (start, end) = (m.sub.min(map.sub), m.sub_end().max(map.sub_end()));
+                *m = Map { sub: start, dsn: delta.wrapping_add(start), len: end - start, csum: None };
+            }
+            return true;
         }
         let at = self.rx.iter().position(|m| m.sub > map.sub).unwrap_or(self.rx.len());
         if self.rx.len() < RX_MAPS_MAX {

@@ -103,7 +103,7 @@ impl Connection {
 
     /// A usable subflow for control options: the scheduler's choice, ignoring room.
     fn pick_any(&self) -> Option<u8> {
-        self.pick(None).or_else(|| self.subflows().find(|(_, s)| s.usable()).map(|(id, _)| id))
+        self.pick(None, 1).or_else(|| self.subflows().find(|(_, s)| s.usable()).map(|(id, _)| id))
     }
 
     /// When data-level progress is overdue: data or a DATA_FIN outstanding.

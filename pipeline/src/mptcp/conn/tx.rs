@@ -35,7 +35,7 @@ impl Connection {
                 self.reinject.pop_front();
                 continue;
             }
-            let Some(id) = self.pick(None) else { break };
+            let Some(id) = self.pick(None, end.wrapping_sub(start)) else { break };
             let sent = self.give(now, id, start, end);
             if sent == 0 {
                 break;
@@ -60,7 +60,7 @@ impl Connection {
             if end.wrapping_sub(self.snd_nxt) as i64 <= 0 {
                 return;
             }
-            let Some(id) = self.pick(None) else { return };
+            let Some(id) = self.pick(None, end.wrapping_sub(self.snd_nxt)) else { return };
             let start = self.snd_nxt;
             let sent = self.give(now, id, start, end);
             if sent == 0 {
@@ -116,15 +116,19 @@ impl Connection {
 
     /// The subflow for the next bytes (RFC 8684 §3.3.8 leaves the policy open): among the
     /// usable ones with room, the lowest RTT; a backup only when no non-backup subflow is
-    /// usable; a stalled one only when nothing else is.
-    pub(super) fn pick(&self, exclude: Option<SubflowId>) -> Option<SubflowId> {
+    /// usable; a stalled one only when nothing else is. Room means a full segment's worth
+    /// (or all of `pending`), so mappings, and the segments cut at their ends, stay full.
+    pub(super) fn pick(&self, exclude: Option<SubflowId>, pending: u64) -> Option<SubflowId> {
         let tier = |s: &Subflow| {
             if s.stalled { 2 } else { u8::from(s.backup) }
         };
         let live = || self.subflows().filter(move |&(id, s)| s.usable() && Some(id) != exclude);
         let best = live().map(|(_, s)| tier(s)).min()?;
         live()
-            .filter(|&(_, s)| tier(s) == best && s.room() > 0)
+            .filter(|&(_, s)| {
+                let want = (s.tcp.effective_mss() as u64).min(pending).max(1);
+                tier(s) == best && s.room() as u64 >= want
+            })
             .min_by_key(|&(_, s)| s.srtt())
             .map(|(id, _)| id)
     }
