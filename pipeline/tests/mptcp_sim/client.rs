@@ -219,8 +219,13 @@ impl MpClient {
     fn act(&mut self, now: Instant, action: Action) {
         match action {
             Action::Join { iface, to, backup, forge } => {
-                if self.mode != Mode::Mptcp {
-                    return self.fail("join before MPTCP was confirmed".into());
+                if self.mode == Mode::Pending {
+                    // Not confirmed yet: try again shortly.
+                    let later = now + Duration::from_millis(5);
+                    return self.cfg.actions.push((later, action));
+                }
+                if self.mode == Mode::Plain || self.closed_subflows {
+                    return;
                 }
                 let nonce = self.rng.next_u32();
                 let kind = Kind::Join { nonce, addr_id: iface as u8, backup, forge };

@@ -34,6 +34,9 @@ impl MpClient {
         }
         let syn_sent = self.subs[i].tcp.state() == State::SynSent;
         let received = self.subs[i].tcp.handle_segment(now, seg);
+        if std::env::var_os("MPTCP_SIM_DEBUG").is_some() && !seg.payload.is_empty() {
+            eprintln!("{now} sub {i} seq {} len {} {received:?} opts {opts:?}", seg.seq_number, seg.payload.len());
+        }
         let state = self.subs[i].tcp.state();
         if syn_sent && !matches!(state, State::SynSent | State::Closed) {
             self.on_syn_ack(i, &opts);
