@@ -20,8 +20,11 @@ use super::subflow::{Forge, Kind, Map};
 
 impl MpClient {
     pub(crate) fn on_segment(&mut self, now: Instant, i: usize, seg: &TcpRepr<'_>) {
-        let opts: Vec<MptcpOption<'_>> =
-            seg.options.mptcp().filter_map(|b| MptcpOption::parse(b, MptcpVersion::V1).ok()).collect();
+        let opts: Vec<MptcpOption<'_>> = seg
+            .options
+            .mptcp()
+            .filter_map(|b| MptcpOption::parse(b, MptcpVersion::V1).ok())
+            .collect();
         if seg.flags.contains(TcpFlags::RST) {
             let reason = opts.iter().find_map(|o| match o {
                 MptcpOption::MpTcpRst(r) => Some(r.reason.0),
@@ -35,7 +38,11 @@ impl MpClient {
         let syn_sent = self.subs[i].tcp.state() == State::SynSent;
         let received = self.subs[i].tcp.handle_segment(now, seg);
         if std::env::var_os("MPTCP_SIM_DEBUG").is_some() && !seg.payload.is_empty() {
-            eprintln!("{now} sub {i} seq {} len {} {received:?} opts {opts:?}", seg.seq_number, seg.payload.len());
+            eprintln!(
+                "{now} sub {i} seq {} len {} {received:?} opts {opts:?}",
+                seg.seq_number,
+                seg.payload.len()
+            );
         }
         let state = self.subs[i].tcp.state();
         if syn_sent && !matches!(state, State::SynSent | State::Closed) {
@@ -75,14 +82,18 @@ impl MpClient {
                         self.hmac = Some(HmacKeys::new(&self.key, k));
                         self.server = Some(server);
                     }
-                    (Some(_), Mode::Plain) => self.fail("MP_CAPABLE answered to a plain SYN".into()),
+                    (Some(_), Mode::Plain) => {
+                        self.fail("MP_CAPABLE answered to a plain SYN".into())
+                    }
                     (None, _) => self.mode = Mode::Plain,
                     _ => {}
                 }
             }
             Kind::Join { nonce, forge, .. } => {
                 let synack = opts.iter().find_map(|o| match o {
-                    MptcpOption::MpJoin(MpJoin::SynAck { hmac, nonce, .. }) => Some((*hmac, *nonce)),
+                    MptcpOption::MpJoin(MpJoin::SynAck { hmac, nonce, .. }) => {
+                        Some((*hmac, *nonce))
+                    }
                     _ => None,
                 });
                 let Some((mac, theirs)) = synack else {

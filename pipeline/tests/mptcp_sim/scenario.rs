@@ -121,19 +121,27 @@ impl Run {
     }
 
     pub(crate) fn id(&self) -> String {
-        format!("scenario {} seed {} (MPTCP_SIM_SEED={})", self.spec.name, self.spec.seed, self.spec.seed)
+        format!(
+            "scenario {} seed {} (MPTCP_SIM_SEED={})",
+            self.spec.name, self.spec.seed, self.spec.seed
+        )
     }
 
     pub(crate) fn describe(&self) -> String {
         let c = self.client();
-        let mut out = format!("at {} ms\nclient: {:?} mode {:?}\n", self.net.now().total_millis(), c.log, c.mode);
+        let mut out = format!(
+            "at {} ms\nclient: {:?} mode {:?}\n",
+            self.net.now().total_millis(),
+            c.log,
+            c.mode
+        );
         out += &format!(
             "  snd_una {} snd_nxt {} wnd_end {} fin_acked {} rcv_nxt {} peer_fin {:?} reinject {:?}\n",
             c.snd_una, c.snd_nxt, c.wnd_end, c.fin_acked, c.rcv_nxt, c.peer_fin, c.reinject
         );
         for (i, s) in c.subs.iter().enumerate() {
             out += &format!(
-                "  sub {i} {:?} iface {} {:?} joined {} rx {} stalled {} rst {:?} tx {:?}\n",
+                "  sub {i} {:?} iface {} {:?} joined {} rx {} stalled {} rst {:?} tx {:?} queued {} wnd {} {:?}\n",
                 s.tcp.state(),
                 s.iface,
                 s.kind,
@@ -141,13 +149,21 @@ impl Run {
                 s.rx_bytes,
                 s.stalled,
                 s.rst,
-                s.tx.len()
+                s.tx,
+                s.tcp.send_queued(),
+                s.tcp.send_window(),
+                s.tcp.stats()
             );
         }
         let o = self.origin();
         out += &format!("origin: {:?} read {} {:?}\n", o.state(), o.rx_got, o.log);
         let p = self.proxy();
-        out += &format!("proxy: {:?}\n  mptcp {:?}\n  conns {:?}\n", p.log.ends, p.stats().mptcp, p.log.conns);
+        out += &format!(
+            "proxy: {:?}\n  mptcp {:?}\n  conns {:?}\n",
+            p.log.ends,
+            p.stats().mptcp,
+            p.log.conns
+        );
         out += &format!("  connections {}\n", p.shard.connections());
         out
     }
@@ -191,7 +207,13 @@ fn build(spec: Spec) -> Run {
     let proxy = net.add_node(proxy);
     let wifi = net.connect(client.iface(0), proxy.iface(0), spec.wifi.clone());
     let cell = net.connect(client.iface(1), proxy.iface(1), spec.cell.clone());
-    let origin = Peer::origin(Role::Server, Config::default(), addr(ORIGIN), rng.next_u32(), spec.origin_app());
+    let origin = Peer::origin(
+        Role::Server,
+        Config::default(),
+        addr(ORIGIN),
+        rng.next_u32(),
+        spec.origin_app(),
+    );
     let origin = net.add_node(origin);
     net.connect(proxy.iface(2), origin.iface(0), spec.origin_link.clone());
     let links = [wifi, cell];
