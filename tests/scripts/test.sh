@@ -56,6 +56,13 @@ tests/scripts/appliance-e2e.sh >/tmp/netreaktor-appliance-e2e.log 2>&1 || {
 }
 grep -E 'PASS|total' /tmp/netreaktor-appliance-e2e.log | cut -c1-120
 
+step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
+tests/scripts/mptcp-e2e.sh >/tmp/netreaktor-mptcp-e2e.log 2>&1 || {
+    cat /tmp/netreaktor-mptcp-e2e.log >&2
+    exit 1
+}
+grep -E 'PASS|FAIL|passed' /tmp/netreaktor-mptcp-e2e.log | cut -c1-160
+
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"
 
