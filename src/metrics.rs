@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use netreaktor_pipeline::shard::END_NAMES;
+use netreaktor_pipeline::shard::{END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
 
 use crate::worker::metrics::WorkerMetrics;
 use crate::xdp::{Counter, Counters};
@@ -86,7 +86,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 19] = [
+    let counters: [(&str, &str, Field); 23] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -111,8 +111,18 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.ports_exhausted
         }),
         ("replies_dropped_total", "RSTs not sent: reply queue full", |m| &m.replies_dropped),
-        ("joins_refused_total", "MP_JOIN SYNs reset: token of no connection here", |m| {
+        ("joins_refused_total", "MP_JOINs reset with MP_TCPRST (all reasons)", |m| {
             &m.joins_refused
+        }),
+        ("mptcp_connections_total", "MPTCP connections established (RFC 8684)", |m| {
+            &m.mptcp_connections
+        }),
+        ("mptcp_joins_accepted_total", "Subflows joined, HMAC verified", |m| &m.joins_accepted),
+        ("mptcp_potentially_failed_total", "Subflows that stalled (ended connections)", |m| {
+            &m.potentially_failed
+        }),
+        ("mptcp_reinjected_bytes_total", "Bytes resent on another subflow (ended conns)", |m| {
+            &m.reinjected_bytes
         }),
         ("loops_total", "Worker loop iterations", |m| &m.loops),
         ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
@@ -141,20 +151,53 @@ pub(crate) fn render(shared: &Shared) -> String {
             );
         }
     }
-    let _ =
-        writeln!(out, "# HELP netreaktor_splices_ended_total Spliced connections ended, by how.");
-    let _ = writeln!(out, "# TYPE netreaktor_splices_ended_total counter");
-    for (i, w) in shared.workers.iter().enumerate() {
-        for (end, cell) in END_NAMES.iter().zip(&w.ended) {
-            let value = WorkerMetrics::get(cell);
-            let _ = writeln!(
-                out,
-                "netreaktor_splices_ended_total{{worker=\"{i}\",end=\"{end}\"}} {value}"
-            );
-        }
+    let families: [(&str, &str, &str, &[&str], Cells); 3] = [
+        ("splices_ended_total", "Spliced connections ended, by how", "end", &END_NAMES, |m| {
+            &m.ended
+        }),
+        (
+            "mptcp_fallbacks_total",
+            "Clients that offered MPTCP and got plain TCP, by reason",
+            "reason",
+            &FALLBACK_NAMES,
+            |m| &m.mptcp_fallback,
+        ),
+        (
+            "mptcp_joins_refused_total",
+            "MP_JOINs refused with MP_TCPRST, by reason",
+            "reason",
+            &JOIN_REFUSAL_NAMES,
+            |m| &m.joins_refused_by,
+        ),
+    ];
+    for (name, help, label, names, get) in families {
+        render_family(shared, &mut out, (name, help, label), names, get);
     }
     render_steering(shared, &mut out);
     out
+}
+
+/// Reads a labelled family of counters of a worker.
+type Cells = fn(&WorkerMetrics) -> &[AtomicU64];
+
+/// One counter family with a label per value, per worker.
+fn render_family(
+    shared: &Shared,
+    out: &mut String,
+    (name, help, label): (&str, &str, &str),
+    names: &[&str],
+    get: Cells,
+) {
+    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} counter");
+    for (i, w) in shared.workers.iter().enumerate() {
+        for (value_name, cell) in names.iter().zip(get(w)) {
+            let value = WorkerMetrics::get(cell);
+            let _ = writeln!(
+                out,
+                "netreaktor_{name}{{worker=\"{i}\",{label}=\"{value_name}\"}} {value}"
+            );
+        }
+    }
 }
 
 /// The steering programs' verdicts.

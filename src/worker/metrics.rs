@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use netreaktor_pipeline::shard::{END_KINDS, ShardStats};
+use netreaktor_pipeline::shard::{END_KINDS, FALLBACK_KINDS, JOIN_REFUSAL_KINDS, ShardStats};
 
 /// One worker's published counters.
 #[derive(Debug, Default)]
@@ -31,6 +31,12 @@ pub(crate) struct WorkerMetrics {
     pub(crate) replies_dropped: AtomicU64,
     pub(crate) loops: AtomicU64,
     pub(crate) sleeps: AtomicU64,
+    pub(crate) mptcp_connections: AtomicU64,
+    pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],
+    pub(crate) joins_accepted: AtomicU64,
+    pub(crate) joins_refused_by: [AtomicU64; JOIN_REFUSAL_KINDS],
+    pub(crate) potentially_failed: AtomicU64,
+    pub(crate) reinjected_bytes: AtomicU64,
 }
 
 /// Worker-side counters the shard does not keep.
@@ -85,6 +91,17 @@ impl WorkerMetrics {
         set(&self.no_neighbour, no_neighbour);
         set(&self.ports_exhausted, shard.ports_exhausted);
         set(&self.joins_refused, shard.joins_refused);
+        let m = &shard.mptcp;
+        set(&self.mptcp_connections, m.connections);
+        for (cell, &value) in self.mptcp_fallback.iter().zip(&m.fallback) {
+            set(cell, value);
+        }
+        set(&self.joins_accepted, m.joins_accepted);
+        for (cell, &value) in self.joins_refused_by.iter().zip(&m.joins_refused) {
+            set(cell, value);
+        }
+        set(&self.potentially_failed, m.potentially_failed);
+        set(&self.reinjected_bytes, m.reinjected_bytes);
         set(&self.replies_dropped, shard.replies_dropped);
         set(&self.loops, own.loops);
         set(&self.sleeps, own.sleeps);

@@ -16,6 +16,9 @@
 #   6. forged MP_JOIN (tests/scripts/mptcp_forge_join.py, scapy): a join SYN with an unknown
 #      token gets a RST; a join with the right token but a wrong third-ACK HMAC gets a RST;
 #      the real connection whose token was used then transfers byte-exact;
+#   8. DSS checksums: the client requires them (net.mptcp.checksum_enabled=1, MP_CAPABLE A=1):
+#      a download and an upload over two subflows, byte-exact, with no checksum error
+#      counted by the client (MPTcpExtDataCsumErr) and no fallback;
 #   7. tshark on what the router saw on r-srv during the other steps: no malformed MPTCP
 #      packet, no expert error on MPTCP fields; the MPTCP options counted by subtype.
 #
@@ -37,7 +40,7 @@ cd "$(dirname "$0")/../.."
 APPLIANCE=${E2E_APPLIANCE:-netreaktor}
 BIN=${E2E_BIN:-${CARGO_TARGET_DIR:-target}/release/netreaktor}
 CONFIG=${E2E_CONFIG:-configs/demo.yaml}
-STEPS=" ${E2E_STEPS:-1 2 3 4 5 6 7} "
+STEPS=" ${E2E_STEPS:-1 2 3 4 5 6 8 7} "
 BIG=${E2E_BIG_BYTES:-1073741824}
 CUT_BYTES=${E2E_CUT_BYTES:-67108864}
 RATE=${E2E_RADIO_RATE:-100mbit}
@@ -564,6 +567,32 @@ step5() {
     fi
 }
 
+# 8. DSS checksums required by the client (RFC 8684 §3.3.1): both directions byte-exact.
+step8() {
+    local down=$WORK/s8-down.json up=$WORK/s8-up.json errs fallbacks
+    client_endpoints subflow
+    at_client sysctl -qw net.mptcp.checksum_enabled=1
+    mib_snap at_client "$WORK/s8.mib0"
+    capture_start s8 0 "$CONTROL_FILTER"
+    origin_start serve "$CUT_BYTES" 801
+    client "$down" fetch --bytes "$CUT_BYTES" --seed 801 || true
+    origin_stop
+    origin_start sink "$CUT_BYTES" 802
+    client "$up" push --bytes "$CUT_BYTES" --seed 802 || true
+    origin_stop
+    capture_stop
+    mib_snap at_client "$WORK/s8.mib1"
+    at_client sysctl -qw net.mptcp.checksum_enabled=0
+    errs=$(mib_delta "$WORK/s8.mib0" "$WORK/s8.mib1" MPTcpExtDataCsumErr)
+    fallbacks=$(fallbacks "$WORK/s8.mib0" "$WORK/s8.mib1")
+    if exact "$down" && exact "$up" && ((errs == 0)) && [[ -z $fallbacks ]]; then
+        pass "8 DSS checksums: $CUT_BYTES bytes down and up byte-exact, DataCsumErr +0, no fallback"
+    else
+        fail "8 DSS checksums: DataCsumErr +$errs, fallbacks:${fallbacks:- none};" \
+            "down $(summary "$down"); up $(summary "$up")"
+    fi
+}
+
 # 6. Forged MP_JOINs against a live connection's token, which then still works.
 step6() {
     local out=$WORK/s6.json go=$WORK/s6.go tok=$WORK/s6-token.pcap dump token a b rc i
@@ -688,7 +717,7 @@ fi
 start_appliance "$WORK/base.conf"
 say "$APPLIANCE ready"
 
-for step in 1 2 3 4 5 6; do
+for step in 1 2 3 4 5 6 8; do
     if want "$step"; then
         t=$SECONDS
         "step$step"

@@ -105,6 +105,9 @@ pub struct Connection {
     fastclose_out: bool,
     /// When the oldest unacknowledged data-level byte was last sent or acknowledged.
     data_progress_at: Instant,
+    /// The time of the latest input or timeout (for work done without a time parameter,
+    /// such as a checksum failure found when the owner consumes data).
+    clock: Instant,
     stats: MptcpStats,
 }
 
@@ -150,6 +153,7 @@ impl Connection {
             end: None,
             fastclose_out: false,
             data_progress_at: now,
+            clock: now,
             stats: MptcpStats::default(),
         };
         conn.add_subflow(initial, 0, false, now);

@@ -11,6 +11,7 @@ use crate::wire::tcp::{TcpFlags, TcpRepr};
 impl Connection {
     /// Processes a segment of subflow `id` (checksum verified by the caller).
     pub fn handle_segment(&mut self, now: Instant, id: SubflowId, seg: &TcpRepr<'_>) {
+        self.clock = now;
         if self.fastclose_in(now, seg) {
             return;
         }
@@ -82,7 +83,8 @@ impl Connection {
             return;
         };
         let sub = expand32(m.subflow_seq.wrapping_sub(1), off);
-        self.add_rx_map(id, Map { sub, dsn, len: data_len, csum: m.checksum });
+        let csum = m.checksum.map(|c| (c, m.data_len));
+        self.add_rx_map(id, Map { sub, dsn, len: data_len, csum });
     }
 
     /// The first data of the initial subflow may come with MP_CAPABLE instead of a DSS
@@ -95,7 +97,8 @@ impl Connection {
             return;
         }
         let dsn = self.remote.idsn().wrapping_add(1);
-        self.add_rx_map(id, Map { sub: 0, dsn, len: u64::from(data_len), csum: checksum });
+        let csum = checksum.map(|c| (c, data_len));
+        self.add_rx_map(id, Map { sub: 0, dsn, len: u64::from(data_len), csum });
     }
 
     fn add_rx_map(&mut self, id: SubflowId, map: Map) {
@@ -187,6 +190,11 @@ impl Connection {
             let Some(map) = s.rx_map(s.rx_read) else {
                 break;
             };
+            match verify_checksum(s, &map) {
+                Verdict::Wait => break,
+                Verdict::Bad => return self.checksum_failed(id),
+                Verdict::Good => {}
+            }
             let (first, _) = s.tcp.readable();
             let skip = s.rx_read - map.sub;
             let n = (first.len() as u64).min(map.len - skip);
@@ -215,6 +223,21 @@ impl Connection {
             if let Some(s) = self.subflow_mut(id) {
                 s.tcp.send_ack_now();
             }
+        }
+    }
+
+    /// RFC 8684 §3.7: a DSS checksum failed. With other subflows the one that carried the
+    /// data is reset (its data comes again on the others); alone, the connection is reset
+    /// (fallback to an infinite mapping is not supported: see docs/rfc-compliance.md).
+    fn checksum_failed(&mut self, id: SubflowId) {
+        self.stats.bad_checksums += 1;
+        let now = self.clock;
+        if self.live_subflows() > 1 {
+            if let Some(s) = self.subflow_mut(id) {
+                s.tcp.abort(now);
+            }
+        } else {
+            self.abort(now);
         }
     }
 
@@ -255,4 +278,49 @@ pub(super) fn expand32(low: u32, reference: u64) -> u64 {
     } else {
         candidate
     }
+}
+
+/// Whether the mapping at a subflow's read position may be read.
+enum Verdict {
+    /// No checksum, or it verified.
+    Good,
+    /// Its data is not all here yet.
+    Wait,
+    /// The checksum did not verify.
+    Bad,
+}
+
+/// RFC 8684 §3.3.1: a mapping with a checksum is read only once all its data is here and
+/// the checksum over it verifies.
+fn verify_checksum(s: &mut super::Subflow, map: &Map) -> Verdict {
+    // The pseudo-header has the mapping's length as sent: with a DATA_FIN, one more than
+    // the data (RFC 8684 §3.3.3).
+    let Some((expected, wire_len)) = map.csum else {
+        return Verdict::Good;
+    };
+    if s.rx_verified >= map.sub_end() {
+        return Verdict::Good;
+    }
+    if s.rx_read != map.sub {
+        return Verdict::Bad; // part of it was read unchecked: cannot happen, never trust it
+    }
+    let (a, b) = s.tcp.readable();
+    let len = map.len as usize;
+    if a.len() + b.len() < len {
+        return Verdict::Wait;
+    }
+    let seq = (map.sub as u32).wrapping_add(1);
+    let sum = if a.len() >= len {
+        super::tx::dss_checksum(map.dsn, seq, wire_len, &a[..len])
+    } else {
+        let mut data = Vec::with_capacity(len);
+        data.extend_from_slice(a);
+        data.extend_from_slice(&b[..len - a.len()]);
+        super::tx::dss_checksum(map.dsn, seq, wire_len, &data)
+    };
+    if sum != expected {
+        return Verdict::Bad;
+    }
+    s.rx_verified = map.sub_end();
+    Verdict::Good
 }

@@ -20,8 +20,9 @@ pub(super) struct Map {
     pub(super) dsn: u64,
     /// Bytes mapped.
     pub(super) len: u64,
-    /// The DSS checksum of the mapping, when checksums are in use.
-    pub(super) csum: Option<u16>,
+    /// The DSS checksum of the mapping and the data-level length it was computed with
+    /// (one more than `len` when the mapping carries a DATA_FIN), when checksums are in use.
+    pub(super) csum: Option<(u16, u16)>,
 }
 
 impl Map {
@@ -57,6 +58,8 @@ pub struct Subflow {
     pub(super) rx: VecDeque<Map>,
     /// Stream offset of the next byte to read from its receive buffer.
     pub(super) rx_read: u64,
+    /// Stream offset up to which received mappings passed their DSS checksum.
+    pub(super) rx_verified: u64,
     /// An ACK is owed for the MPTCP layer's sake (join fourth ACK, signals).
     pub(super) ack_owed: bool,
     /// Its close was requested (REMOVE_ADDR, the connection ending).
@@ -78,6 +81,7 @@ impl Subflow {
             tx_end: 0,
             rx: VecDeque::new(),
             rx_read: 0,
+            rx_verified: 0,
             ack_owed: false,
             closing: false,
             counted_closed: false,
@@ -132,7 +136,13 @@ impl Subflow {
     /// their mapping. A mapping is never extended once made: segments already sent carry
     /// it, and a receiver may refuse a different mapping for bytes it holds (RFC 8684
     /// §3.3.1 requires mappings to be consistent).
-    pub(super) fn push(&mut self, now: Instant, dsn: u64, data: &[u8], csum: Option<u16>) -> usize {
+    pub(super) fn push(
+        &mut self,
+        now: Instant,
+        dsn: u64,
+        data: &[u8],
+        csum: Option<(u16, u16)>,
+    ) -> usize {
         let taken = self.tcp.send(data) as u64;
         if taken == 0 {
             return 0;

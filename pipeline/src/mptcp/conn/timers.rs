@@ -27,6 +27,7 @@ impl Connection {
 
     /// Runs the timers due by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = now;
         for s in self.subflows.iter_mut().flatten() {
             if s.tcp.poll_timeout().is_some_and(|at| at <= now) {
                 s.tcp.handle_timeout(now);

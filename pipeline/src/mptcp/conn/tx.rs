@@ -103,7 +103,7 @@ impl Connection {
             let dsn = start.wrapping_add(given as u64);
             let sum = csum.then(|| {
                 let seq = (s.tx_end as u32).wrapping_add(1);
-                dss_checksum(dsn, seq, piece.len() as u16, piece)
+                (dss_checksum(dsn, seq, piece.len() as u16, piece), piece.len() as u16)
             });
             let taken = s.push(now, dsn, piece, sum);
             if taken == 0 {
@@ -204,7 +204,7 @@ impl DssHook<'_> {
         let seq = (m.sub as u32).wrapping_add(1);
         let mapping = DssMapping::new(m.dsn, true, seq, m.len as u16);
         Some(match m.csum {
-            Some(c) => mapping.with_checksum(c),
+            Some((c, _)) => mapping.with_checksum(c),
             None => mapping,
         })
     }
