@@ -304,3 +304,35 @@ fn tunables_reach_the_pipeline_types() {
     let l = config.to_listener_config(&config.pipelines.value[0]);
     assert_eq!((l.half_open_max, l.accept_backlog, l.syn_cookies), (0, 20, false));
 }
+
+#[test]
+fn announcing_the_service_address() {
+    let terminate = "    terminate:\n      announce: [10.0.0.2, 10.0.0.1]\n    forward:";
+    let errors = errors_with("    forward:", terminate);
+    assert_errors(
+        errors,
+        &["x.yaml:11:28: pipelines[0].terminate.announce[1]: 10.0.0.1 is the service address \
+           (clients join it without an announcement)"],
+    );
+}
+
+#[test]
+fn announced_addresses_are_served_and_configure_mptcp() {
+    let text = BASE.replacen(
+        "    forward:",
+        "    terminate:\n      announce: [10.0.0.2]\n    forward:",
+        1,
+    );
+    let config = parse(&text).expect("valid");
+    let services = config.to_services();
+    let listen: Vec<String> = services[0].listen.iter().map(ToString::to_string).collect();
+    assert!(
+        listen.contains(&"10.0.0.1:80".to_owned()) && listen.contains(&"10.0.0.2:8080".to_owned())
+    );
+    assert_eq!(listen.len(), 2 * 82);
+    let mptcp = services[0].mptcp.as_ref().expect("v1 is offered by default");
+    assert_eq!(mptcp.announce, vec![(1, "10.0.0.2".parse().unwrap())]);
+    let v0_only =
+        BASE.replacen("    forward:", "    terminate:\n      mptcp_versions: [0]\n    forward:", 1);
+    assert!(parse(&v0_only).expect("valid").to_services()[0].mptcp.is_none());
+}

@@ -102,12 +102,17 @@ fn check_capacity(config: &Config, errors: &mut Vec<ConfigError>) {
         .pipelines
         .value
         .iter()
-        .flat_map(|p| &p.matches.ports.value)
-        .map(|r| u64::from(r.value.last) - u64::from(r.value.first) + 1)
+        .map(|p| {
+            // Announced addresses are served on the pipeline's ports too.
+            let addresses = 1 + p.terminate.announce.len() as u64;
+            let ports = p.matches.ports.value.iter();
+            addresses
+                * ports.map(|r| u64::from(r.value.last) - u64::from(r.value.first) + 1).sum::<u64>()
+        })
         .sum();
     if ports > crate::xdp::maps::MAX_SERVICES as u64 {
         let msg = format!(
-            "{ports} service ports in all; the steering program holds at most {}",
+            "{ports} service address ports in all (announced addresses included); the steering program holds at most {}",
             crate::xdp::maps::MAX_SERVICES
         );
         errors.push(ConfigError::at(config.pipelines.referenced, "pipelines", msg));
@@ -148,6 +153,9 @@ fn check_name(
         errors.push(ConfigError::at(name.referenced, path, msg));
     }
 }
+
+/// Announced addresses per pipeline, at most (Linux accepts at most 8, FACTS.md).
+const MAX_ANNOUNCED: usize = 8;
 
 /// Whether an address can be a service or announced address.
 fn routable(addr: IpAddr) -> bool {
@@ -207,10 +215,17 @@ fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError
     let announce = format!("{path}.terminate.announce");
     unique(&terminate.announce, &announce, |a| format!("address {}", a.0), errors);
     for (k, addr) in terminate.announce.iter().enumerate() {
-        if !routable(addr.value.0) {
-            let msg = format!("{} cannot be announced", addr.value.0);
-            errors.push(ConfigError::at(addr.referenced, format!("{announce}[{k}]"), msg));
-        }
+        let a = addr.value.0;
+        let msg = if !routable(a) {
+            format!("{a} cannot be announced")
+        } else if a == pipeline.matches.address.value.0 {
+            format!("{a} is the service address (clients join it without an announcement)")
+        } else if k >= MAX_ANNOUNCED {
+            format!("at most {MAX_ANNOUNCED} addresses can be announced")
+        } else {
+            continue;
+        };
+        errors.push(ConfigError::at(addr.referenced, format!("{announce}[{k}]"), msg));
     }
 }
 
