@@ -380,10 +380,10 @@ impl Shard {
     /// `establishing` is the segment just given to the listener: the one that completed a
     /// handshake, if any did, whose MPTCP options decide what the connection is.
     fn accept(&mut self, now: Instant, i: usize, establishing: Option<&TcpRepr<'_>>) {
-        while let Some(client) = self.listeners[i].0.poll_accept() {
+        while let Some((client, offered)) = self.listeners[i].0.poll_accept_offered() {
             let service = self.listeners[i].1;
             let seg = establishing.filter(|s| s.src_port == client.remote().port());
-            self.accept_one(now, service, client, seg);
+            self.accept_one(now, service, client, seg, offered);
         }
     }
 

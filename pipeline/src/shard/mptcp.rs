@@ -231,6 +231,7 @@ impl Shard {
         service: usize,
         client: Connection,
         establishing: Option<&TcpRepr<'_>>,
+        offered: bool,
     ) {
         let tuple = (client.local(), client.remote());
         let third = establishing.map_or(ThirdAck::Plain, |s| handshake::third_ack(s.options));
@@ -244,6 +245,12 @@ impl Shard {
             (ThirdAck::Capable { remote_key, local_key, checksums }, Some(cfg)) => {
                 let seg = establishing.expect("a third ACK was read from it");
                 self.start_mptcp(now, service, cfg, client, (remote_key, local_key, checksums), seg)
+            }
+            (ThirdAck::Plain, Some(_)) if offered => {
+                // RFC 8684 §3.1: our MP_CAPABLE SYN,ACK was answered without the option (a
+                // middlebox stripped it): plain TCP.
+                self.count_fallback(3);
+                self.start(now, service, Client::Tcp(client));
             }
             _ => {
                 self.start(now, service, Client::Tcp(client));

@@ -25,7 +25,7 @@ impl Listener {
 
     /// What the cookie will remember of `syn`: window scale and SACK-permitted only with
     /// timestamps (they travel in the TSval's low bits), and only what we offer ourselves.
-    fn cookie_state(&self, remote: SocketAddr, syn: &TcpRepr<'_>) -> SynState {
+    fn cookie_state(&self, remote: SocketAddr, syn: &TcpRepr<'_>, offered: bool) -> SynState {
         let cfg = &self.cfg.tcp;
         let opts = syn.options;
         let ts = cfg.timestamps && opts.timestamps().is_some();
@@ -35,7 +35,7 @@ impl Listener {
             sack_permitted: ts && cfg.sack && opts.sack_permitted(),
             timestamps: ts,
             ecn: false,
-            mp_capable: false,
+            mp_capable: offered,
         }
     }
 
@@ -48,7 +48,7 @@ impl Listener {
         syn: &TcpRepr<'_>,
         extra: SynAckOptions,
     ) -> Reply {
-        let state = self.cookie_state(remote, syn);
+        let state = self.cookie_state(remote, syn, !extra.is_empty());
         let (isn, bits) = self.cookies.encode(now, local, remote, syn.seq_number, state);
         let peer_ts = syn.options.timestamps().map(|(tsval, _)| tsval);
         let clock = Connection::ts_clock_for_iss(isn, now);
@@ -99,6 +99,6 @@ impl Listener {
             return ListenerOutcome::Dropped(DropReason::CookieNotEstablished);
         }
         self.stats.cookies_valid += 1;
-        self.enqueue_accept(conn)
+        self.enqueue_accept(conn, syn.mp_capable)
     }
 }

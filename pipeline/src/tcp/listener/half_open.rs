@@ -58,7 +58,7 @@ impl Listener {
         if state.is_synchronized()
             && let Some(entry) = self.half_open.remove(&key)
         {
-            return self.enqueue_accept(entry.conn);
+            return self.enqueue_accept(entry.conn, !entry.extra.is_empty());
         }
         if state == State::Closed {
             // Closed by the peer's RST: nothing is left to send.

@@ -181,6 +181,9 @@ pub struct Listener {
     /// Half-open keys that may have something to send, each at most once.
     dirty: VecDeque<Key>,
     accept: VecDeque<Connection>,
+    /// Per queued connection, in the same order: whether its SYN,ACKs carried upper-layer
+    /// options (so the owner can tell a third ACK that lost them, RFC 8684 §3.1).
+    offered: VecDeque<bool>,
     replies: ReplyQueue,
     stats: ListenerStats,
     /// No later than the earliest timer of any half-open or queued connection (`None`: no
@@ -214,6 +217,7 @@ impl Listener {
             half_open: BTreeMap::new(),
             dirty: VecDeque::new(),
             accept: VecDeque::new(),
+            offered: VecDeque::new(),
             stats: ListenerStats::default(),
             timer_hint: None,
         }
@@ -378,10 +382,11 @@ impl Listener {
         ListenerOutcome::Reset
     }
 
-    /// Hands a connection to the accept queue.
-    fn enqueue_accept(&mut self, conn: Connection) -> ListenerOutcome {
+    /// Hands a connection to the accept queue; `offered`: its SYN,ACKs carried extra options.
+    fn enqueue_accept(&mut self, conn: Connection, offered: bool) -> ListenerOutcome {
         self.note_deadline(conn.poll_timeout());
         self.accept.push_back(conn);
+        self.offered.push_back(offered);
         self.stats.established += 1;
         ListenerOutcome::Established
     }
@@ -395,7 +400,15 @@ impl Listener {
     /// a segment to send (an ACK of data that came with the handshake), so call its
     /// `poll_transmit`.
     pub fn poll_accept(&mut self) -> Option<Connection> {
-        self.accept.pop_front()
+        self.poll_accept_offered().map(|(conn, _)| conn)
+    }
+
+    /// As [`poll_accept`](Self::poll_accept), with whether the connection's SYN,ACKs carried
+    /// the extra options given to [`handle_segment_with`](Self::handle_segment_with) (for a
+    /// cookie, whether the cookie recorded an MPTCP offer).
+    pub fn poll_accept_offered(&mut self) -> Option<(Connection, bool)> {
+        let conn = self.accept.pop_front()?;
+        Some((conn, self.offered.pop_front().unwrap_or(false)))
     }
 
     /// Writes the next segment to send into `buf` (header and options; the caller puts the IP
