@@ -86,7 +86,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 23] = [
+    let counters: [(&str, &str, Field); 24] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -98,6 +98,9 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.refused_limit
         }),
         ("connections_active", "Spliced connections held", |m| &m.active),
+        ("connections_refused_draining_total", "SYNs reset while draining on SIGTERM", |m| {
+            &m.refused_draining
+        }),
         ("origin_attempts_total", "Origin connect attempts", |m| &m.origin_attempts),
         ("origin_retries_total", "Origin connect retries on the next origin", |m| {
             &m.origin_retries

@@ -47,14 +47,42 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
         Err(LoadError::Io(error)) => return Err(anyhow!("{file}: cannot read: {error}")),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signals")?;
-    }
-    let mut appliance = Appliance::start(&config, Arc::clone(&stop))?;
+    let drain = Arc::new(AtomicBool::new(false));
+    let drain_timeout = Duration::from(config.drain_timeout.0);
+    watch_signals(Arc::clone(&stop), Arc::clone(&drain), drain_timeout)?;
+    let mut appliance = Appliance::start(&config, Arc::clone(&stop), Arc::clone(&drain))?;
     eprintln!("netreaktor: ready: {} worker(s), config {file}", appliance.workers.len());
-    let failed = appliance.wait(&stop);
+    let failed = appliance.wait(&stop, &drain, drain_timeout);
     appliance.stop(&stop)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// SIGTERM drains (when `drain_timeout` is not zero): new connections are refused and the
+/// ones held may finish; SIGINT, a second signal, or a zero `drain_timeout` stops at once
+/// (every connection reset).
+fn watch_signals(
+    stop: Arc<AtomicBool>,
+    drain: Arc<AtomicBool>,
+    drain_timeout: Duration,
+) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing signals")?;
+    std::thread::Builder::new().name("nr-signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            let at_once = signal == SIGINT || drain_timeout.is_zero();
+            if at_once || drain.swap(true, Ordering::Relaxed) {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            eprintln!(
+                "netreaktor: SIGTERM: draining (new connections refused) for up to {:?}; \
+                 a second signal stops at once",
+                drain_timeout
+            );
+        }
+    })?;
+    Ok(())
 }
 
 /// A running appliance.
@@ -67,7 +95,11 @@ struct Appliance {
 }
 
 impl Appliance {
-    fn start(config: &Config, stop: Arc<AtomicBool>) -> anyhow::Result<Appliance> {
+    fn start(
+        config: &Config,
+        stop: Arc<AtomicBool>,
+        drain: Arc<AtomicBool>,
+    ) -> anyhow::Result<Appliance> {
         let client_if = config.interfaces.client.0.clone();
         let origin_if = config.interfaces.origin.0.clone();
         let split = client_if != origin_if;
@@ -107,6 +139,7 @@ impl Appliance {
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
                 stop: Arc::clone(&stop),
+                drain: Arc::clone(&drain),
                 log_connections: matches!(config.log_level, LogLevel::Debug | LogLevel::Trace),
                 epoch,
             };
@@ -148,11 +181,21 @@ impl Appliance {
         Ok(())
     }
 
-    /// Waits for a signal or a worker's end; true if a worker failed. Meanwhile copies the
-    /// steering programs' counters for `/metrics` about once a second.
-    fn wait(&mut self, stop: &AtomicBool) -> bool {
+    /// Waits for a stop, the end of a drain, or a worker's end; true if a worker failed.
+    /// Meanwhile copies the steering programs' counters for `/metrics` about once a second.
+    /// A drain ends when no worker holds an unfinished connection, or after `drain_timeout`.
+    fn wait(&mut self, stop: &AtomicBool, drain: &AtomicBool, drain_timeout: Duration) -> bool {
         let mut copied = Instant::now();
+        let mut drain_started: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
+            if drain.load(Ordering::Relaxed) {
+                let started = *drain_started.get_or_insert_with(Instant::now);
+                if self.drained(started) || started.elapsed() >= drain_timeout {
+                    eprintln!("netreaktor: drained after {:?}", started.elapsed());
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
             if self.workers.iter().any(JoinHandle::is_finished) {
                 eprintln!("netreaktor: a worker stopped; stopping");
                 stop.store(true, Ordering::Relaxed);
@@ -165,6 +208,14 @@ impl Appliance {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// Whether every worker has published, since the drain started, that it holds no
+    /// unfinished connection (workers publish every 10 ms; 50 ms gives each time to).
+    fn drained(&self, started: Instant) -> bool {
+        let unfinished = |w: &Arc<WorkerMetrics>| WorkerMetrics::get(&w.unfinished);
+        started.elapsed() >= Duration::from_millis(50)
+            && self.shared.workers.iter().map(unfinished).sum::<u64>() == 0
     }
 
     fn copy_steering_counters(&self) {

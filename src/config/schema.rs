@@ -31,6 +31,9 @@ pub(crate) struct Config {
     /// How much the appliance logs.
     #[serde(default)]
     pub(crate) log_level: LogLevel,
+    /// On SIGTERM, how long connections may go on finishing before they are reset.
+    #[serde(default = "default_drain_timeout")]
+    pub(crate) drain_timeout: Dur<0, { HOUR }>,
     /// The Prometheus endpoint.
     #[serde(default)]
     pub(crate) metrics: Metrics,
@@ -94,6 +97,10 @@ impl Default for OriginSource {
     fn default() -> Self {
         OriginSource { address: None, ports: default_origin_ports() }
     }
+}
+
+fn default_drain_timeout() -> Dur<0, { HOUR }> {
+    Dur::millis(30_000)
 }
 
 fn default_origin_ports() -> Spanned<PortRange> {

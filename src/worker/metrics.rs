@@ -32,6 +32,9 @@ pub(crate) struct WorkerMetrics {
     pub(crate) loops: AtomicU64,
     pub(crate) sleeps: AtomicU64,
     pub(crate) mptcp_connections: AtomicU64,
+    pub(crate) refused_draining: AtomicU64,
+    /// Connections not finished yet, published while draining.
+    pub(crate) unfinished: AtomicU64,
     pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],
     pub(crate) joins_accepted: AtomicU64,
     pub(crate) joins_refused_by: [AtomicU64; JOIN_REFUSAL_KINDS],
@@ -91,6 +94,7 @@ impl WorkerMetrics {
         set(&self.no_neighbour, no_neighbour);
         set(&self.ports_exhausted, shard.ports_exhausted);
         set(&self.joins_refused, shard.joins_refused);
+        set(&self.refused_draining, shard.refused_draining);
         let m = &shard.mptcp;
         set(&self.mptcp_connections, m.connections);
         for (cell, &value) in self.mptcp_fallback.iter().zip(&m.fallback) {

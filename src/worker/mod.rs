@@ -80,6 +80,8 @@ pub(crate) struct WorkerSpec {
     pub(crate) handoff: Arc<Handoff>,
     pub(crate) metrics: Arc<WorkerMetrics>,
     pub(crate) stop: Arc<AtomicBool>,
+    /// Set on SIGTERM: take no new connections, finish the ones held.
+    pub(crate) drain: Arc<AtomicBool>,
     /// Log every connection's start and end (log level debug).
     pub(crate) log_connections: bool,
     /// The appliance's clock origin, shared by all workers.
@@ -142,6 +144,9 @@ struct Worker {
     handoff: Arc<Handoff>,
     metrics: Arc<WorkerMetrics>,
     stop: Arc<AtomicBool>,
+    drain: Arc<AtomicBool>,
+    /// The shard was told to drain.
+    draining: bool,
     log_connections: bool,
     epoch: WallInstant,
     stats: LoopStats,
@@ -183,6 +188,8 @@ impl Worker {
             handoff: spec.handoff,
             metrics: spec.metrics,
             stop: spec.stop,
+            drain: spec.drain,
+            draining: false,
             log_connections: spec.log_connections,
             epoch: spec.epoch,
             stats: LoopStats::default(),
@@ -358,6 +365,14 @@ impl Worker {
     }
 
     fn publish(&mut self) {
+        if !self.draining && self.drain.load(Ordering::Relaxed) {
+            self.draining = true;
+            self.shard.drain();
+        }
+        if self.draining {
+            let unfinished = self.shard.unfinished() as u64;
+            self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
+        }
         while let Some(event) = self.shard.poll_event() {
             if self.log_connections {
                 log_event(self.id, event);

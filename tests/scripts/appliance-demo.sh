@@ -67,7 +67,7 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; 
 # A field of the JSON object on stdin: $1 the key.
 json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# shellcheck source=lib/appliance-testbed.sh
+# shellcheck source=SCRIPTDIR/lib/appliance-testbed.sh
 source tests/scripts/lib/appliance-testbed.sh
 appliance_testbed_trap cleanup
 # shellcheck disable=SC2119 # no "forward": only the appliance carries traffic

@@ -105,6 +105,9 @@ pub struct Shard {
     stats: ShardStats,
     expired: Vec<usize>,
     mptcp: mptcp::MptcpShard,
+    /// New connections are refused (the appliance is draining); joins to existing MPTCP
+    /// connections are still accepted.
+    draining: bool,
 }
 
 impl Shard {
@@ -144,6 +147,7 @@ impl Shard {
             listeners,
             table: Table::new(now, KeyedHasher::new(&cfg.secret)),
             mptcp: mptcp::MptcpShard::new(cfg.secret, cfg.worker, KeyedHasher::new(&cfg.secret)),
+            draining: false,
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
             // A different start each run: a restarted appliance does not reuse first the
@@ -523,6 +527,21 @@ impl Shard {
             self.events.pop_front();
         }
         self.events.push_back(event);
+    }
+
+    /// Stops taking new connections: from now on a SYN that would open one is answered with
+    /// a RST (counted in `refused_draining`), so the client retries elsewhere at once. The
+    /// connections held carry on, MPTCP joins to them included. Call
+    /// [`unfinished`](Self::unfinished) to learn when they are done.
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Connections still carrying data or closing (those whose connections are all CLOSED or
+    /// in TIME-WAIT do not count). O(connections).
+    pub fn unfinished(&self) -> usize {
+        let slots = self.table.slots().filter_map(|s| self.table.get(s));
+        slots.filter(|e| !matches!(e.status, SpliceStatus::Finished(_))).count()
     }
 
     /// Resets every connection (both sides): the appliance is stopping. Then drain

@@ -95,7 +95,12 @@ impl Shard {
     ) {
         let service = self.listeners[i].1;
         let cfg = self.services.get(service).and_then(|s| s.mptcp.clone());
-        let extra = match (handshake::syn_offer(seg.options), cfg) {
+        let offer = handshake::syn_offer(seg.options);
+        if self.draining && !matches!(offer, SynOffer::Join { .. }) {
+            self.stats.refused_draining += 1;
+            return self.push_client_reply(Reply::reset_for(local, remote, seg));
+        }
+        let extra = match (offer, cfg) {
             (SynOffer::Join { token, nonce, addr_id, backup }, _) => {
                 let join = PendingJoin {
                     token,

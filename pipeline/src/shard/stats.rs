@@ -23,6 +23,10 @@ pub struct ShardStats {
     pub accepted: u64,
     /// Client connections reset because their service was at `max_connections`.
     pub refused_limit: u64,
+    /// SYNs answered with a RST because the appliance is draining ([`Shard::drain`]).
+    ///
+    /// [`Shard::drain`]: super::Shard::drain
+    pub refused_draining: u64,
     /// Splices held now.
     pub active: u64,
     /// Origin connect attempts, and how many of them were retries.

@@ -9,7 +9,7 @@ use crate::proxy::SpliceConfig;
 use crate::tcp::listener::ListenerConfig;
 use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
 use crate::wire::frame::{IpRepr, TcpFrame};
-use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use crate::wire::tcp_option::TcpOptions;
 
 const SERVICE: &str = "10.9.0.2:80";
@@ -307,4 +307,25 @@ fn an_mp_join_for_no_connection_is_reset_and_never_reaches_an_origin() {
     assert_eq!(seg.ack_number, TcpSeqNumber(78), "<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>");
     assert!(shard.poll_transmit(now, Side::Client, &mut buf).is_none(), "no SYN,ACK");
     assert_eq!(shard.connections(), 0);
+}
+
+#[test]
+fn a_draining_shard_refuses_new_connections_with_a_reset() {
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(0, 1), now);
+    let service: SocketAddr = SERVICE.parse().unwrap();
+    let before: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let after: SocketAddr = "10.1.0.2:5556".parse().unwrap();
+    let mut buf = vec![0u8; 2000];
+    shard.handle_frame(now, &frame(before, service, TcpFlags::SYN), true);
+    let synack = shard.poll_transmit(now, Side::Client, &mut buf).unwrap();
+    assert_eq!(synack.remote, before);
+    shard.drain();
+    shard.handle_frame(now, &frame(after, service, TcpFlags::SYN), true);
+    let rst = shard.poll_transmit(now, Side::Client, &mut buf).unwrap();
+    assert_eq!(rst.remote, after);
+    let seg = TcpPacket::new_checked(&buf[20..rst.len]).unwrap();
+    assert!(seg.flags().contains(TcpFlags::RST));
+    assert_eq!(shard.stats().refused_draining, 1);
+    assert_eq!(shard.unfinished(), 0, "a half-open connection is not held by the shard");
 }
