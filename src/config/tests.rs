@@ -332,7 +332,14 @@ fn announced_addresses_are_served_and_configure_mptcp() {
     assert_eq!(listen.len(), 2 * 82);
     let mptcp = services[0].mptcp.as_ref().expect("v1 is offered by default");
     assert_eq!(mptcp.announce, vec![(1, "10.0.0.2".parse().unwrap())]);
-    let v0_only =
-        BASE.replacen("    forward:", "    terminate:\n      mptcp_versions: [0]\n    forward:", 1);
-    assert!(parse(&v0_only).expect("valid").to_services()[0].mptcp.is_none());
+}
+
+#[test]
+fn version_0_is_refused_until_it_is_terminated() {
+    let terminate = "    terminate:\n      mptcp_versions: [1, 0]\n    forward:";
+    assert_errors(
+        errors_with("    forward:", terminate),
+        &["x.yaml:11:27: pipelines[0].terminate.mptcp_versions[1]: version 0 (RFC 6824) is not \
+           terminated yet; list [1] (a v0 client gets plain TCP)"],
+    );
 }

@@ -315,6 +315,8 @@ impl Connection {
         if self.fin.is_none() && self.end.is_none() {
             self.fin = Some(self.snd_una.wrapping_add(self.snd.len() as u64));
             self.data_progress_at = now;
+            // With all data mapped already, the DATA_FIN goes out now, not at a later input.
+            self.after_input(now);
         }
     }
 

@@ -5,7 +5,7 @@
 use super::subflow::{MAP_MAX, Map};
 use super::{Connection, MptcpEnd, SubflowId};
 use crate::time::Instant;
-use crate::wire::mptcp::{Dss, MpCapableKeys, MptcpOption, MptcpVersion};
+use crate::wire::mptcp::{Dss, MpCapableKeys, MpTcpRstReason, MptcpOption, MptcpVersion};
 use crate::wire::tcp::{TcpFlags, TcpRepr};
 
 impl Connection {
@@ -234,7 +234,7 @@ impl Connection {
         let now = self.clock;
         if self.live_subflows() > 1 {
             if let Some(s) = self.subflow_mut(id) {
-                s.tcp.abort(now);
+                s.reset(now, MpTcpRstReason(0x01));
             }
         } else {
             self.abort(now);

@@ -3,7 +3,7 @@
 
 use super::{ADD_ADDR_TRIES, Connection, SubflowId};
 use crate::time::Instant;
-use crate::wire::mptcp::{AddAddrForm, MptcpOption};
+use crate::wire::mptcp::{AddAddrForm, MpTcpRstReason, MptcpOption, MptcpVersion};
 use crate::wire::tcp::TcpRepr;
 
 impl Connection {
@@ -45,7 +45,7 @@ impl Connection {
                 if self.live_subflows() > 1
                     && let Some(s) = self.subflow_mut(id)
                 {
-                    s.tcp.abort(now);
+                    s.reset(now, MpTcpRstReason(0x01));
                 }
             }
             _ => {}
@@ -57,13 +57,25 @@ impl Connection {
         for s in self.subflows.iter_mut().flatten() {
             if s.remote_id == remote_id && !s.ended() {
                 s.closing = true;
-                s.tcp.abort(now);
+                // RFC 8684 §3.6: 0x00, unspecified (the peer withdrew the address).
+                s.reset(now, MpTcpRstReason(0x00));
             }
         }
     }
 
-    /// A RST on a subflow: its MP_TCPRST reason is only counted (RFC 8684 §3.6).
-    pub(super) fn note_rst(&mut self, _seg: &TcpRepr<'_>) {}
+    /// A RST on a subflow: its MP_TCPRST, if any, is counted (RFC 8684 §3.6: the reason is
+    /// informational; the subflow's end is handled like any other).
+    pub(super) fn note_rst(&mut self, seg: &TcpRepr<'_>) {
+        if !seg.flags.contains(crate::wire::tcp::TcpFlags::RST) {
+            return;
+        }
+        let tcprst = seg.options.mptcp().any(|b| {
+            matches!(MptcpOption::parse(b, MptcpVersion::V1), Ok(MptcpOption::MpTcpRst(_)))
+        });
+        if tcprst {
+            self.stats.mp_tcprst_received += 1;
+        }
+    }
 
     fn on_echo(&mut self, id: u8) {
         if let Some(a) = self.announce.iter_mut().find(|a| a.id == id) {

@@ -35,4 +35,6 @@ pub struct MptcpStats {
     pub fastclose_received: u64,
     /// MP_FASTCLOSE with a wrong key (ignored).
     pub bad_fastclose: u64,
+    /// RSTs received with an MP_TCPRST option.
+    pub mp_tcprst_received: u64,
 }

@@ -7,6 +7,7 @@ use crate::tcp::Connection as Tcp;
 use crate::tcp::State;
 use crate::tcp::cc::CongestionControl;
 use crate::time::{Duration, Instant};
+use crate::wire::mptcp::MpTcpRstReason;
 
 /// A mapping's length is a 16-bit field (RFC 8684 §3.3.1).
 pub(super) const MAP_MAX: u64 = u16::MAX as u64;
@@ -66,6 +67,8 @@ pub struct Subflow {
     pub(super) closing: bool,
     /// Its end was counted.
     pub(super) counted_closed: bool,
+    /// The MP_TCPRST reason its RST carries, when we reset it (RFC 8684 §3.6).
+    pub(super) reset_reason: Option<MpTcpRstReason>,
 }
 
 impl Subflow {
@@ -85,7 +88,14 @@ impl Subflow {
             ack_owed: false,
             closing: false,
             counted_closed: false,
+            reset_reason: None,
         }
+    }
+
+    /// Resets this subflow alone, its RST carrying MP_TCPRST with `reason` (RFC 8684 §3.6).
+    pub(super) fn reset(&mut self, now: Instant, reason: MpTcpRstReason) {
+        self.reset_reason = Some(reason);
+        self.tcp.abort(now);
     }
 
     /// The TCP connection.

@@ -10,7 +10,7 @@ use crate::tcp::Transmit;
 use crate::tcp::hooks::{Outgoing, SegmentHook, SegmentKind};
 use crate::time::Instant;
 use crate::wire::checksum;
-use crate::wire::mptcp::{AddAddr, Dss, DssMapping, MpFastclose};
+use crate::wire::mptcp::{AddAddr, Dss, DssMapping, MpFastclose, MpTcpRst, MpTcpRstReason};
 use crate::wire::tcp_option::TcpOptionWriter;
 
 /// The DSS checksum of a mapping (RFC 8684 §3.3.1): the Internet checksum over a pseudo
@@ -148,6 +148,7 @@ impl Connection {
         let hmac = &self.hmac;
         let s = self.subflows.get_mut(usize::from(id)).and_then(Option::as_mut)?;
         let mut hook = DssHook {
+            reset_reason: s.reset_reason,
             maps: &s.tx,
             data_ack,
             data_fin,
@@ -188,6 +189,8 @@ struct DssHook<'a> {
     data_fin: Option<u64>,
     /// The peer's key, when our RSTs carry MP_FASTCLOSE.
     fastclose: Option<u64>,
+    /// The MP_TCPRST reason of this subflow's RST, when it is reset alone.
+    reset_reason: Option<MpTcpRstReason>,
     echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
     announce: Option<(u8, std::net::IpAddr)>,
     hmac: &'a HmacKeys,
@@ -235,6 +238,9 @@ impl SegmentHook for DssHook<'_> {
         if segment.kind == SegmentKind::Reset {
             if let Some(key) = self.fastclose {
                 let opt = MpFastclose { receiver_key: key };
+                let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
+            } else if let Some(reason) = self.reset_reason {
+                let opt = MpTcpRst::new(reason, false);
                 let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
             }
             return;
