@@ -33,7 +33,7 @@ mod subflow;
 #[path = "mptcp_sim/tx.rs"]
 mod tx;
 
-use netreaktor_pipeline::netsim::{LinkConfig, Rng, ms, percent, secs};
+use netreaktor_pipeline::netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::time::Instant;
 
 use client::{Action, Offer, Sched};
@@ -103,5 +103,141 @@ fn full_size_segments_fit_a_1500_mtu() {
         spec.bound = secs(10);
         let _note = note(&spec);
         check_complete(&run(spec), true);
+    }
+}
+
+/// No join refused, one accepted, the two subflows at once: the join took part.
+fn check_one_join(run: &scenario::Run) {
+    let (id, d) = (run.id(), run.describe());
+    let m = run.proxy().stats().mptcp;
+    assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
+    assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
+    assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
+}
+
+/// (b) 1-3 % loss and 1-3 % reordering on one path (wifi on even seeds, cell on odd):
+/// byte-exact both ways. A lost join SYN may be retried after the transfer ended, so with a
+/// lossy cell the join is only required to be counted as the client saw it.
+#[test]
+fn loss_and_reordering_on_one_path() {
+    let mut disturbed = 0;
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 2);
+        let (up, down) = (size(&mut r), 2_000_000 * r.range_inclusive(1, 2));
+        let mut spec = Spec::new("loss and reordering", seed, up, down);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        spec.cell = link(&mut r, (20, 50), (5, 30));
+        let loss = percent(r.range_inclusive(1, 3) as u32);
+        let reorder = (percent(r.range_inclusive(1, 3) as u32), ms(r.range_inclusive(2, 20)));
+        let lossy = if seed % 2 == 0 { &mut spec.wifi } else { &mut spec.cell };
+        *lossy = lossy.clone().loss_ppm(loss).reorder(reorder.0, reorder.1);
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 20), false));
+        spec.bound = secs(40);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        let (id, d) = (run.id(), run.describe());
+        let lossy = run.net.stats(run.links[(seed % 2) as usize], Direction::BToA);
+        disturbed += lossy.dropped_loss + lossy.reordered;
+        if seed % 2 == 0 {
+            check_one_join(&run);
+        } else {
+            let m = run.proxy().stats().mptcp;
+            let joined = run.client().subs.iter().filter(|s| s.iface == 1 && s.joined).count();
+            assert_eq!(m.joins_accepted, joined as u64, "{id}\n{d}");
+        }
+    }
+    assert!(disturbed > 0, "no segment lost or reordered");
+}
+
+/// The median of `v`, which it sorts.
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// (c) The wifi path (the primary) blackholed both ways mid-download, restored 1-3 s later:
+/// the server marks it potentially failed within max(50 ms, 2 SRTT + 4 RTTVAR) and
+/// reinjects on cell, so the download stalls far less than the 1 s data-level RTO.
+#[test]
+fn primary_blackholed_then_restored() {
+    let mut stalls = Vec::new();
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 3);
+        let mut spec = Spec::new("primary blackholed", seed, 0, 4_000_000);
+        spec.wifi = link(&mut r, (5, 15), (20, 40));
+        spec.cell = link(&mut r, (20, 50), (10, 30));
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 10), false));
+        let from = r.range_inclusive(150, 300);
+        let until = from + r.range_inclusive(1_000, 3_000);
+        spec.cuts.push((0, Instant::from_millis(from), Instant::from_millis(until)));
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        check_one_join(&run);
+        let (id, d) = (run.id(), run.describe());
+        let read_at = run.client().log.read_all_at.expect("checked complete");
+        assert!(read_at > Instant::from_millis(from), "{id}: done before the cut\n{d}");
+        let wifi_down = run.net.stats(run.links[0], Direction::BToA);
+        assert!(wifi_down.dropped_cut > 0, "{id}: the cut dropped nothing\n{d}");
+        let m = run.proxy().stats().mptcp;
+        assert!(m.potentially_failed >= 1, "{id}\n{d}");
+        assert!(m.reinjected_bytes > 0, "{id}\n{d}");
+        let stall = run.client().log.longest_stall.total_millis();
+        assert!(stall < 500, "{id}: stalled {stall} ms\n{d}");
+        stalls.push(stall);
+    }
+    let n = stalls.len();
+    let med = median(&mut stalls);
+    let (min, max) = (stalls.first().copied(), stalls.last().copied());
+    eprintln!(
+        "primary blackholed: longest stall over {n} seeds: min {min:?} median {med} max {max:?} ms"
+    );
+}
+
+/// (d) A backup join (B=1): while wifi is healthy the server sends no data on it.
+#[test]
+fn backup_path_idle_while_primary_healthy() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 4);
+        let (up, down) = (size(&mut r), 4_000_000);
+        let mut spec = Spec::new("backup idle", seed, up, down);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        spec.cell = link(&mut r, (20, 60), (5, 30));
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 20), true));
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        check_one_join(&run);
+        let (id, d) = (run.id(), run.describe());
+        let backup = run.client().subs.iter().find(|s| s.backup()).expect("the backup join");
+        assert_eq!(backup.rx_bytes, 0, "{id}: data on the backup\n{d}");
+    }
+}
+
+/// (d) A backup join (B=1), then wifi blackholed: data flows on the backup.
+#[test]
+fn backup_path_carries_data_after_primary_fails() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 5);
+        let mut spec = Spec::new("backup takes over", seed, 0, 4_000_000);
+        spec.wifi = link(&mut r, (5, 15), (20, 40));
+        spec.cell = link(&mut r, (20, 50), (10, 30));
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 10), true));
+        let from = r.range_inclusive(150, 300);
+        let until = from + r.range_inclusive(1_000, 3_000);
+        spec.cuts.push((0, Instant::from_millis(from), Instant::from_millis(until)));
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        check_one_join(&run);
+        let (id, d) = (run.id(), run.describe());
+        let backup = run.client().subs.iter().find(|s| s.backup()).expect("the backup join");
+        assert!(backup.rx_bytes > 0, "{id}: nothing on the backup\n{d}");
+        let m = run.proxy().stats().mptcp;
+        assert!(m.potentially_failed >= 1, "{id}\n{d}");
     }
 }
