@@ -224,7 +224,8 @@ impl MpClient {
 
     fn finish_plain(&mut self, now: Instant) {
         let s0 = &mut self.subs[0];
-        if self.snd_nxt == self.cfg.tx_len && !self.closed_subflows {
+        let open = matches!(s0.tcp.state(), State::Established | State::CloseWait);
+        if self.snd_nxt == self.cfg.tx_len && open && !self.closed_subflows {
             self.closed_subflows = true;
             s0.tcp.close(now);
         }
