@@ -8,7 +8,8 @@
 //! shard's MPTCP counters.
 //!
 //! A failing run prints its scenario and seed; `MPTCP_SIM_SEED=<seed>` replays one seed,
-//! `MPTCP_SIM_SEEDS=<n>` changes the count and `MPTCP_SIM_VERBOSE=1` prints every run.
+//! `MPTCP_SIM_SEEDS=<n>` changes the count, `MPTCP_SIM_VERBOSE=1` prints every run and
+//! `MPTCP_SIM_DEBUG=1` every data segment the client receives.
 
 #[path = "mptcp_sim/client.rs"]
 mod client;
@@ -190,7 +191,7 @@ fn primary_blackholed_then_restored() {
         assert!(m.potentially_failed >= 1, "{id}\n{d}");
         assert!(m.reinjected_bytes > 0, "{id}\n{d}");
         let stall = run.client().log.longest_stall.total_millis();
-        assert!(stall < 500, "{id}: stalled {stall} ms\n{d}");
+        assert!(stall < 300, "{id}: stalled {stall} ms\n{d}");
         stalls.push(stall);
     }
     let n = stalls.len();
@@ -399,7 +400,8 @@ fn forged_joins_are_refused() {
         assert_eq!(m.joins_refused, [1, 0, 1, 0, 0], "{id}\n{d}");
         assert_eq!(m.joins_accepted, 0, "{id}\n{d}");
         for s in run.client().subs.iter().filter(|s| s.forged()) {
-            assert!(matches!(s.rst, Some(Some(_))), "{id}: no MP_TCPRST\n{d}");
+            // RFC 8684 §3.6: 0x01, an MPTCP-specific error.
+            assert_eq!(s.rst, Some(Some(0x01)), "{id}: no MP_TCPRST\n{d}");
             assert!(!s.joined && s.rx_bytes == 0, "{id}\n{d}");
         }
     }
