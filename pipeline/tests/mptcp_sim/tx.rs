@@ -181,7 +181,7 @@ impl MpClient {
     /// The data-level retransmission: the oldest unacknowledged run again, and an ACK to
     /// carry a pending DATA_FIN.
     fn data_timer(&mut self, now: Instant) {
-        if !self.data_deadline().is_some_and(|t| t <= now) {
+        if self.data_deadline().is_none_or(|t| t > now) {
             return;
         }
         self.data_progress_at = now;
