@@ -243,6 +243,8 @@ fn backup_path_carries_data_after_primary_fails() {
         let (id, d) = (run.id(), run.describe());
         let backup = run.client().subs.iter().find(|s| s.backup()).expect("the backup join");
         assert!(backup.rx_bytes > 0, "{id}: nothing on the backup\n{d}");
+        let first = backup.first_rx_at.expect("data arrived");
+        assert!(first >= Instant::from_millis(from), "{id}: backup used at {first}\n{d}");
         let m = run.proxy().stats().mptcp;
         assert!(m.potentially_failed >= 1, "{id}\n{d}");
     }

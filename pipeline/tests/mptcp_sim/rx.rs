@@ -66,6 +66,9 @@ impl MpClient {
             }
         }
         self.drain(i);
+        if self.subs[i].rx_bytes > 0 {
+            self.subs[i].first_rx_at.get_or_insert(now);
+        }
     }
 
     /// The SYN,ACK: the server's key, or the join's HMAC (RFC 8684 §3.1, §3.2).
