@@ -112,10 +112,12 @@ fn full_size_segments_fit_a_1500_mtu() {
     }
 }
 
-/// No join refused, one accepted, the two subflows at once: the join took part.
+/// No fallback, no join refused, one accepted, the two subflows at once: the join took
+/// part.
 fn check_one_join(run: &scenario::Run) {
     let (id, d) = (run.id(), run.describe());
     let m = run.proxy().stats().mptcp;
+    assert_eq!(m.fallback, [0; 6], "{id}\n{d}");
     assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
     assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
     assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
@@ -167,7 +169,7 @@ fn median(v: &mut [u64]) -> u64 {
 /// reinjects on cell, so the download stalls far less than the 1 s data-level RTO.
 #[test]
 fn primary_blackholed_then_restored() {
-    let mut stalls = Vec::new();
+    let (mut stalls, mut reinjected) = (Vec::new(), 0);
     for seed in seeds(SEEDS) {
         let mut r = Rng::stream(seed, 3);
         let mut spec = Spec::new("primary blackholed", seed, 0, 4_000_000);
@@ -189,17 +191,21 @@ fn primary_blackholed_then_restored() {
         assert!(wifi_down.dropped_cut > 0, "{id}: the cut dropped nothing\n{d}");
         let m = run.proxy().stats().mptcp;
         assert!(m.potentially_failed >= 1, "{id}\n{d}");
-        assert!(m.reinjected_bytes > 0, "{id}\n{d}");
+        // When the cut finds wifi idle (the data-level window full) with its data already
+        // DATA_ACKed through cell, there is nothing to reinject (seed 199 of 400).
+        reinjected += u64::from(m.reinjected_bytes > 0);
         let stall = run.client().log.longest_stall.total_millis();
         assert!(stall < 300, "{id}: stalled {stall} ms\n{d}");
         stalls.push(stall);
     }
     let n = stalls.len();
     let med = median(&mut stalls);
-    let (min, max) = (stalls.first().copied(), stalls.last().copied());
+    let (min, max) = (stalls.first().copied().unwrap_or(0), stalls.last().copied().unwrap_or(0));
     eprintln!(
-        "primary blackholed: longest stall over {n} seeds: min {min:?} median {med} max {max:?} ms"
+        "primary blackholed: longest stall over {n} seeds: min {min} median {med} max {max} \
+         ms; reinjection in {reinjected} runs"
     );
+    assert!(reinjected * 10 >= n as u64 * 9, "reinjection in only {reinjected} of {n} runs");
 }
 
 /// (d) A backup join (B=1): while wifi is healthy the server sends no data on it.
