@@ -37,7 +37,7 @@ impl MpClient {
         }
         let syn_sent = self.subs[i].tcp.state() == State::SynSent;
         let received = self.subs[i].tcp.handle_segment(now, seg);
-        if std::env::var_os("MPTCP_SIM_DEBUG").is_some() && !seg.payload.is_empty() {
+        if std::env::var_os("MPTCP_SIM_DEBUG").is_some() {
             eprintln!(
                 "{now} sub {i} seq {} len {} {received:?} opts {opts:?}",
                 seg.seq_number,
