@@ -375,7 +375,7 @@ fn fallback_to_plain_tcp() {
 /// (h) A third ACK without MP_CAPABLE after an MP_CAPABLE SYN,ACK is a fallback counted as
 /// `no_option_on_third_ack` (FALLBACK_NAMES[3]).
 #[test]
-#[ignore = "server bug: shard/mptcp.rs accept_one never counts fallback[3] (no_option_on_third_ack)"]
+#[ignore = "server bug: shard/mptcp.rs accept_one never counts fallback[3]; main c2be147 fixes it"]
 fn stripped_capable_is_counted() {
     for seed in seeds(FEW) {
         let mut spec = Spec::new("stripped capable counted", seed, 30_000, 30_000);
