@@ -37,7 +37,7 @@ impl MpClient {
         }
         let syn_sent = self.subs[i].tcp.state() == State::SynSent;
         let received = self.subs[i].tcp.handle_segment(now, seg);
-        if std::env::var_os("MPTCP_SIM_DEBUG").is_some() && !seg.payload.is_empty() {
+        if std::env::var_os("MPTCP_SIM_DEBUG").is_some() {
             eprintln!(
                 "{now} sub {i} seq {} len {} {received:?} opts {opts:?}",
                 seg.seq_number,
@@ -66,6 +66,9 @@ impl MpClient {
             }
         }
         self.drain(i);
+        if self.subs[i].rx_bytes > 0 {
+            self.subs[i].first_rx_at.get_or_insert(now);
+        }
     }
 
     /// The SYN,ACK: the server's key, or the join's HMAC (RFC 8684 §3.1, §3.2).

@@ -64,6 +64,8 @@ pub(crate) struct Sub {
     pub(crate) rx_read: u64,
     /// Data bytes that arrived on it in order.
     pub(crate) rx_bytes: u64,
+    /// When its first data byte arrived in order.
+    pub(crate) first_rx_at: Option<Instant>,
     /// It got a RST; with the MP_TCPRST reason when one was attached.
     pub(crate) rst: Option<Option<u8>>,
     pub(crate) closing: bool,
@@ -87,6 +89,7 @@ impl Sub {
             rx: Vec::new(),
             rx_read: 0,
             rx_bytes: 0,
+            first_rx_at: None,
             rst: None,
             closing: false,
             end_seen: false,

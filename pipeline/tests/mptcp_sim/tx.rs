@@ -181,7 +181,7 @@ impl MpClient {
     /// The data-level retransmission: the oldest unacknowledged run again, and an ACK to
     /// carry a pending DATA_FIN.
     fn data_timer(&mut self, now: Instant) {
-        if !self.data_deadline().is_some_and(|t| t <= now) {
+        if self.data_deadline().is_none_or(|t| t > now) {
             return;
         }
         self.data_progress_at = now;
@@ -224,7 +224,8 @@ impl MpClient {
 
     fn finish_plain(&mut self, now: Instant) {
         let s0 = &mut self.subs[0];
-        if self.snd_nxt == self.cfg.tx_len && !self.closed_subflows {
+        let open = matches!(s0.tcp.state(), State::Established | State::CloseWait);
+        if self.snd_nxt == self.cfg.tx_len && open && !self.closed_subflows {
             self.closed_subflows = true;
             s0.tcp.close(now);
         }
