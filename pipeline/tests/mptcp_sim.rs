@@ -375,7 +375,6 @@ fn fallback_to_plain_tcp() {
 /// (h) A third ACK without MP_CAPABLE after an MP_CAPABLE SYN,ACK is a fallback counted as
 /// `no_option_on_third_ack` (FALLBACK_NAMES[3]).
 #[test]
-#[ignore = "server bug: shard/mptcp.rs accept_one never counts fallback[3]; main c2be147 fixes it"]
 fn stripped_capable_is_counted() {
     for seed in seeds(FEW) {
         let mut spec = Spec::new("stripped capable counted", seed, 30_000, 30_000);
@@ -422,8 +421,6 @@ fn forged_joins_are_refused() {
 /// Neither side sends a byte: the origin's FIN becomes the server's DATA_FIN at once, not
 /// after the 1 s data-level retransmission timeout (the client says nothing to wake it).
 #[test]
-#[ignore = "server bug: Connection::close (mptcp/conn/mod.rs) sets the DATA_FIN without \
-            nudging a subflow; it goes out only at the 1 s data RTO"]
 fn data_fin_of_an_empty_stream_is_prompt() {
     for seed in seeds(FEW) {
         let spec = Spec::new("empty streams", seed, 0, 0);
