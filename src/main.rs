@@ -20,6 +20,7 @@ mod config;
 mod inspect;
 mod metrics;
 mod neigh;
+mod notify;
 mod run;
 #[cfg(test)]
 mod testnet;

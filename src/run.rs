@@ -27,6 +27,7 @@ use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::metrics::{self, Shared};
+use crate::notify;
 use crate::worker::handoff::Handoff;
 use crate::worker::metrics::WorkerMetrics;
 use crate::worker::{self, Registration, Role, WorkerSpec};
@@ -52,7 +53,9 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
     watch_signals(Arc::clone(&stop), Arc::clone(&drain), drain_timeout)?;
     let mut appliance = Appliance::start(&config, Arc::clone(&stop), Arc::clone(&drain))?;
     eprintln!("netreaktor: ready: {} worker(s), config {file}", appliance.workers.len());
+    notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
+    notify::notify("STOPPING=1");
     appliance.stop(&stop)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -80,6 +83,7 @@ fn watch_signals(
                  a second signal stops at once",
                 drain_timeout
             );
+            notify::notify("STOPPING=1\nSTATUS=draining");
         }
     })?;
     Ok(())
