@@ -22,6 +22,7 @@ mod metrics;
 mod neigh;
 mod notify;
 mod run;
+mod status;
 #[cfg(test)]
 mod testnet;
 mod worker;
@@ -57,6 +58,18 @@ enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Summarise a running appliance: workers, XDP mode, connections, subflows, drops.
+    Status {
+        /// The running appliance's config (its metrics address is asked).
+        #[arg(short = 'c', long = "config")]
+        config: Option<PathBuf>,
+        /// The metrics address to ask instead (default 127.0.0.1:9100).
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
+        /// Print the JSON the appliance serves at /status.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the appliance until SIGINT or SIGTERM (needs root).
     Run {
         /// The YAML configuration file.
@@ -71,6 +84,7 @@ fn main() -> ExitCode {
         Command::Inspect { file, verify_checksums } => inspect::run(&file, verify_checksums),
         Command::Check { config } => Ok(check::run(&config)),
         Command::Run { config } => run::run(&config),
+        Command::Status { config, metrics, json } => status::run(config.as_deref(), metrics, json),
     };
     match result {
         Ok(code) => code,

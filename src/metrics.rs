@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     /// Per steering program: its interface and its counters in `Counter::ALL` order, copied
     /// by the control thread about once a second.
     pub(crate) steering: Vec<(String, [AtomicU64; Counter::ALL.len()])>,
+    /// Per steering program: its interface and the XDP mode in use.
+    pub(crate) xdp_modes: Vec<(String, String)>,
     pub(crate) ready: AtomicBool,
 }
 
@@ -67,6 +69,7 @@ fn answer(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let path = line.split_whitespace().nth(1).unwrap_or("");
     let (status, body) = match path {
         "/metrics" => ("200 OK", render(shared)),
+        "/status" => ("200 OK", crate::status::render(shared)),
         "/healthz" => ("200 OK", "ok\n".to_owned()),
         "/readyz" if shared.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
         "/readyz" => ("503 Service Unavailable", "starting\n".to_owned()),
@@ -86,7 +89,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 24] = [
+    let counters: [(&str, &str, Field); 26] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -98,6 +101,8 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.refused_limit
         }),
         ("connections_active", "Spliced connections held", |m| &m.active),
+        ("mptcp_connections_active", "MPTCP connections held (about 1 s old)", |m| &m.mptcp_active),
+        ("mptcp_subflows_active", "Live subflows of those (about 1 s old)", |m| &m.subflows),
         ("connections_refused_draining_total", "SYNs reset while draining on SIGTERM", |m| {
             &m.refused_draining
         }),

@@ -121,9 +121,15 @@ impl Appliance {
         let workers = config.cores.value.len();
         let interfaces =
             steering.iter().filter_map(|s| s.attachment()).map(|a| a.interface.clone());
+        let xdp_modes = steering
+            .iter()
+            .filter_map(|s| s.attachment())
+            .map(|a| (a.interface.clone(), a.mode.to_string()))
+            .collect();
         let shared = Arc::new(Shared {
             workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
             steering: interfaces.map(|name| (name, Default::default())).collect(),
+            xdp_modes,
             ready: AtomicBool::new(false),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;

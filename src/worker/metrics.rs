@@ -35,6 +35,9 @@ pub(crate) struct WorkerMetrics {
     pub(crate) refused_draining: AtomicU64,
     /// Connections not finished yet, published while draining.
     pub(crate) unfinished: AtomicU64,
+    /// MPTCP connections held and their live subflows, published about once a second.
+    pub(crate) mptcp_active: AtomicU64,
+    pub(crate) subflows: AtomicU64,
     pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],
     pub(crate) joins_accepted: AtomicU64,
     pub(crate) joins_refused_by: [AtomicU64; JOIN_REFUSAL_KINDS],

@@ -43,6 +43,9 @@ const BATCH: usize = 512;
 /// How long a worker spins without work before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
 
+/// Publications between two scans for the MPTCP gauges (about once a second).
+const GAUGE_EVERY: u64 = 100;
+
 /// The longest sleep: the stop flag is seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_millis(10);
 
@@ -147,6 +150,8 @@ struct Worker {
     drain: Arc<AtomicBool>,
     /// The shard was told to drain.
     draining: bool,
+    /// Publications so far (the gauges that cost a scan go out every `GAUGE_EVERY`).
+    publishes: u64,
     log_connections: bool,
     epoch: WallInstant,
     stats: LoopStats,
@@ -190,6 +195,7 @@ impl Worker {
             stop: spec.stop,
             drain: spec.drain,
             draining: false,
+            publishes: 0,
             log_connections: spec.log_connections,
             epoch: spec.epoch,
             stats: LoopStats::default(),
@@ -372,6 +378,12 @@ impl Worker {
         if self.draining {
             let unfinished = self.shard.unfinished() as u64;
             self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
+        }
+        self.publishes += 1;
+        if self.publishes.is_multiple_of(GAUGE_EVERY) {
+            let (conns, subflows) = self.shard.mptcp_gauges();
+            self.metrics.mptcp_active.store(conns as u64, Ordering::Relaxed);
+            self.metrics.subflows.store(subflows as u64, Ordering::Relaxed);
         }
         while let Some(event) = self.shard.poll_event() {
             if self.log_connections {

@@ -537,6 +537,13 @@ impl Shard {
         self.draining = true;
     }
 
+    /// MPTCP connections held and the live subflows they have (not ended). O(connections).
+    pub fn mptcp_gauges(&self) -> (usize, usize) {
+        let slots = self.table.slots().filter_map(|s| self.table.get(s));
+        let conns = slots.filter_map(|e| e.splice.client().mptcp());
+        conns.fold((0, 0), |(c, s), m| (c + 1, s + m.live_subflows()))
+    }
+
     /// Connections still carrying data or closing (those whose connections are all CLOSED or
     /// in TIME-WAIT do not count). O(connections).
     pub fn unfinished(&self) -> usize {

@@ -1,0 +1,205 @@
+//! `netreaktor status`: a running appliance's summary. The appliance serves it as JSON at
+//! `/status` on its metrics address ([`render`]); the command fetches it and prints a table
+//! ([`run`]), or the JSON with `--json`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use netreaktor_pipeline::shard::{FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use serde_json::{Value, json};
+
+use crate::config;
+use crate::metrics::Shared;
+use crate::worker::metrics::WorkerMetrics;
+
+/// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals.
+pub(crate) fn render(shared: &Shared) -> String {
+    let get = WorkerMetrics::get;
+    let workers: Vec<Value> = shared
+        .workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            json!({
+                "worker": i,
+                "connections": get(&w.active),
+                "mptcp_connections": get(&w.mptcp_active),
+                "subflows": get(&w.subflows),
+                "accepted": get(&w.accepted),
+                "frames_received": get(&w.frames_received),
+                "bytes_to_client": get(&w.bytes_to_client),
+                "bytes_to_origin": get(&w.bytes_to_origin),
+                "drops": {
+                    "malformed": get(&w.dropped_malformed),
+                    "checksum": get(&w.dropped_checksum),
+                    "not_tcp": get(&w.dropped_not_tcp),
+                    "handoff_full": get(&w.handoff_dropped),
+                    "no_neighbour": get(&w.no_neighbour),
+                    "replies": get(&w.replies_dropped),
+                },
+            })
+        })
+        .collect();
+    let sum = |f: fn(&WorkerMetrics) -> u64| shared.workers.iter().map(|w| f(w)).sum::<u64>();
+    let by_name = |names: &[&str], cells: fn(&WorkerMetrics) -> &[std::sync::atomic::AtomicU64]| {
+        let mut out = serde_json::Map::new();
+        for (k, name) in names.iter().enumerate() {
+            let n: u64 = shared.workers.iter().map(|w| cells(w).get(k).map_or(0, get)).sum();
+            out.insert((*name).to_owned(), json!(n));
+        }
+        Value::Object(out)
+    };
+    let xdp: Vec<Value> = shared
+        .xdp_modes
+        .iter()
+        .map(|(interface, mode)| json!({"interface": interface, "mode": mode}))
+        .collect();
+    let status = json!({
+        "ready": shared.ready.load(std::sync::atomic::Ordering::Relaxed),
+        "xdp": xdp,
+        "workers": workers,
+        "mptcp": {
+            "connections_total": sum(|w| WorkerMetrics::get(&w.mptcp_connections)),
+            "joins_accepted": sum(|w| WorkerMetrics::get(&w.joins_accepted)),
+            "joins_refused": by_name(&JOIN_REFUSAL_NAMES, |w| &w.joins_refused_by),
+            "fallbacks": by_name(&FALLBACK_NAMES, |w| &w.mptcp_fallback),
+            "potentially_failed": sum(|w| WorkerMetrics::get(&w.potentially_failed)),
+            "reinjected_bytes": sum(|w| WorkerMetrics::get(&w.reinjected_bytes)),
+        },
+    });
+    format!("{status}\n")
+}
+
+/// Fetches `/status` from the appliance whose metrics address is `metrics` (or the one in
+/// `config`, or 127.0.0.1:9100) and prints it.
+pub(crate) fn run(
+    config_path: Option<&Path>,
+    metrics: Option<SocketAddr>,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
+    let addr = match (metrics, config_path) {
+        (Some(addr), _) => addr,
+        (None, Some(path)) => match config::load(path) {
+            Ok(c) => c.metrics.listen.0,
+            Err(_) => {
+                return Err(anyhow!("{}: not a valid config (netreaktor check)", path.display()));
+            }
+        },
+        (None, None) => SocketAddr::from(([127, 0, 0, 1], 9100)),
+    };
+    let body = fetch(addr).with_context(|| {
+        format!("no appliance answers at {addr} (is `netreaktor run` up, in this namespace?)")
+    })?;
+    if json_out {
+        print!("{body}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status: Value = serde_json::from_str(&body).context("the answer is not JSON")?;
+    print!("{}", table(addr, &status));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// GET /status over HTTP/1.1; the body.
+fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or_else(|| anyhow!("no HTTP body"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(anyhow!("{}", head.lines().next().unwrap_or("no status line")));
+    }
+    Ok(body.to_owned())
+}
+
+/// The human table.
+fn table(addr: SocketAddr, s: &Value) -> String {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = String::new();
+    let ready = if s["ready"].as_bool() == Some(true) { "ready" } else { "starting" };
+    out += &format!("netreaktor at {addr}: {ready}\n");
+    let xdp: Vec<String> = s["xdp"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            format!(
+                "{} {}",
+                x["interface"].as_str().unwrap_or("?"),
+                x["mode"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    out += &format!("XDP: {}\n", xdp.join(", "));
+    out += &format!(
+        "{:>6} {:>11} {:>7} {:>8} {:>10} {:>12} {:>8}\n",
+        "worker", "connections", "mptcp", "subflows", "accepted", "frames in", "dropped"
+    );
+    for w in s["workers"].as_array().into_iter().flatten() {
+        let drops: u64 = w["drops"].as_object().into_iter().flatten().map(|(_, v)| n(v)).sum();
+        out += &format!(
+            "{:>6} {:>11} {:>7} {:>8} {:>10} {:>12} {:>8}\n",
+            n(&w["worker"]),
+            n(&w["connections"]),
+            n(&w["mptcp_connections"]),
+            n(&w["subflows"]),
+            n(&w["accepted"]),
+            n(&w["frames_received"]),
+            drops
+        );
+    }
+    let m = &s["mptcp"];
+    out += &format!(
+        "MPTCP: {} connections, {} joins accepted, refused {}, fallbacks {}; {} stalls, {} bytes reinjected\n",
+        n(&m["connections_total"]),
+        n(&m["joins_accepted"]),
+        reasons(&m["joins_refused"]),
+        reasons(&m["fallbacks"]),
+        n(&m["potentially_failed"]),
+        n(&m["reinjected_bytes"]),
+    );
+    out
+}
+
+/// "0" or "3 (unknown_token 2, bad_hmac 1)".
+fn reasons(v: &Value) -> String {
+    let parts: Vec<(String, u64)> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.as_u64().filter(|&n| n > 0).map(|n| (k.clone(), n)))
+        .collect();
+    let total: u64 = parts.iter().map(|(_, n)| n).sum();
+    if parts.is_empty() {
+        return "0".to_owned();
+    }
+    let list: Vec<String> = parts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    format!("{total} ({})", list.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_reads_the_json() {
+        let s = json!({
+            "ready": true,
+            "xdp": [{"interface": "srv0", "mode": "native"}],
+            "workers": [{"worker": 0, "connections": 3, "mptcp_connections": 2, "subflows": 4,
+                         "accepted": 10, "frames_received": 99, "drops": {"malformed": 1}}],
+            "mptcp": {"connections_total": 5, "joins_accepted": 4,
+                      "joins_refused": {"unknown_token": 2, "bad_hmac": 1, "subflow_limit": 0},
+                      "fallbacks": {}, "potentially_failed": 1, "reinjected_bytes": 1000},
+        });
+        let t = table("127.0.0.1:9100".parse().unwrap(), &s);
+        assert!(t.contains("ready") && t.contains("srv0 native"), "{t}");
+        assert!(t.contains("refused 3 (bad_hmac 1, unknown_token 2)"), "{t}");
+        assert!(t.contains("fallbacks 0"), "{t}");
+    }
+}
