@@ -324,7 +324,6 @@ impl Shard {
         if let Some(e) = self.table.remove(slot) {
             if let Some(m) = e.splice.client().mptcp() {
                 self.mptcp.tokens.remove(&m.token());
-                self.stats.mptcp.add_connection(m.stats());
             }
             if let Some(service) = self.services.get_mut(e.service) {
                 service.active = service.active.saturating_sub(1);
@@ -487,6 +486,9 @@ impl Shard {
             e.ended = true;
             let client = e.splice.client().tuple().1;
             self.stats.ended[end_index(end)] += 1;
+            if let Some(m) = e.splice.client().mptcp() {
+                self.stats.mptcp.add_connection(m.stats());
+            }
             self.push_event(ShardEvent::Ended { client, end, moved: (up, down) });
         }
         self.table.touch(slot);

@@ -76,7 +76,7 @@ pub struct MptcpCounters {
     /// Joins refused, by reason ([`JOIN_REFUSAL_NAMES`]).
     pub joins_refused: [u64; JOIN_REFUSAL_KINDS],
     /// Subflows marked potentially failed (no progress past the failover time), summed
-    /// over ended connections.
+    /// over connections once they ended.
     pub potentially_failed: u64,
     /// Bytes reinjected on another subflow, summed over ended connections.
     pub reinjected_bytes: u64,

@@ -177,7 +177,6 @@ impl Connection {
             return Err(Box::new(tcp));
         }
         let id = self.add_subflow(tcp, remote_id, backup, now);
-        self.update_window(id, self.snd_una);
         if let Some(s) = self.subflow_mut(id) {
             // RFC 8684 §3.2: the third ACK of a join is acknowledged before data flows.
             s.tcp.send_ack_now();

@@ -8,8 +8,9 @@ use crate::time::{Duration, Instant};
 
 /// The data-level retransmission timeout's floor: data (or a DATA_FIN) not acknowledged at
 /// the data level for this long, or four smoothed RTTs of the slowest subflow if longer, is
-/// sent again on the best subflow.
-const DATA_RTO_MIN: Duration = Duration::from_secs(1);
+/// sent again on the best subflow. The floor of TCP's RTO (RFC 6298 with Linux's 200 ms):
+/// the case it covers is data a subflow delivered but the peer dropped at the data level.
+const DATA_RTO_MIN: Duration = Duration::from_millis(200);
 
 /// Bytes reinjected at once by the data-level retransmission timer.
 const DATA_RTO_BURST: u64 = 64 * 1024;
