@@ -7,7 +7,9 @@ line it prints the time, the bytes the phone has received, and what the router h
 toward the phone on each radio (the tx bytes of r-wifi and r-cell: headers and retransmissions
 included) with the rate since the line before. Once the download has run --cut-at seconds it
 runs --cut-cmd (the blackhole of Wi-Fi) and prints a marked line. At the end it prints the
-transfer's summary and writes it, with the per-radio totals, as JSON to --summary.
+transfer's summary and writes it, with the per-radio totals, as JSON to --summary. If nothing
+arrives for --give-up seconds it stops reading (the fetch dies on its closed pipe) and writes
+an integrity of STALLED.
 
   ip netns exec ROUTER python3 demo_live.py --cut-at 2 --summary out.json \
       --cut-cmd bash -c '...' < fetch-output
@@ -39,25 +41,33 @@ class Live:
     def __init__(self, args):
         self.args = args
         self.base = {r: tx_bytes(i) for r, i in (("wifi", args.wifi), ("cell", args.cell))}
-        self.last = {"t": 0.0, "wifi": 0, "cell": 0}
+        self.last = {"t": 0.0, "received": 0, "wifi": 0, "cell": 0}
         self.cut = None
         self.summary = None
+        self.got, self.since = 0, 0.0
 
     def sent(self):
         return {"wifi": tx_bytes(self.args.wifi) - self.base["wifi"],
                 "cell": tx_bytes(self.args.cell) - self.base["cell"]}
 
+    def stalled_for(self, t, received):
+        """Seconds since the phone last got data (progress lines are the clock)."""
+        if received != self.got:
+            self.got, self.since = received, t
+        return t - self.since
+
     def header(self):
         print(f"  {'time':>6}  {'phone got':>9}   {'router -> phone via Wi-Fi':<41}"
-              f"{'via cellular':<40}")
+              "via cellular")
 
     def progress(self, t, received):
         sent = self.sent()
         dt = max(t - self.last["t"], 1e-3)
         rates = {r: (sent[r] - self.last[r]) * 8 / dt / 1e6 for r in ("wifi", "cell")}
+        idle = "  <- nothing arrived" if received == self.last["received"] else ""
         print(f"  {t:5.2f}s  {mb(received)}   {rate_col(sent['wifi'], rates['wifi'])}"
-              f"{rate_col(sent['cell'], rates['cell'])}", flush=True)
-        self.last = {"t": t, **sent}
+              f"{rate_col(sent['cell'], rates['cell'])}".rstrip() + idle, flush=True)
+        self.last = {"t": t, "received": received, **sent}
         if self.cut is None and t >= self.args.cut_at:
             self.do_cut(t, received)
 
@@ -100,6 +110,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cut-at", type=float, required=True, help="seconds into the download")
     p.add_argument("--summary", required=True, help="where to write the final JSON")
+    p.add_argument("--give-up", type=float, default=10.0,
+                   help="stop (the fetch then dies on its closed pipe) after this many seconds"
+                   " without data")
     p.add_argument("--wifi", default="r-wifi")
     p.add_argument("--cell", default="r-cell")
     p.add_argument("--cut-cmd", nargs=argparse.REMAINDER, required=True,
@@ -115,6 +128,11 @@ def main():
             continue
         if record.get("event") == "progress":
             live.progress(record["t"], record["bytes"])
+            if live.stalled_for(record["t"], record["bytes"]) >= args.give_up:
+                print(f"  ------ nothing arrived for {args.give_up:.0f} s: giving up ------")
+                live.summary = {"integrity": f"STALLED (nothing arrived for {args.give_up:.0f} s"
+                                f" from {live.since:.2f} s, with {record['bytes']} bytes)"}
+                break
         elif record.get("event") == "done":
             live.done(record)
     with open(args.summary, "w") as f:
