@@ -2,13 +2,13 @@
 //! and the data-level byte stream they carry both ways.
 //!
 //! - Data toward the peer sits in one data-level send buffer until DATA_ACKed (§3.3.2); the
-//!   scheduler ([`tx`]) gives runs of it to subflows, each run a DSS mapping (§3.3.1). A
+//!   scheduler (`tx.rs`) gives runs of it to subflows, each run a DSS mapping (§3.3.1). A
 //!   subflow that stops making progress, or closes, has its unacknowledged runs reinjected on
 //!   the others at once (§3.3.6); duplicates are harmless at the data level.
 //! - Data from the peer is read from each subflow in order, placed by its mapping into one
-//!   data-level reassembly buffer ([`rx`]), and read from there in data sequence order.
+//!   data-level reassembly buffer (`rx.rs`), and read from there in data sequence order.
 //! - DATA_FIN both ways (§3.3.3); MP_PRIO, ADD_ADDR, REMOVE_ADDR, MP_FASTCLOSE, MP_TCPRST and
-//!   MP_FAIL ([`signal`]); failover and retransmission timers ([`timers`]).
+//!   MP_FAIL (`signal.rs`); failover and retransmission timers (`timers.rs`).
 //!
 //! The handshakes happen before a connection exists: [`handshake`](super::handshake) checks
 //! the MP_CAPABLE third ACK and builds the connection from it, and an MP_JOIN subflow is
