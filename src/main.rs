@@ -18,6 +18,7 @@ mod afxdp;
 mod check;
 mod config;
 mod inspect;
+mod logs;
 mod metrics;
 mod neigh;
 mod notify;
@@ -75,6 +76,12 @@ enum Command {
         /// The YAML configuration file.
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+        /// Log at this level instead of the config's `log_level`.
+        #[arg(long, value_enum)]
+        log_level: Option<config::LogLevel>,
+        /// Log lines as text or as JSON objects.
+        #[arg(long, value_enum, default_value_t)]
+        log_format: logs::LogFormat,
     },
 }
 
@@ -83,7 +90,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect { file, verify_checksums } => inspect::run(&file, verify_checksums),
         Command::Check { config } => Ok(check::run(&config)),
-        Command::Run { config } => run::run(&config),
+        Command::Run { config, log_level, log_format } => run::run(&config, log_level, log_format),
         Command::Status { config, metrics, json } => status::run(config.as_deref(), metrics, json),
     };
     match result {

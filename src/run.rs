@@ -23,9 +23,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use netreaktor_pipeline::shard::ShardConfig;
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
+use tracing::{error, info, warn};
 
 use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
+use crate::logs::{self, LogFormat};
 use crate::metrics::{self, Shared};
 use crate::notify;
 use crate::worker::handoff::Handoff;
@@ -35,7 +37,11 @@ use crate::xdp::maps::OriginPorts;
 use crate::xdp::{AttachMode, SteerConfig, Steering};
 
 /// Runs the appliance until a signal; returns the exit status.
-pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    path: &Path,
+    log_level: Option<LogLevel>,
+    log_format: LogFormat,
+) -> anyhow::Result<ExitCode> {
     let file = path.display().to_string();
     let config = match config::load(path) {
         Ok(config) => config,
@@ -47,12 +53,14 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
         }
         Err(LoadError::Io(error)) => return Err(anyhow!("{file}: cannot read: {error}")),
     };
+    let level = log_level.unwrap_or(config.log_level);
+    logs::init(level, log_format);
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
     let drain_timeout = Duration::from(config.drain_timeout.0);
     watch_signals(Arc::clone(&stop), Arc::clone(&drain), drain_timeout)?;
     let mut appliance = Appliance::start(&config, Arc::clone(&stop), Arc::clone(&drain))?;
-    eprintln!("netreaktor: ready: {} worker(s), config {file}", appliance.workers.len());
+    info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
     notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
     notify::notify("STOPPING=1");
@@ -78,10 +86,10 @@ fn watch_signals(
                 stop.store(true, Ordering::Relaxed);
                 return;
             }
-            eprintln!(
-                "netreaktor: SIGTERM: draining (new connections refused) for up to {:?}; \
-                 a second signal stops at once",
-                drain_timeout
+            info!(
+                target: "netreaktor",
+                drain_timeout = ?drain_timeout,
+                "SIGTERM: draining (new connections refused); a second signal stops at once"
             );
             notify::notify("STOPPING=1\nSTATUS=draining");
         }
@@ -150,7 +158,7 @@ impl Appliance {
                 metrics: Arc::clone(&shared.workers[id]),
                 stop: Arc::clone(&stop),
                 drain: Arc::clone(&drain),
-                log_connections: matches!(config.log_level, LogLevel::Debug | LogLevel::Trace),
+                log_connections: tracing::enabled!(target: "netreaktor", tracing::Level::DEBUG),
                 epoch,
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
@@ -180,11 +188,12 @@ impl Appliance {
                 let index = usize::from(r.role == Role::Origin && self.steering.len() > 1);
                 self.steering[index].bind_queue(r.queue, &Fd(r.fd))?;
                 let interface = self.steering[index].attachment().map(|a| a.interface.clone());
-                eprintln!(
-                    "netreaktor: {} queue {}: AF_XDP socket bound, {} mode",
-                    interface.unwrap_or_default(),
-                    r.queue,
-                    r.mode
+                info!(
+                    target: "netreaktor",
+                    interface = interface.unwrap_or_default(),
+                    queue = r.queue,
+                    mode = %r.mode,
+                    "AF_XDP socket bound"
                 );
             }
         }
@@ -201,13 +210,13 @@ impl Appliance {
             if drain.load(Ordering::Relaxed) {
                 let started = *drain_started.get_or_insert_with(Instant::now);
                 if self.drained(started) || started.elapsed() >= drain_timeout {
-                    eprintln!("netreaktor: drained after {:?}", started.elapsed());
+                    info!(target: "netreaktor", after = ?started.elapsed(), "drained");
                     stop.store(true, Ordering::Relaxed);
                     break;
                 }
             }
             if self.workers.iter().any(JoinHandle::is_finished) {
-                eprintln!("netreaktor: a worker stopped; stopping");
+                error!(target: "netreaktor", "a worker stopped; stopping");
                 stop.store(true, Ordering::Relaxed);
                 return true;
             }
@@ -244,7 +253,7 @@ impl Appliance {
             match handle.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
-                    eprintln!("netreaktor: worker {id}: {error:#}");
+                    error!(target: "netreaktor", worker = id, "{error:#}");
                     failure = Some(anyhow!("worker {id} failed: {error:#}"));
                 }
                 Err(_) => failure = Some(anyhow!("worker {id} panicked")),
@@ -257,10 +266,10 @@ impl Appliance {
         for steering in &mut self.steering {
             steering.detach()?;
         }
-        eprintln!("netreaktor: stopped; XDP detached. Final counters:");
-        for line in metrics::render(&self.shared).lines().filter(|l| !l.starts_with('#')) {
-            eprintln!("  {line}");
-        }
+        let counters = metrics::render(&self.shared);
+        let lines = counters.lines().filter(|l| !l.starts_with('#'));
+        let counters: Vec<&str> = lines.collect();
+        info!(target: "netreaktor", "stopped; XDP detached. Final counters:\n  {}", counters.join("\n  "));
         failure.map_or(Ok(()), Err)
     }
 }
@@ -281,13 +290,13 @@ fn attach(steer: &SteerConfig, interface: &str, mode: AttachMode) -> anyhow::Res
     let mode = steering.attach(interface, mode)?;
     if let Some(a) = steering.attachment() {
         for id in &a.removed_stale {
-            eprintln!("netreaktor: {interface}: removed a stale NetReaktor program (id {id})");
+            warn!(target: "netreaktor", interface, id, "removed a stale NetReaktor program");
         }
         if let Some(why) = &a.native_error {
-            eprintln!("netreaktor: {interface}: native XDP refused ({why}); generic mode");
+            warn!(target: "netreaktor", interface, why = %why, "native XDP refused; generic mode");
         }
     }
-    eprintln!("netreaktor: {interface}: steering attached in {mode} mode");
+    info!(target: "netreaktor", interface, mode = %mode, "steering attached");
     Ok(steering)
 }
 

@@ -108,7 +108,7 @@ fn default_origin_ports() -> Spanned<PortRange> {
 }
 
 /// Log verbosity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum LogLevel {
     /// Errors only.

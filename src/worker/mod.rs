@@ -18,9 +18,11 @@ pub(crate) mod metrics;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as WallInstant};
+use tracing::debug;
 
 use anyhow::Context;
 use netreaktor_pipeline::proxy::Side;
@@ -403,15 +405,27 @@ fn clock(epoch: WallInstant, wall: WallInstant) -> Instant {
 fn log_event(worker: usize, event: ShardEvent) {
     match event {
         ShardEvent::Accepted { client, origin, .. } => {
-            eprintln!("netreaktor: worker {worker}: {client} accepted, origin {origin}");
+            debug!(target: "netreaktor", worker, %client, %origin, "accepted");
         }
         ShardEvent::Retry { client, origin, after } => {
-            eprintln!("netreaktor: worker {worker}: {client}: {after:?}, retrying {origin}");
+            debug!(target: "netreaktor", worker, %client, ?after, %origin, "origin failed, retrying");
         }
-        ShardEvent::Ended { client, end, moved } => {
-            eprintln!(
-                "netreaktor: worker {worker}: {client} ended {end:?}, {} bytes up, {} down",
-                moved.0, moved.1
+        ShardEvent::Ended { client, end, moved, mptcp: None } => {
+            debug!(target: "netreaktor", worker, %client, ?end, up = moved.0, down = moved.1, "ended");
+        }
+        ShardEvent::Ended { client, end, moved, mptcp: Some(m) } => {
+            debug!(
+                target: "netreaktor",
+                worker,
+                %client,
+                ?end,
+                up = moved.0,
+                down = moved.1,
+                subflows = m.subflows,
+                stalls = m.potentially_failed,
+                reinjected = m.reinjected_bytes,
+                subflows_closed = m.subflows_closed,
+                "MPTCP connection ended"
             );
         }
     }

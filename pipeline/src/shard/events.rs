@@ -34,5 +34,20 @@ pub enum ShardEvent {
         end: SpliceEnd,
         /// Bytes moved: client to origin, origin to client.
         moved: (u64, u64),
+        /// For an MPTCP client: what its subflows went through.
+        mptcp: Option<HandoverSummary>,
     },
+}
+
+/// An MPTCP connection's handover telemetry, reported when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HandoverSummary {
+    /// Subflows it had, the initial one included.
+    pub subflows: u64,
+    /// Times a subflow stalled past its failover time.
+    pub potentially_failed: u64,
+    /// Bytes sent again on another subflow.
+    pub reinjected_bytes: u64,
+    /// Subflows reset or closed before the connection ended.
+    pub subflows_closed: u64,
 }

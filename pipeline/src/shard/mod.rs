@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
-pub use events::ShardEvent;
+pub use events::{HandoverSummary, ShardEvent};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
 pub use stats::{
@@ -486,10 +486,17 @@ impl Shard {
             e.ended = true;
             let client = e.splice.client().tuple().1;
             self.stats.ended[end_index(end)] += 1;
-            if let Some(m) = e.splice.client().mptcp() {
-                self.stats.mptcp.add_connection(m.stats());
-            }
-            self.push_event(ShardEvent::Ended { client, end, moved: (up, down) });
+            let mptcp = e.splice.client().mptcp().map(|m| {
+                let s = m.stats();
+                self.stats.mptcp.add_connection(s);
+                HandoverSummary {
+                    subflows: s.subflows_attached,
+                    potentially_failed: s.potentially_failed,
+                    reinjected_bytes: s.reinjected_bytes,
+                    subflows_closed: s.subflows_closed,
+                }
+            });
+            self.push_event(ShardEvent::Ended { client, end, moved: (up, down), mptcp });
         }
         self.table.touch(slot);
     }
