@@ -142,7 +142,8 @@ def bars(data, title, unit, groups, fmt, log=False):
 
         def y_of(v):
             v = min(max(v, lo), hi)
-            return base - plot_h * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+            span = math.log10(hi) - math.log10(lo)
+            return base - plot_h * (math.log10(v) - math.log10(lo)) / span
     else:
         top, ticks = linear_axis(values)
 
@@ -154,8 +155,9 @@ def bars(data, title, unit, groups, fmt, log=False):
         y = y_of(t)
         out.append(f'<line x1="{BAR_LEFT}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{BAR_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{t:g}</text>')
+    mid = (BAR_TOP + base) / 2
     out.append(
-        f'<text x="16" y="{(BAR_TOP + base) / 2}" transform="rotate(-90 16 {(BAR_TOP + base) / 2})" '
+        f'<text x="16" y="{mid}" transform="rotate(-90 16 {mid})" '
         f'text-anchor="middle">{escape(unit)}</text>'
     )
     group_w = (right - BAR_LEFT) / max(len(groups), 1)

@@ -158,6 +158,10 @@ impl Appliance {
                 metrics: Arc::clone(&shared.workers[id]),
                 stop: Arc::clone(&stop),
                 drain: Arc::clone(&drain),
+                capture: config
+                    .capture
+                    .as_ref()
+                    .map(|c| (std::path::PathBuf::from(&c.path), c.max_size.0)),
                 log_connections: tracing::enabled!(target: "netreaktor", tracing::Level::DEBUG),
                 epoch,
             };

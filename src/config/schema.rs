@@ -37,6 +37,9 @@ pub(crate) struct Config {
     /// The Prometheus endpoint.
     #[serde(default)]
     pub(crate) metrics: Metrics,
+    /// Packet capture to pcapng files (absent: off).
+    #[serde(default)]
+    pub(crate) capture: Option<Capture>,
     /// TCP tunables for every connection, client and origin side.
     #[serde(default)]
     pub(crate) tcp: Tcp,
@@ -122,6 +125,22 @@ pub(crate) enum LogLevel {
     Debug,
     /// Everything.
     Trace,
+}
+
+/// Packet capture: each worker writes what it receives and sends to a pcapng file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Capture {
+    /// The file; `{worker}` is replaced by the worker's id (else `-ID` goes before the
+    /// extension).
+    pub(crate) path: String,
+    /// Each file stops growing at this size; later frames are counted, not written.
+    #[serde(default = "default_capture_size")]
+    pub(crate) max_size: Size<{ MIB }, { 64 * 1024 * MIB }>,
+}
+
+fn default_capture_size() -> Size<{ MIB }, { 64 * 1024 * MIB }> {
+    Size(100 * MIB)
 }
 
 /// The metrics endpoint (`/metrics`, `/healthz`, `/readyz`).

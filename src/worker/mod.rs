@@ -11,6 +11,7 @@
 //! until its next timer at the latest: on a shared host a spinning worker would take the
 //! CPU from everything else.
 
+mod capture;
 pub(crate) mod handoff;
 mod link;
 pub(crate) mod metrics;
@@ -87,6 +88,8 @@ pub(crate) struct WorkerSpec {
     pub(crate) stop: Arc<AtomicBool>,
     /// Set on SIGTERM: take no new connections, finish the ones held.
     pub(crate) drain: Arc<AtomicBool>,
+    /// Write every frame received and sent to this pcapng file (per worker), up to the size.
+    pub(crate) capture: Option<(std::path::PathBuf, u64)>,
     /// Log every connection's start and end (log level debug).
     pub(crate) log_connections: bool,
     /// The appliance's clock origin, shared by all workers.
@@ -150,6 +153,8 @@ struct Worker {
     metrics: Arc<WorkerMetrics>,
     stop: Arc<AtomicBool>,
     drain: Arc<AtomicBool>,
+    /// The pcapng file every frame is written to, when capture is on.
+    capture: Option<capture::Capture>,
     /// The shard was told to drain.
     draining: bool,
     /// Publications so far (the gauges that cost a scan go out every `GAUGE_EVERY`).
@@ -183,7 +188,20 @@ impl Worker {
             Router::new(cfg.worker, cfg.workers, cfg.origin_source, cfg.origin_ports.clone());
         let now = clock(spec.epoch, WallInstant::now());
         let sleep_fds = Worker::sleep_fds(&ports, &spec.handoff, spec.id);
+        let capture = match &spec.capture {
+            Some((path, max)) => {
+                let path = capture::worker_path(path, spec.id);
+                let mut names = vec![spec.client_if.as_str()];
+                names.extend(spec.origin_if.as_deref());
+                let file = capture::Capture::create(&path, *max, &names);
+                let file = file.with_context(|| format!("capture file {}", path.display()))?;
+                tracing::info!(target: "netreaktor", worker = spec.id, path = %path.display(), "capturing");
+                Some(file)
+            }
+            None => None,
+        };
         Ok(Worker {
+            capture,
             sleep_fds,
             id: spec.id,
             workers: usize::from(cfg.workers.max(1)),
@@ -260,6 +278,9 @@ impl Worker {
         let wall = WallInstant::now();
         let now = clock(self.epoch, wall);
         self.shard.abort_all(now);
+        if let Some(c) = self.capture.as_ref().filter(|c| c.skipped > 0) {
+            tracing::warn!(target: "netreaktor", worker = self.id, frames = c.skipped, "capture file full: frames not written");
+        }
         for _ in 0..8 {
             if self.transmit(now, wall)? == 0 {
                 break;
@@ -271,10 +292,13 @@ impl Worker {
 
     /// Every RX ring's frames: to the shard, or to their owner.
     fn receive(&mut self, now: Instant) -> anyhow::Result<usize> {
-        let Worker { ports, shard, router, handoff, stats, id, workers, .. } = self;
+        let Worker { ports, shard, router, handoff, stats, id, workers, capture, .. } = self;
         let mut total = 0;
         for queue in ports.iter_mut() {
-            let mut handle = |frame: &[u8]| {
+            let mut handle = |iface: u32, frame: &[u8]| {
+                if let Some(c) = capture.as_mut() {
+                    c.record(iface, true, frame);
+                }
                 let (to, hops) = match router.route(frame) {
                     Route::Worker(owner) => (usize::from(owner), FINAL),
                     Route::Local => match shard.handle_frame(now, frame, *workers == 1) {
@@ -284,9 +308,9 @@ impl Worker {
                 };
                 stats.count_handoff(handoff.send(*id, to, frame, hops));
             };
-            total += queue.client.recv(BATCH, &mut handle)?;
+            total += queue.client.recv(BATCH, &mut |f: &[u8]| handle(0, f))?;
             if let Some(origin) = &mut queue.origin {
-                total += origin.recv(BATCH, &mut handle)?;
+                total += origin.recv(BATCH, &mut |f: &[u8]| handle(1, f))?;
             }
         }
         self.stats.frames_received += total as u64;
@@ -330,7 +354,8 @@ impl Worker {
         side: Side,
         src: [u8; 6],
     ) -> usize {
-        let Worker { ports, shard, hops, stats, .. } = self;
+        let Worker { ports, shard, hops, stats, capture, .. } = self;
+        let iface = u32::from(side == Side::Origin && ports[0].origin.is_some());
         let port = ports[0].side(side);
         let mut sent = 0;
         loop {
@@ -352,6 +377,9 @@ impl Worker {
             eth.set_dst_addr(EthernetAddress(dst));
             eth.set_src_addr(EthernetAddress(src));
             eth.set_ethertype(ethertype);
+            if let Some(c) = capture.as_mut() {
+                c.record(iface, false, &buf[..ETH_LEN + t.len]);
+            }
             slot.submit(ETH_LEN + t.len);
             sent += 1;
         }
