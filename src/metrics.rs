@@ -89,7 +89,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 26] = [
+    let counters: [(&str, &str, Field); 27] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -119,6 +119,9 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.ports_exhausted
         }),
         ("replies_dropped_total", "RSTs not sent: reply queue full", |m| &m.replies_dropped),
+        ("origin_ports_reused_total", "Origin ports taken over from TIME-WAIT", |m| {
+            &m.time_wait_reused
+        }),
         ("joins_refused_total", "MP_JOINs reset with MP_TCPRST (all reasons)", |m| {
             &m.joins_refused
         }),

@@ -27,6 +27,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) tx_full: AtomicU64,
     pub(crate) no_neighbour: AtomicU64,
     pub(crate) ports_exhausted: AtomicU64,
+    pub(crate) time_wait_reused: AtomicU64,
     pub(crate) joins_refused: AtomicU64,
     pub(crate) replies_dropped: AtomicU64,
     pub(crate) loops: AtomicU64,
@@ -96,6 +97,7 @@ impl WorkerMetrics {
         set(&self.tx_full, own.tx_full);
         set(&self.no_neighbour, no_neighbour);
         set(&self.ports_exhausted, shard.ports_exhausted);
+        set(&self.time_wait_reused, shard.time_wait_reused);
         set(&self.joins_refused, shard.joins_refused);
         set(&self.refused_draining, shard.refused_draining);
         let m = &shard.mptcp;

@@ -156,6 +156,18 @@ impl Splice {
         &self.origin
     }
 
+    /// Ends the origin connection's TIME-WAIT early when it has lasted at least
+    /// `at_least` and timestamps are on (RFC 6191), so its 4-tuple can be reused; returns
+    /// whether it did.
+    pub fn reuse_origin_tuple(&mut self, now: Instant, at_least: Duration) -> bool {
+        let old_enough = self.origin.time_wait_elapsed(now).is_some_and(|d| d >= at_least);
+        if old_enough && self.origin.timestamps_on() {
+            self.origin.end_time_wait(now);
+            return true;
+        }
+        false
+    }
+
     /// Bytes moved so far: (client to origin, origin to client).
     pub fn moved(&self) -> (u64, u64) {
         (self.to_origin, self.to_client)

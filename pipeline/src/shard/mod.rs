@@ -61,6 +61,10 @@ use table::{KeyedHasher, Table, side_index};
 /// RSTs the shard may owe at once per side; past it, more are dropped and counted.
 const REPLY_QUEUE: usize = 1024;
 
+/// How long an origin connection stays in TIME-WAIT before its port may be reused
+/// (Linux's `tcp_tw_reuse` waits one second too).
+const TIME_WAIT_REUSE: crate::time::Duration = crate::time::Duration::from_secs(1);
+
 /// Events kept for [`Shard::poll_event`]; past it, the oldest are dropped.
 const EVENT_QUEUE: usize = 4096;
 
@@ -325,7 +329,9 @@ impl Shard {
             if let Some(m) = e.splice.client().mptcp() {
                 self.mptcp.tokens.remove(&m.token());
             }
-            if let Some(service) = self.services.get_mut(e.service) {
+            if !e.ended
+                && let Some(service) = self.services.get_mut(e.service)
+            {
                 service.active = service.active.saturating_sub(1);
             }
             self.stats.active = self.table.len() as u64;
@@ -445,15 +451,19 @@ impl Shard {
 
     /// A new origin connection to `origin` from a free port of this worker's share.
     fn open_origin(&mut self, now: Instant, origin: SocketAddr) -> Option<Connection> {
-        let local = self.free_port(origin)?;
+        let local = self.free_port(now, origin)?;
         self.stats.origin_attempts += 1;
         let iss = self.isn.isn(now, local, origin);
         Some(Connection::connect(self.origin_tcp, local, origin, iss, now))
     }
 
     /// The next port of this worker's share (`first + worker + k * workers`) not in use
-    /// toward `origin`, round-robin.
-    fn free_port(&mut self, origin: SocketAddr) -> Option<SocketAddr> {
+    /// toward `origin`, round-robin. A port whose previous connection to `origin` has been
+    /// in TIME-WAIT for a second, with timestamps, is reused (RFC 6191, Linux's
+    /// `tcp_tw_reuse`): an appliance that closes origin connections first would otherwise
+    /// hold each port for the whole TIME-WAIT and run out at a few hundred connections a
+    /// second.
+    fn free_port(&mut self, now: Instant, origin: SocketAddr) -> Option<SocketAddr> {
         let first = u32::from(*self.origin_ports.start());
         let last = u32::from(*self.origin_ports.end());
         let (worker, workers) = (u32::from(self.worker), u32::from(self.workers));
@@ -463,11 +473,28 @@ impl Shard {
             self.next_port = self.next_port.wrapping_add(1);
             let port = u16::try_from(first + worker + k * workers).ok()?;
             let local = SocketAddr::new(self.origin_source, port);
-            if !self.table.contains(&(local, origin)) {
+            if !self.table.contains(&(local, origin)) || self.reuse(now, (local, origin)) {
                 return Some(local);
             }
         }
         None
+    }
+
+    /// Frees a 4-tuple held by an origin connection in TIME-WAIT, if it may be reused.
+    fn reuse(&mut self, now: Instant, tuple: table::FourTuple) -> bool {
+        let Some((slot, Side::Origin, _)) = self.table.find(tuple.0, tuple.1) else {
+            return false;
+        };
+        let reused = self
+            .table
+            .get_mut(slot)
+            .is_some_and(|e| e.splice.reuse_origin_tuple(now, TIME_WAIT_REUSE));
+        if reused {
+            self.table.unindex(slot, &tuple);
+            self.stats.time_wait_reused += 1;
+            self.table.touch(slot);
+        }
+        reused
     }
 
     /// After any input to a splice: retries or gives up a failed origin, counts bytes and
@@ -486,6 +513,11 @@ impl Shard {
             e.ended = true;
             let client = e.splice.client().tuple().1;
             self.stats.ended[end_index(end)] += 1;
+            // An ended connection no longer counts toward max_connections (its TIME-WAIT
+            // may keep the entry for a minute).
+            if let Some(service) = self.services.get_mut(e.service) {
+                service.active = service.active.saturating_sub(1);
+            }
             let mptcp = e.splice.client().mptcp().map(|m| {
                 let s = m.stats();
                 self.stats.mptcp.add_connection(s);

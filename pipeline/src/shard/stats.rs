@@ -35,6 +35,8 @@ pub struct ShardStats {
     pub origin_retries: u64,
     /// No free origin-side source port: the client was reset.
     pub ports_exhausted: u64,
+    /// Origin-side ports taken over from a connection in TIME-WAIT (RFC 6191).
+    pub time_wait_reused: u64,
     /// Splice ends by kind, indexed by [`end_index`].
     pub ended: [u64; END_KINDS],
     /// Bytes moved client -> origin.

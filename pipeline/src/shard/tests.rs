@@ -83,7 +83,7 @@ fn a_shard_opens_origin_connections_from_its_own_ports_only() {
     let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
     let origin = "10.10.0.2:8080".parse().unwrap();
     for _ in 0..5 {
-        let local = shard.free_port(origin).unwrap();
+        let local = shard.free_port(now, origin).unwrap();
         assert_eq!(port_owner(&(40_000..=40_009), 2, local.port()), Some(1));
     }
     // A whole handshake: SYN, then the client's ACK of the SYN,ACK, opens the origin.

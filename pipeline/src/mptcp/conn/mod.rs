@@ -352,9 +352,12 @@ impl Connection {
         self.end == Some(MptcpEnd::Closed)
     }
 
-    /// Whether every subflow is CLOSED or in TIME-WAIT (nothing more will pass).
+    /// Whether nothing more will pass at the data level: both DATA_FINs exchanged and
+    /// acknowledged (the subflows' own FIN exchanges go on, bounded by FIN-WAIT-2 and
+    /// TIME-WAIT, like a TCP connection's TIME-WAIT), or every subflow CLOSED or in
+    /// TIME-WAIT. A connection over no longer counts toward `max_connections`.
     pub fn ended(&self) -> bool {
-        self.subflows.iter().flatten().all(Subflow::ended)
+        self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
     }
 
     /// Whether every subflow is CLOSED.

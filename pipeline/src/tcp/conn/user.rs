@@ -86,6 +86,31 @@ impl Connection {
         self.finish(now, CloseReason::Aborted);
     }
 
+    /// How long the connection has been in TIME-WAIT, if it is.
+    pub fn time_wait_elapsed(&self, now: Instant) -> Option<crate::time::Duration> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        let end = self.timers.get(super::Timer::Linger)?;
+        let left = end.saturating_duration_since(now);
+        Some(self.cfg.time_wait - left.min(self.cfg.time_wait))
+    }
+
+    /// Ends TIME-WAIT early, silently, so the 4-tuple can carry a new connection: the
+    /// owner reuses an origin-side port (as Linux's `tcp_tw_reuse` does, RFC 6191 §2: after
+    /// at least a second, with timestamps on, so the new incarnation's segments are told
+    /// apart). Does nothing in any other state.
+    pub fn end_time_wait(&mut self, now: Instant) {
+        if self.state == State::TimeWait {
+            self.finish(now, CloseReason::Closed);
+        }
+    }
+
+    /// Whether timestamps (RFC 7323) are in use.
+    pub fn timestamps_on(&self) -> bool {
+        self.ts.enabled
+    }
+
     /// Sends an ACK at the next [`poll_transmit`](Self::poll_transmit) even if nothing else
     /// is due: an upper layer has options to deliver (RFC 8684 §3.2: the ACK of an MP_JOIN
     /// third ACK; a DATA_FIN or ADD_ADDR retransmission). Ignored before the handshake.
