@@ -158,72 +158,12 @@ stop_origin() {
     ORIGIN_PID=""
 }
 
-# HAProxy as the appliance: kernel TCP, mode tcp. -db keeps it in the foreground.
-start_haproxy() {
-    local splice=""
-    [[ $HAPROXY_SPLICE == 1 ]] && splice="option splice-auto"
-    cat >"$WORK/haproxy.cfg" <<EOF
-global
-    nbthread $HAPROXY_THREADS
-    maxconn 1000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 1m
-    timeout server 1m
-    $splice
-frontend service
-    bind $AT_SERVICE_ADDR:$SERVICE_PORT
-    default_backend origin
-backend origin
-    server o $AT_ORIGIN_ADDR:$AT_ORIGIN_PORT
-EOF
-    ip netns exec "$AT_APPLIANCE" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
-    PEER_PID=$!
-    if ! at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"; then
-        fail_peer "haproxy does not listen; its output: $(tail -n 5 "$WORK/haproxy.log" | tr '\n' ' ')"
-        stop_haproxy
-        return 1
-    fi
-}
+# HAProxy (kernel TCP) and NetReaktor as the appliance.
+# shellcheck source=SCRIPTDIR/lib/peers.sh
+source perf/lib/peers.sh
 
-stop_haproxy() {
-    kill "$PEER_PID" 2>/dev/null || true
-    wait "$PEER_PID" 2>/dev/null || true
-    PEER_PID=""
-}
-
-# NetReaktor as the appliance (APPLIANCE-CONTRACT.md): ready once stderr says so.
-start_netreaktor() {
-    local i rc
-    ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$CONFIG" 2>"$WORK/netreaktor.log" &
-    PEER_PID=$!
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
-        grep -q 'netreaktor: ready' "$WORK/netreaktor.log" && return 0
-        if ! kill -0 "$PEER_PID" 2>/dev/null; then
-            rc=0
-            wait "$PEER_PID" || rc=$?
-            fail_peer "netreaktor exited ($rc) before ready; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-            PEER_PID=""
-            return 1
-        fi
-        sleep 0.1
-    done
-    fail_peer "netreaktor not ready after ${READY_TIMEOUT}s; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-    stop_netreaktor || true
-    return 1
-}
-
-# SIGTERM; a non-zero exit (or a panic) is a failure.
-stop_netreaktor() {
-    local rc=0
-    kill -TERM "$PEER_PID" 2>/dev/null || true
-    wait "$PEER_PID" || rc=$?
-    PEER_PID=""
-    if ((rc != 0)) || grep -q 'panicked' "$WORK/netreaktor.log"; then
-        fail_peer "netreaktor exit status $rc on SIGTERM; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-        return 1
-    fi
+# After NetReaktor's clean stop: the counters that say it carried the traffic.
+netreaktor_stopped() {
     log "netreaktor stopped, exit 0; its final counters include:"
     grep -E 'frames_received_total|connections_accepted_total|frames_dropped_total.*[1-9][0-9]*$' \
         "$WORK/netreaktor.log" | grep -v ' 0$' | sed 's/^ */    /' >&2 || true

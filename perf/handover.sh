@@ -132,72 +132,9 @@ fail_peer() {
 }
 
 # ------------------------------------------------------------------ the peers
-# Background processes start with `ip netns exec ... &` (not the at_* helpers), so $! is the
-# process itself (mptcpize execs HAProxy).
-
-start_haproxy() {
-    cat >"$WORK/haproxy.cfg" <<EOF
-global
-    maxconn 1000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 1m
-    timeout server 1m
-frontend service
-    bind $AT_SERVICE_ADDR:$SERVICE_PORT
-    default_backend origin
-backend origin
-    server o $AT_ORIGIN_ADDR:$AT_ORIGIN_PORT
-EOF
-    ip netns exec "$AT_APPLIANCE" mptcpize run haproxy -db -f "$WORK/haproxy.cfg" \
-        >"$WORK/haproxy.log" 2>&1 &
-    PEER_PID=$!
-    if ! at_wait_listen "$AT_APPLIANCE" "$SERVICE_PORT"; then
-        fail_peer "haproxy does not listen; its output: $(tail -n 5 "$WORK/haproxy.log" | tr '\n' ' ')"
-        stop_haproxy
-        return 1
-    fi
-}
-
-stop_haproxy() {
-    kill "$PEER_PID" 2>/dev/null || true
-    wait "$PEER_PID" 2>/dev/null || true
-    PEER_PID=""
-}
-
-# NetReaktor (APPLIANCE-CONTRACT.md): ready once stderr says so.
-start_netreaktor() {
-    local i rc
-    ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$CONFIG" 2>"$WORK/netreaktor.log" &
-    PEER_PID=$!
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
-        grep -q 'netreaktor: ready' "$WORK/netreaktor.log" && return 0
-        if ! kill -0 "$PEER_PID" 2>/dev/null; then
-            rc=0
-            wait "$PEER_PID" || rc=$?
-            fail_peer "netreaktor exited ($rc) before ready; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-            PEER_PID=""
-            return 1
-        fi
-        sleep 0.1
-    done
-    fail_peer "netreaktor not ready after ${READY_TIMEOUT}s; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-    stop_netreaktor || true
-    return 1
-}
-
-# SIGTERM; a non-zero exit (or a panic) is a failure.
-stop_netreaktor() {
-    local rc=0
-    kill -TERM "$PEER_PID" 2>/dev/null || true
-    wait "$PEER_PID" || rc=$?
-    PEER_PID=""
-    if ((rc != 0)) || grep -q 'panicked' "$WORK/netreaktor.log"; then
-        fail_peer "netreaktor exit status $rc on SIGTERM; stderr: $(tail -n 5 "$WORK/netreaktor.log" | tr '\n' ' ')"
-        return 1
-    fi
-}
+HAPROXY_MPTCP=1
+# shellcheck source=SCRIPTDIR/lib/peers.sh
+source perf/lib/peers.sh
 
 # ------------------------------------------------------------------ origin, client, router
 
