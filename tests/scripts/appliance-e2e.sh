@@ -155,54 +155,11 @@ EOF
 
 # ------------------------------------------------------------------ the appliance
 
-# Starts the appliance in the appliance namespace with configuration $1; returns once ready.
-start_appliance() {
-    local config=$1 from i
-    from=$(($(wc -l <"$LOG") + 1))
-    echo "=== start $APPLIANCE -c $config" >>"$LOG"
-    # `ip netns exec` (not the at_appliance function, which would run in a subshell) execs the
-    # appliance, so $! is the appliance's own PID and our signals reach it.
-    if [[ $APPLIANCE == netreaktor ]]; then
-        ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$config" >>"$LOG" 2>&1 &
-    else
-        ip netns exec "$AT_APPLIANCE" haproxy -db -f "$config" >>"$LOG" 2>&1 &
-    fi
-    APPLIANCE_PID=$!
-    for i in $(seq 200); do
-        kill -0 "$APPLIANCE_PID" 2>/dev/null || fail "$APPLIANCE exited during start-up"
-        if [[ $APPLIANCE == netreaktor ]]; then
-            tail -n +"$from" "$LOG" | grep 'netreaktor: ready' >/dev/null && return 0
-        elif at_appliance ss -Hltn "sport = :80" | grep LISTEN >/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail "$APPLIANCE not ready after 20 s (pass $i)"
-}
+# Starts the appliance with config $1 (lib/appliance-testbed.sh: at_appliance_start).
+start_appliance() { at_appliance_start "$1" || fail "$AT_ERROR"; }
 
-# Stops the appliance with SIGTERM (HAProxy: SIGUSR1, its graceful stop; it answers SIGTERM
-# with status 143); it must exit with status 0 within 10 s.
-stop_appliance() {
-    local pid=$APPLIANCE_PID rc=0 i signal=TERM
-    [[ -n $pid ]] || return 0
-    [[ $APPLIANCE == netreaktor ]] || signal=USR1
-    kill -"$signal" "$pid"
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        fail "$APPLIANCE still running 10 s after SIG$signal"
-    fi
-    wait "$pid" || rc=$?
-    APPLIANCE_PID=""
-    echo "=== $APPLIANCE exited with status $rc (after $i polls)" >>"$LOG"
-    ((rc == 0)) || fail "$APPLIANCE exited with status $rc after SIG$signal"
-    if grep -q 'panicked' "$LOG"; then
-        fail "$APPLIANCE panicked"
-    fi
-}
+# Stops it: exit status 0 within 10 s, no panic (at_appliance_stop).
+stop_appliance() { at_appliance_stop || fail "$AT_ERROR"; }
 
 # The links and addresses of every namespace of the testbed (IPv6 link-local addresses, which
 # the kernel adds on its own once a link has carrier, left out).

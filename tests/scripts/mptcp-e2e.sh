@@ -164,51 +164,13 @@ EOF
     fi
 }
 
-# Starts the appliance with configuration $1; returns once it is ready. `ip netns exec`
-# execs the appliance (mptcpize execs HAProxy), so $! is the appliance's own PID.
-start_appliance() {
-    local config=$1 from i
-    from=$(($(wc -l <"$LOG") + 1))
-    echo "=== start $APPLIANCE -c $config" >>"$LOG"
-    if [[ $APPLIANCE == netreaktor ]]; then
-        ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$config" >>"$LOG" 2>&1 &
-    else
-        ip netns exec "$AT_APPLIANCE" mptcpize run haproxy -db -f "$config" >>"$LOG" 2>&1 &
-    fi
-    APPLIANCE_PID=$!
-    for i in $(seq 200); do
-        kill -0 "$APPLIANCE_PID" 2>/dev/null || die "$APPLIANCE exited during start-up"
-        if [[ $APPLIANCE == netreaktor ]]; then
-            tail -n +"$from" "$LOG" | grep 'netreaktor: ready' >/dev/null && return 0
-        elif at_appliance ss -Hltn "sport = :80" | grep LISTEN >/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    die "$APPLIANCE not ready after 20 s (pass $i)"
-}
+# Starts the appliance with config $1 (lib/appliance-testbed.sh: at_appliance_start); HAProxy
+# under mptcpize, so its listener is kernel MPTCP.
+AT_HAPROXY_LAUNCHER=(mptcpize run)
+start_appliance() { at_appliance_start "$1" || die "$AT_ERROR"; }
 
-# Stops the appliance (netreaktor: SIGTERM; HAProxy: SIGUSR1, its graceful stop); it must
-# exit with status 0 within 10 s, without a panic.
-stop_appliance() {
-    local pid=$APPLIANCE_PID rc=0 i signal=TERM
-    [[ -n $pid ]] || return 0
-    [[ $APPLIANCE == netreaktor ]] || signal=USR1
-    kill -"$signal" "$pid"
-    for i in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        die "$APPLIANCE still running 10 s after SIG$signal"
-    fi
-    wait "$pid" || rc=$?
-    APPLIANCE_PID=""
-    echo "=== $APPLIANCE exited with status $rc" >>"$LOG"
-    ((rc == 0)) || die "$APPLIANCE exited with status $rc after SIG$signal"
-    ! grep -q 'panicked' "$LOG" || die "$APPLIANCE panicked"
-}
+# Stops it: exit status 0 within 10 s, no panic (at_appliance_stop).
+stop_appliance() { at_appliance_stop || die "$AT_ERROR"; }
 
 # ------------------------------------------------------------------ origin and client
 

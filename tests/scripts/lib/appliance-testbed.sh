@@ -43,6 +43,8 @@ AT_ORIGIN_PORT=8080
 AT_CLIENT_IF=srv0 # the appliance's client-facing interface
 AT_ORIGIN_IF=org0 # the appliance's origin-facing interface
 AT_QUEUES=2
+AT_HAPROXY_LAUNCHER=() # what goes in front of haproxy in at_appliance_start
+AT_ERROR=""            # why at_appliance_start or at_appliance_stop failed
 
 at_client() { ip netns exec "$AT_CLIENT" "$@"; }
 at_router() { ip netns exec "$AT_ROUTER" "$@"; }
@@ -153,4 +155,68 @@ appliance_testbed_trap() {
     trap 'at_rc=$?; $AT_EXTRA_CLEANUP; appliance_testbed_down; exit $at_rc' ERR
     trap 'exit 130' INT
     trap 'exit 143' TERM
+}
+
+# The appliance under test, for the end-to-end scripts: $APPLIANCE (netreaktor or haproxy),
+# started with `ip netns exec` (not at_appliance, which would run in a subshell), so
+# $APPLIANCE_PID is the appliance's own PID and signals reach it; its output is appended to
+# $LOG. NetReaktor runs $BIN. $AT_HAPROXY_LAUNCHER (an array, e.g. (mptcpize run)) goes in
+# front of HAProxy. On failure these functions set AT_ERROR and return 1.
+
+# Starts the appliance with config $1; returns once it is ready (NetReaktor's log says so,
+# HAProxy listens on port 80), at most 20 s.
+at_appliance_start() {
+    local config=$1 from i
+    from=$(($(wc -l <"$LOG") + 1))
+    echo "=== start $APPLIANCE -c $config" >>"$LOG"
+    if [[ $APPLIANCE == netreaktor ]]; then
+        ip netns exec "$AT_APPLIANCE" "$BIN" run -c "$config" >>"$LOG" 2>&1 &
+    else
+        ip netns exec "$AT_APPLIANCE" "${AT_HAPROXY_LAUNCHER[@]}" haproxy -db -f "$config" \
+            >>"$LOG" 2>&1 &
+    fi
+    APPLIANCE_PID=$!
+    for i in $(seq 200); do
+        if ! kill -0 "$APPLIANCE_PID" 2>/dev/null; then
+            AT_ERROR="$APPLIANCE exited during start-up"
+            return 1
+        fi
+        if [[ $APPLIANCE == netreaktor ]]; then
+            tail -n +"$from" "$LOG" | grep 'netreaktor: ready' >/dev/null && return 0
+        elif at_appliance ss -Hltn "sport = :80" | grep LISTEN >/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    AT_ERROR="$APPLIANCE not ready after 20 s (pass $i)"
+    return 1
+}
+
+# Stops the appliance (netreaktor: SIGTERM; HAProxy: SIGUSR1, its graceful stop, since it
+# answers SIGTERM with status 143); it must exit with status 0 within 10 s, without a panic.
+at_appliance_stop() {
+    local pid=$APPLIANCE_PID rc=0 i signal=TERM
+    [[ -n $pid ]] || return 0
+    [[ $APPLIANCE == netreaktor ]] || signal=USR1
+    kill -"$signal" "$pid"
+    for i in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        AT_ERROR="$APPLIANCE still running 10 s after SIG$signal"
+        return 1
+    fi
+    wait "$pid" || rc=$?
+    APPLIANCE_PID=""
+    echo "=== $APPLIANCE exited with status $rc (after $i polls)" >>"$LOG"
+    if ((rc != 0)); then
+        AT_ERROR="$APPLIANCE exited with status $rc after SIG$signal"
+        return 1
+    fi
+    if grep -q 'panicked' "$LOG"; then
+        AT_ERROR="$APPLIANCE panicked"
+        return 1
+    fi
 }
