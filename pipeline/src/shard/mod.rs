@@ -435,18 +435,21 @@ impl Shard {
                 None => return,
             },
         };
+        self.reset_accepted(client, ReplyOptions::None);
+    }
+
+    /// Queues a RST, with `options`, for an accepted connection the shard drops: <SEQ=SND.NXT>.
+    fn reset_accepted(&mut self, conn: &Connection, options: ReplyOptions) {
         let reply = Reply {
-            local: client.local(),
-            remote: client.remote(),
-            seq: client.snd_nxt(),
+            local: conn.local(),
+            remote: conn.remote(),
+            seq: conn.snd_nxt(),
             ack: TcpSeqNumber(0),
             flags: TcpFlags::RST,
             window: 0,
-            options: ReplyOptions::None,
+            options,
         };
-        if !self.replies[0].push(reply) {
-            self.stats.replies_dropped += 1;
-        }
+        self.push_client_reply(reply);
     }
 
     /// A new origin connection to `origin` from a free port of this worker's share.

@@ -19,7 +19,7 @@ use crate::tcp::hooks::SynAckOptions;
 use crate::tcp::listener::{Reply, ReplyOptions};
 use crate::time::{Duration, Instant};
 use crate::wire::mptcp::MpTcpRstReason;
-use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use crate::wire::tcp::{TcpRepr, TcpSeqNumber};
 
 /// Joins waiting for their third ACK, at most, per shard.
 const PENDING_JOINS_MAX: usize = 4096;
@@ -330,16 +330,8 @@ impl Shard {
     /// Resets an accepted subflow with MP_TCPRST; no connection is touched (RFC 8684 §3.2).
     fn refuse_subflow(&mut self, client: &Connection, why: Refusal) {
         self.count_refusal(why);
-        let reply = Reply {
-            local: client.local(),
-            remote: client.remote(),
-            seq: client.snd_nxt(),
-            ack: TcpSeqNumber(0),
-            flags: TcpFlags::RST,
-            window: 0,
-            options: ReplyOptions::Reset(handshake::reset_option(why.reason())),
-        };
-        self.push_client_reply(reply);
+        let options = ReplyOptions::Reset(handshake::reset_option(why.reason()));
+        self.reset_accepted(client, options);
     }
 
     fn count_refusal(&mut self, why: Refusal) {
