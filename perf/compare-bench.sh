@@ -85,30 +85,12 @@ fi
     log "$BENCH missing: cargo build --release -p netreaktor-bench"
     exit 1
 }
-for peer in $PEERS; do
-    case $peer in
-        haproxy)
-            if ! command -v haproxy >/dev/null || ! command -v mptcpize >/dev/null; then
-                log "haproxy or mptcpize missing: run tests/scripts/setup.sh"
-                exit 1
-            fi
-            ;;
-        netreaktor)
-            [[ -f $CONFIG ]] || {
-                log "$CONFIG missing"
-                exit 1
-            }
-            [[ -x $BIN ]] || {
-                log "$BIN missing: cargo build --release -p netreaktor"
-                exit 1
-            }
-            ;;
-        *)
-            log "unknown peer $peer (haproxy, netreaktor)"
-            exit 2
-            ;;
-    esac
-done
+# The peers (perf/lib/peers.sh): HAProxy under mptcpize, and NetReaktor.
+HAPROXY_MPTCP=1
+HAPROXY_MAXCONN=4000
+# shellcheck source=SCRIPTDIR/lib/peers.sh
+source perf/lib/peers.sh
+peers_check "$PEERS"
 
 WORK=$(mktemp -d /tmp/compare-bench.XXXXXX)
 RESULTS="$WORK/results.tsv" # peer, scenario, round, bench JSON file or "fail"
@@ -142,12 +124,6 @@ fail_peer() {
     log "FAIL: $*"
     echo "$*" >>"$FAILURES"
 }
-
-# ------------------------------------------------------------------ the peers
-HAPROXY_MPTCP=1
-HAPROXY_MAXCONN=4000
-# shellcheck source=SCRIPTDIR/lib/peers.sh
-source perf/lib/peers.sh
 
 # ------------------------------------------------------------------ origin and client
 

@@ -73,30 +73,11 @@ if [[ $(id -u) -ne 0 ]]; then
     log "needs root (network namespaces)"
     exit 1
 fi
-for peer in $PEERS; do
-    case $peer in
-    haproxy)
-        if ! command -v haproxy >/dev/null || ! command -v mptcpize >/dev/null; then
-            log "haproxy or mptcpize missing: run tests/scripts/setup.sh"
-            exit 1
-        fi
-        ;;
-    netreaktor)
-        [[ -f $CONFIG ]] || {
-            log "$CONFIG missing"
-            exit 1
-        }
-        [[ -x $BIN ]] || {
-            log "$BIN missing: cargo build --release -p netreaktor"
-            exit 1
-        }
-        ;;
-    *)
-        log "unknown peer $peer (haproxy, netreaktor)"
-        exit 2
-        ;;
-    esac
-done
+# The peers (perf/lib/peers.sh): HAProxy under mptcpize, and NetReaktor.
+HAPROXY_MPTCP=1
+# shellcheck source=SCRIPTDIR/lib/peers.sh
+source perf/lib/peers.sh
+peers_check "$PEERS"
 command -v nft >/dev/null || {
     log "nft missing: run tests/scripts/setup.sh"
     exit 1
@@ -130,11 +111,6 @@ fail_peer() {
     log "FAIL: $*"
     echo "$*" >>"$FAILURES"
 }
-
-# ------------------------------------------------------------------ the peers
-HAPROXY_MPTCP=1
-# shellcheck source=SCRIPTDIR/lib/peers.sh
-source perf/lib/peers.sh
 
 # ------------------------------------------------------------------ origin, client, router
 

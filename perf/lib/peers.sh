@@ -17,6 +17,38 @@
 
 PEER_PID=""
 
+# Checks that every peer named in $1 can run here (HAProxy and mptcpize installed when
+# HAPROXY_MPTCP=1; NetReaktor's config and binary present); says what is missing and exits
+# (1, or 2 for an unknown peer).
+peers_check() {
+    local peer
+    for peer in $1; do
+        case $peer in
+            haproxy)
+                if ! command -v haproxy >/dev/null ||
+                    { [[ ${HAPROXY_MPTCP:-0} == 1 ]] && ! command -v mptcpize >/dev/null; }; then
+                    log "haproxy or mptcpize missing: run tests/scripts/setup.sh"
+                    exit 1
+                fi
+                ;;
+            netreaktor)
+                [[ -f $CONFIG ]] || {
+                    log "$CONFIG missing"
+                    exit 1
+                }
+                [[ -x $BIN ]] || {
+                    log "$BIN missing: cargo build --release -p netreaktor"
+                    exit 1
+                }
+                ;;
+            *)
+                log "unknown peer $peer (haproxy, netreaktor)"
+                exit 2
+                ;;
+        esac
+    done
+}
+
 # HAProxy; ready once it listens on the service port.
 start_haproxy() {
     local threads="" splice="" launcher=()
