@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use netreaktor_pipeline::proxy::SplicePhase;
 use netreaktor_pipeline::shard::{END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
 
 use crate::worker::metrics::WorkerMetrics;
@@ -89,7 +90,7 @@ type Field = fn(&WorkerMetrics) -> &AtomicU64;
 /// The Prometheus text of every worker's counters.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 27] = [
+    let counters: [(&str, &str, Field); 28] = [
         ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
         ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
         ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
@@ -135,6 +136,11 @@ pub(crate) fn render(shared: &Shared) -> String {
         ("mptcp_reinjected_bytes_total", "Bytes resent on another subflow (ended conns)", |m| {
             &m.reinjected_bytes
         }),
+        (
+            "mptcp_data_fin_timeouts_total",
+            "Connections reset: our DATA_FIN never DATA_ACKed",
+            |m| &m.data_fin_gave_up,
+        ),
         ("loops_total", "Worker loop iterations", |m| &m.loops),
         ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
     ];
@@ -162,7 +168,14 @@ pub(crate) fn render(shared: &Shared) -> String {
             );
         }
     }
-    let families: [(&str, &str, &str, &[&str], Cells); 3] = [
+    let families: [(&str, &str, &str, &[&str], Cells); 4] = [
+        (
+            "connections",
+            "Spliced connections held, by phase (about 1 s old)",
+            "state",
+            &SplicePhase::NAMES,
+            |m| &m.phases,
+        ),
         ("splices_ended_total", "Spliced connections ended, by how", "end", &END_NAMES, |m| {
             &m.ended
         }),
@@ -191,7 +204,7 @@ pub(crate) fn render(shared: &Shared) -> String {
 /// Reads a labelled family of counters of a worker.
 type Cells = fn(&WorkerMetrics) -> &[AtomicU64];
 
-/// One counter family with a label per value, per worker.
+/// One counter (or gauge) family with a label per value, per worker.
 fn render_family(
     shared: &Shared,
     out: &mut String,
@@ -199,7 +212,8 @@ fn render_family(
     names: &[&str],
     get: Cells,
 ) {
-    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} counter");
+    let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
     for (i, w) in shared.workers.iter().enumerate() {
         for (value_name, cell) in names.iter().zip(get(w)) {
             let value = WorkerMetrics::get(cell);

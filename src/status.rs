@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use netreaktor_pipeline::proxy::SplicePhase;
 use netreaktor_pipeline::shard::{FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
 use serde_json::{Value, json};
 
@@ -24,9 +25,13 @@ pub(crate) fn render(shared: &Shared) -> String {
         .iter()
         .enumerate()
         .map(|(i, w)| {
+            let phases = SplicePhase::NAMES.iter().zip(&w.phases);
+            let by_state: serde_json::Map<String, Value> =
+                phases.map(|(name, cell)| ((*name).to_owned(), json!(get(cell)))).collect();
             json!({
                 "worker": i,
                 "connections": get(&w.active),
+                "by_state": by_state,
                 "mptcp_connections": get(&w.mptcp_active),
                 "subflows": get(&w.subflows),
                 "accepted": get(&w.accepted),
@@ -69,6 +74,7 @@ pub(crate) fn render(shared: &Shared) -> String {
             "fallbacks": by_name(&FALLBACK_NAMES, |w| &w.mptcp_fallback),
             "potentially_failed": sum(|w| WorkerMetrics::get(&w.potentially_failed)),
             "reinjected_bytes": sum(|w| WorkerMetrics::get(&w.reinjected_bytes)),
+            "data_fin_timeouts": sum(|w| WorkerMetrics::get(&w.data_fin_gave_up)),
         },
     });
     format!("{status}\n")
@@ -153,6 +159,7 @@ fn table(addr: SocketAddr, s: &Value) -> String {
             drops
         );
     }
+    out += &format!("Connections by state: {}\n", by_state(s));
     let m = &s["mptcp"];
     out += &format!(
         "MPTCP: {} connections, {} joins accepted, refused {}, fallbacks {}; {} stalls, {} bytes reinjected\n",
@@ -164,6 +171,19 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         n(&m["reinjected_bytes"]),
     );
     out
+}
+
+/// "open 12, closing 3, time_wait 40": the workers' phases summed, the empty ones left out.
+fn by_state(s: &Value) -> String {
+    let workers = s["workers"].as_array().map_or(&[][..], Vec::as_slice);
+    let total = |name: &str| workers.iter().filter_map(|w| w["by_state"][name].as_u64()).sum();
+    let parts: Vec<String> = SplicePhase::NAMES
+        .iter()
+        .map(|name| (name, total(name)))
+        .filter(|&(_, n): &(_, u64)| n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    if parts.is_empty() { "none".to_owned() } else { parts.join(", ") }
 }
 
 /// "0" or "3 (unknown_token 2, bad_hmac 1)".
@@ -192,7 +212,9 @@ mod tests {
             "ready": true,
             "xdp": [{"interface": "srv0", "mode": "native"}],
             "workers": [{"worker": 0, "connections": 3, "mptcp_connections": 2, "subflows": 4,
-                         "accepted": 10, "frames_received": 99, "drops": {"malformed": 1}}],
+                         "accepted": 10, "frames_received": 99, "drops": {"malformed": 1},
+                         "by_state": {"open": 2, "closing": 1, "time_wait": 0}},
+                        {"worker": 1, "by_state": {"open": 1}}],
             "mptcp": {"connections_total": 5, "joins_accepted": 4,
                       "joins_refused": {"unknown_token": 2, "bad_hmac": 1, "subflow_limit": 0},
                       "fallbacks": {}, "potentially_failed": 1, "reinjected_bytes": 1000},
@@ -201,5 +223,6 @@ mod tests {
         assert!(t.contains("ready") && t.contains("srv0 native"), "{t}");
         assert!(t.contains("refused 3 (bad_hmac 1, unknown_token 2)"), "{t}");
         assert!(t.contains("fallbacks 0"), "{t}");
+        assert!(t.contains("Connections by state: open 3, closing 1\n"), "{t}");
     }
 }

@@ -432,3 +432,29 @@ fn data_fin_of_an_empty_stream_is_prompt() {
         assert!(read_at < Instant::from_millis(200), "{id}: DATA_FIN at {read_at}\n{d}");
     }
 }
+
+/// A client that never DATA_ACKs our DATA_FIN (RFC 8684 §3.3.3 leaves the wait open): the
+/// DATA_FIN is retransmitted with backoff, then the connection is reset with MP_FASTCLOSE
+/// and counted, instead of being held until the idle timeout.
+#[test]
+fn unacknowledged_data_fin_is_given_up() {
+    for seed in seeds(FEW) {
+        let mut spec = Spec::new("data fin never acked", seed, 20_000, 50_000);
+        spec.client.mute_data_fin = true;
+        spec.bound = secs(60);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_common(&run);
+        let (id, d) = (run.id(), run.describe());
+        let c = run.client();
+        assert_eq!(c.rcv_nxt, c.cfg.rx_len, "{id}: client short\n{d}");
+        assert_eq!(run.origin().rx_got, c.cfg.tx_len, "{id}: origin short\n{d}");
+        let ends: Vec<_> = run.proxy().log.ends.iter().map(|e| e.1).collect();
+        assert_eq!(ends, [SpliceEnd::ClientReset], "{id}\n{d}");
+        assert_eq!(run.proxy().stats().mptcp.data_fin_gave_up, 1, "{id}\n{d}");
+        let read_at = c.log.read_all_at.expect("the DATA_FIN arrived");
+        let gave_up = run.proxy().log.ends[0].0;
+        let waited = gave_up.saturating_duration_since(read_at).total_millis();
+        assert!((10_000..=40_000).contains(&waited), "{id}: gave up after {waited} ms\n{d}");
+    }
+}

@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use netreaktor_pipeline::shard::{END_KINDS, FALLBACK_KINDS, JOIN_REFUSAL_KINDS, ShardStats};
+use netreaktor_pipeline::proxy::SplicePhase;
+use netreaktor_pipeline::shard::{
+    Census, END_KINDS, FALLBACK_KINDS, JOIN_REFUSAL_KINDS, ShardStats,
+};
 
 /// One worker's published counters.
 #[derive(Debug, Default)]
@@ -36,7 +39,9 @@ pub(crate) struct WorkerMetrics {
     pub(crate) refused_draining: AtomicU64,
     /// Connections not finished yet, published while draining.
     pub(crate) unfinished: AtomicU64,
-    /// MPTCP connections held and their live subflows, published about once a second.
+    /// Connections held by phase, MPTCP connections held and their live subflows, published
+    /// about once a second.
+    pub(crate) phases: [AtomicU64; SplicePhase::ALL.len()],
     pub(crate) mptcp_active: AtomicU64,
     pub(crate) subflows: AtomicU64,
     pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],
@@ -44,6 +49,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) joins_refused_by: [AtomicU64; JOIN_REFUSAL_KINDS],
     pub(crate) potentially_failed: AtomicU64,
     pub(crate) reinjected_bytes: AtomicU64,
+    pub(crate) data_fin_gave_up: AtomicU64,
 }
 
 /// Worker-side counters the shard does not keep.
@@ -111,9 +117,19 @@ impl WorkerMetrics {
         }
         set(&self.potentially_failed, m.potentially_failed);
         set(&self.reinjected_bytes, m.reinjected_bytes);
+        set(&self.data_fin_gave_up, m.data_fin_gave_up);
         set(&self.replies_dropped, shard.replies_dropped);
         set(&self.loops, own.loops);
         set(&self.sleeps, own.sleeps);
+    }
+
+    /// Publishes the gauges of a census.
+    pub(crate) fn publish_census(&self, census: &Census) {
+        for (cell, &n) in self.phases.iter().zip(&census.phases) {
+            set(cell, n as u64);
+        }
+        set(&self.mptcp_active, census.mptcp_connections as u64);
+        set(&self.subflows, census.subflows as u64);
     }
 
     pub(crate) fn get(cell: &AtomicU64) -> u64 {

@@ -411,9 +411,7 @@ impl Worker {
         }
         self.publishes += 1;
         if self.publishes.is_multiple_of(GAUGE_EVERY) {
-            let (conns, subflows) = self.shard.mptcp_gauges();
-            self.metrics.mptcp_active.store(conns as u64, Ordering::Relaxed);
-            self.metrics.subflows.store(subflows as u64, Ordering::Relaxed);
+            self.metrics.publish_census(&self.shard.census());
         }
         while let Some(event) = self.shard.poll_event() {
             if self.log_connections {

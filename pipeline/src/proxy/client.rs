@@ -168,6 +168,14 @@ impl Client {
         }
     }
 
+    /// Both byte streams complete; at most the closing handshake remains.
+    pub(super) fn streams_done(&self) -> bool {
+        match self {
+            Client::Tcp(c) => c.streams_done(),
+            Client::Mptcp(m) => m.streams_done(),
+        }
+    }
+
     /// Both directions completed cleanly (FINs, or DATA_FINs for MPTCP).
     pub(super) fn done_cleanly(&self) -> bool {
         match self {

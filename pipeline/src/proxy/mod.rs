@@ -18,6 +18,7 @@
 
 mod client;
 mod origin;
+mod phase;
 pub mod pp2;
 mod splice;
 
@@ -26,4 +27,5 @@ mod tests;
 
 pub use client::{Client, Tuple};
 pub use origin::{Attempt, OriginPicker};
+pub use phase::SplicePhase;
 pub use splice::{ConnectFailure, Side, Splice, SpliceConfig, SpliceEnd, SpliceStatus};

@@ -168,6 +168,11 @@ impl Splice {
         false
     }
 
+    /// Whether the origin connection reached ESTABLISHED (or later).
+    pub fn origin_connected(&self) -> bool {
+        self.origin_connected
+    }
+
     /// Bytes moved so far: (client to origin, origin to client).
     pub fn moved(&self) -> (u64, u64) {
         (self.to_origin, self.to_client)
@@ -409,7 +414,7 @@ impl Splice {
 }
 
 /// CLOSED or TIME-WAIT: nothing more will pass.
-fn ended(conn: &Connection) -> bool {
+pub(super) fn ended(conn: &Connection) -> bool {
     conn.is_closed() || conn.state() == State::TimeWait
 }
 

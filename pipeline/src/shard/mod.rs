@@ -40,8 +40,8 @@ pub use events::{HandoverSummary, ShardEvent};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
 pub use stats::{
-    END_KINDS, END_NAMES, FALLBACK_KINDS, FALLBACK_NAMES, JOIN_REFUSAL_KINDS, JOIN_REFUSAL_NAMES,
-    MptcpCounters, ShardStats, end_index,
+    Census, END_KINDS, END_NAMES, FALLBACK_KINDS, FALLBACK_NAMES, JOIN_REFUSAL_KINDS,
+    JOIN_REFUSAL_NAMES, MptcpCounters, ShardStats, end_index,
 };
 
 use crate::mptcp::conn::MptcpConfig;
@@ -325,11 +325,9 @@ impl Shard {
     }
 
     fn drop_entry(&mut self, slot: usize) {
+        self.forget_token(slot);
         if let Some(e) = self.table.remove(slot) {
-            if let Some(m) = e.splice.client().mptcp() {
-                self.mptcp.tokens.remove(&m.token());
-            }
-            if !e.ended
+            if !e.released
                 && let Some(service) = self.services.get_mut(e.service)
             {
                 service.active = service.active.saturating_sub(1);
@@ -511,16 +509,19 @@ impl Shard {
         self.stats.bytes_to_origin += up - e.counted.0;
         self.stats.bytes_to_client += down - e.counted.1;
         e.counted = (up, down);
+        // A closing or ended connection no longer counts toward max_connections: it carries
+        // no more bytes, and the last acknowledgements and TIME-WAIT may keep it a while.
+        if !e.released && !e.splice.phase().counts_toward_limit() {
+            e.released = true;
+            if let Some(service) = self.services.get_mut(e.service) {
+                service.active = service.active.saturating_sub(1);
+            }
+        }
         let end = stats::finished(e.status).filter(|_| !e.ended);
         if let Some(end) = end {
             e.ended = true;
             let client = e.splice.client().tuple().1;
             self.stats.ended[end_index(end)] += 1;
-            // An ended connection no longer counts toward max_connections (its TIME-WAIT
-            // may keep the entry for a minute).
-            if let Some(service) = self.services.get_mut(e.service) {
-                service.active = service.active.saturating_sub(1);
-            }
             let mptcp = e.splice.client().mptcp().map(|m| {
                 let s = m.stats();
                 self.stats.mptcp.add_connection(s);
@@ -532,6 +533,7 @@ impl Shard {
                 }
             });
             self.push_event(ShardEvent::Ended { client, end, moved: (up, down), mptcp });
+            self.forget_token(slot);
         }
         self.table.touch(slot);
     }
@@ -581,11 +583,18 @@ impl Shard {
         self.draining = true;
     }
 
-    /// MPTCP connections held and the live subflows they have (not ended). O(connections).
-    pub fn mptcp_gauges(&self) -> (usize, usize) {
-        let slots = self.table.slots().filter_map(|s| self.table.get(s));
-        let conns = slots.filter_map(|e| e.splice.client().mptcp());
-        conns.fold((0, 0), |(c, s), m| (c + 1, s + m.live_subflows()))
+    /// The connections held, by phase, and the MPTCP connections with their live subflows.
+    /// O(connections): for gauges published now and then, not per packet.
+    pub fn census(&self) -> Census {
+        let mut census = Census::default();
+        for e in self.table.slots().filter_map(|s| self.table.get(s)) {
+            census.phases[e.splice.phase().index()] += 1;
+            if let Some(m) = e.splice.client().mptcp() {
+                census.mptcp_connections += 1;
+                census.subflows += m.live_subflows();
+            }
+        }
+        census
     }
 
     /// Connections still carrying data or closing (those whose connections are all CLOSED or

@@ -293,6 +293,18 @@ impl Shard {
         }
     }
 
+    /// Frees the token of the MPTCP connection in `slot` once it takes no more joins (it
+    /// ended), so that a new connection may derive it while this one waits out its
+    /// TIME-WAITs. A token already taken over by another slot stays.
+    pub(super) fn forget_token(&mut self, slot: usize) {
+        let token = self.table.get(slot).and_then(|e| e.splice.client().mptcp()).map(|m| m.token());
+        if let Some(token) = token
+            && self.mptcp.tokens.get(&token) == Some(&slot)
+        {
+            self.mptcp.tokens.remove(&token);
+        }
+    }
+
     /// The third ACK of a join: its HMAC must verify before the subflow is attached.
     fn attach_join(&mut self, now: Instant, client: Connection, hmac: &[u8; 20]) {
         let tuple = (client.local(), client.remote());

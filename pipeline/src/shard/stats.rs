@@ -1,6 +1,6 @@
 //! A shard's counters: what came in, what was dropped and why, how splices ended.
 
-use crate::proxy::{SpliceEnd, SpliceStatus};
+use crate::proxy::{SpliceEnd, SplicePhase, SpliceStatus};
 
 /// Counters of one shard, monotonic except `active`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +86,8 @@ pub struct MptcpCounters {
     pub malformed_options: u64,
     /// MP_FASTCLOSE received, summed over ended connections.
     pub fastclose_received: u64,
+    /// Connections reset because the client never DATA_ACKed our DATA_FIN.
+    pub data_fin_gave_up: u64,
 }
 
 impl MptcpCounters {
@@ -95,7 +97,19 @@ impl MptcpCounters {
         self.reinjected_bytes += s.reinjected_bytes;
         self.malformed_options += s.malformed_options;
         self.fastclose_received += s.fastclose_received;
+        self.data_fin_gave_up += s.data_fin_gave_up;
     }
+}
+
+/// The connections a shard holds now ([`Shard::census`](super::Shard::census)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Census {
+    /// Splices by phase, in [`SplicePhase::ALL`] order.
+    pub phases: [usize; SplicePhase::ALL.len()],
+    /// Splices whose client side is MPTCP.
+    pub mptcp_connections: usize,
+    /// Their subflows not ended.
+    pub subflows: usize,
 }
 
 /// How many kinds of [`SpliceEnd`] are counted.

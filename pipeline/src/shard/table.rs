@@ -31,6 +31,8 @@ pub(crate) struct Entry {
     pub(crate) status: SpliceStatus,
     /// Its end is counted.
     pub(crate) ended: bool,
+    /// It no longer counts toward its service's `max_connections` (it is closing).
+    pub(crate) released: bool,
     /// Bytes already counted, per direction.
     pub(crate) counted: (u64, u64),
     timer: Option<TimerHandle>,
@@ -147,6 +149,7 @@ impl Table {
             attempt,
             status,
             ended: false,
+            released: false,
             counted: (0, 0),
             timer: None,
             queued: [false; 2],

@@ -150,29 +150,40 @@ struct Rig {
     now: Instant,
 }
 
+/// A client connecting to the service from `port`.
+fn client_from(port: u16, now: Instant) -> crate::tcp::Connection {
+    let local = SocketAddr::new("10.1.0.2".parse().unwrap(), port);
+    let cfg = crate::tcp::Config::default();
+    crate::tcp::Connection::connect(cfg, local, SERVICE.parse().unwrap(), TcpSeqNumber(1), now)
+}
+
 impl Rig {
     fn new() -> Rig {
+        Rig::with(cfg(0, 1))
+    }
+
+    fn with(cfg: ShardConfig) -> Rig {
         let now = Instant::ZERO;
-        let client = crate::tcp::Connection::connect(
-            crate::tcp::Config::default(),
-            "10.1.0.2:5555".parse().unwrap(),
-            SERVICE.parse().unwrap(),
-            TcpSeqNumber(1),
-            now,
-        );
-        Rig { shard: Shard::new(cfg(0, 1), now), client, origin: None, now }
+        Rig { shard: Shard::new(cfg, now), client: client_from(5555, now), origin: None, now }
     }
 
     /// Moves segments until none is left.
     fn shuttle(&mut self) {
+        self.shuttle_with(true);
+    }
+
+    /// Moves segments until none is left; what the client sends is lost unless `client_heard`.
+    fn shuttle_with(&mut self, client_heard: bool) {
         let mut buf = vec![0u8; 2000];
         for _ in 0..1000 {
             let mut moved = false;
             while let Some(t) = self.client.poll_transmit(self.now, &mut buf, &mut ()) {
                 let seg = parse(&buf[..t.len]);
                 let f = frame_with(self.client.local(), self.client.remote(), &seg);
-                self.shard.handle_frame(self.now, &f, true);
-                moved = true;
+                if client_heard {
+                    self.shard.handle_frame(self.now, &f, true);
+                    moved = true;
+                }
             }
             if let Some(origin) = &mut self.origin {
                 while let Some(t) = origin.poll_transmit(self.now, &mut buf, &mut ()) {
@@ -328,4 +339,39 @@ fn a_draining_shard_refuses_new_connections_with_a_reset() {
     assert!(seg.flags().contains(TcpFlags::RST));
     assert_eq!(shard.stats().refused_draining, 1);
     assert_eq!(shard.unfinished(), 0, "a half-open connection is not held by the shard");
+}
+
+/// `max_connections` counts connections that may still carry bytes: one whose streams are
+/// both complete and whose last FIN waits for the client's ACK (LAST-ACK) leaves room, and
+/// the census reports it as closing.
+#[test]
+fn a_closing_connection_leaves_room_under_max_connections() {
+    use crate::proxy::SplicePhase;
+    let mut one = cfg(0, 1);
+    one.services[0].max_connections = 1;
+    let mut rig = Rig::with(one);
+    rig.shuttle();
+    assert_eq!(rig.shard.census().phases[SplicePhase::Open.index()], 1);
+    // A second client while the first is open: over the limit, reset.
+    let first = std::mem::replace(&mut rig.client, client_from(5556, rig.now));
+    rig.shuttle();
+    assert_eq!(rig.shard.stats().refused_limit, 1);
+    rig.client = first;
+    // Both sides close; the client's ACK of our FIN is lost.
+    rig.client.close(rig.now);
+    rig.shuttle();
+    assert_eq!(rig.shard.census().phases[SplicePhase::HalfClosed.index()], 1);
+    rig.origin.as_mut().expect("connected").close(rig.now);
+    rig.shuttle_with(false);
+    let census = rig.shard.census();
+    assert_eq!(census.phases[SplicePhase::Closing.index()], 1, "{census:?}");
+    // A third client gets in.
+    rig.client = client_from(5557, rig.now);
+    rig.origin = None;
+    rig.shuttle();
+    assert_eq!(rig.shard.stats().refused_limit, 1, "no more refusals");
+    assert_eq!(rig.shard.stats().accepted, 2, "the refused one is not counted");
+    let census = rig.shard.census();
+    assert_eq!(census.phases[SplicePhase::Open.index()], 1, "{census:?}");
+    assert_eq!(census.phases[SplicePhase::Closing.index()], 1, "{census:?}");
 }

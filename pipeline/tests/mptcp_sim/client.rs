@@ -61,6 +61,8 @@ pub(crate) struct ClientCfg {
     pub(crate) actions: Vec<(Instant, Action)>,
     /// Join an address the server announces, from this interface.
     pub(crate) join_announced_from: Option<u16>,
+    /// Never DATA_ACK the server's DATA_FIN (a client gone quiet after its own DATA_FIN).
+    pub(crate) mute_data_fin: bool,
     pub(crate) tx: Stream,
     pub(crate) tx_len: u64,
     pub(crate) rx: Stream,
@@ -178,7 +180,7 @@ impl MpClient {
 
     /// The DATA_ACK we send: in-order data, plus one for the server's DATA_FIN once reached.
     pub(crate) fn data_ack(&self) -> u64 {
-        let fin = u64::from(self.peer_fin == Some(self.rcv_nxt));
+        let fin = u64::from(self.peer_fin == Some(self.rcv_nxt) && !self.cfg.mute_data_fin);
         self.base().1.wrapping_add(self.rcv_nxt + fin)
     }
 

@@ -76,6 +76,7 @@ impl Spec {
                 service: addr(SERVICE),
                 actions: Vec::new(),
                 join_announced_from: None,
+                mute_data_fin: false,
                 tx: up_s,
                 tx_len: up,
                 rx: down_s,

@@ -105,6 +105,8 @@ pub struct Connection {
     fastclose_out: bool,
     /// When the oldest unacknowledged data-level byte was last sent or acknowledged.
     data_progress_at: Instant,
+    /// Data-level retransmission timeouts in a row without progress (the backoff).
+    data_timeouts: u32,
     /// The time of the latest input or timeout (for work done without a time parameter,
     /// such as a checksum failure found when the owner consumes data).
     clock: Instant,
@@ -153,6 +155,7 @@ impl Connection {
             end: None,
             fastclose_out: false,
             data_progress_at: now,
+            data_timeouts: 0,
             clock: now,
             stats: MptcpStats::default(),
         };
@@ -358,6 +361,14 @@ impl Connection {
     /// TIME-WAIT. A connection over no longer counts toward `max_connections`.
     pub fn ended(&self) -> bool {
         self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
+    }
+
+    /// Whether both byte streams are complete: the peer's DATA_FIN arrived and was read, and
+    /// every byte before ours is DATA_ACKed. What may remain is the DATA_ACK of our DATA_FIN
+    /// (a data-level LAST-ACK, bounded by its retransmissions) and the subflows' FINs.
+    pub fn streams_done(&self) -> bool {
+        let sent_all = self.fin.is_some_and(|fin| fin == self.snd_una);
+        self.end.is_some() || (self.is_read_closed() && sent_all)
     }
 
     /// Whether every subflow is CLOSED.

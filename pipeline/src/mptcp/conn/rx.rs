@@ -131,6 +131,7 @@ impl Connection {
         self.snd.ack(data as usize);
         self.snd_una = self.snd_una.wrapping_add(data);
         self.data_progress_at = now;
+        self.data_timeouts = 0;
         if fin_end == Some(ack) {
             self.fin_acked = true;
         }

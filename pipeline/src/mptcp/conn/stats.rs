@@ -37,4 +37,8 @@ pub struct MptcpStats {
     pub bad_fastclose: u64,
     /// RSTs received with an MP_TCPRST option.
     pub mp_tcprst_received: u64,
+    /// Data-level retransmission timeouts.
+    pub data_timeouts: u64,
+    /// Connections reset because the peer never DATA_ACKed our DATA_FIN.
+    pub data_fin_gave_up: u64,
 }

@@ -12,6 +12,17 @@ use crate::time::{Duration, Instant};
 /// the case it covers is data a subflow delivered but the peer dropped at the data level.
 const DATA_RTO_MIN: Duration = Duration::from_millis(200);
 
+/// The data-level retransmission timeout's ceiling: it doubles with every timeout in a row
+/// (the backoff of RFC 6298 §5.5) up to this.
+const DATA_RTO_MAX: Duration = Duration::from_secs(10);
+
+/// Data-level retransmissions of our DATA_FIN, once the peer's DATA_FIN is in and only ours
+/// awaits its DATA_ACK (a data-level LAST-ACK), before the connection is reset: with the
+/// backoff, about 22 s. TCP bounds LAST-ACK by its retransmissions the same way; without a
+/// bound a client that vanished after its DATA_FIN would hold the connection until the idle
+/// timeout.
+const DATA_FIN_RETRIES: u32 = 6;
+
 /// Bytes reinjected at once by the data-level retransmission timer.
 const DATA_RTO_BURST: u64 = 64 * 1024;
 
@@ -115,12 +126,22 @@ impl Connection {
             return None;
         }
         let slowest = self.subflows.iter().flatten().map(|s| s.srtt()).max()?;
-        Some(self.data_progress_at + slowest.saturating_mul(4).max(DATA_RTO_MIN))
+        let rto = slowest.saturating_mul(4).max(DATA_RTO_MIN);
+        let backed_off = rto.saturating_mul(1u64 << self.data_timeouts.min(16)).min(DATA_RTO_MAX);
+        Some(self.data_progress_at + backed_off.max(rto))
     }
 
     /// The data-level retransmission: the oldest unacknowledged run goes out again on the
     /// best subflow, and a pending DATA_FIN with it.
     fn data_timeout(&mut self, now: Instant) {
+        self.stats.data_timeouts += 1;
+        let last_ack = self.is_read_closed() && self.fin.is_some_and(|f| f == self.snd_una);
+        if last_ack && self.data_timeouts >= DATA_FIN_RETRIES {
+            self.stats.data_fin_gave_up += 1;
+            self.abort(now);
+            return;
+        }
+        self.data_timeouts += 1;
         self.data_progress_at = now;
         let end =
             self.snd_una.wrapping_add(DATA_RTO_BURST.min(self.snd_nxt.wrapping_sub(self.snd_una)));

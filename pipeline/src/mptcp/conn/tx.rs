@@ -66,6 +66,12 @@ impl Connection {
             if sent == 0 {
                 return;
             }
+            if start == self.snd_una {
+                // Nothing was outstanding: the data-level timer starts now, not at the last
+                // acknowledgement (an idle connection would time out at once).
+                self.data_progress_at = now;
+                self.data_timeouts = 0;
+            }
             if self.cfg.scheduler == Scheduler::Redundant {
                 self.copy_to_others(now, id, start, start.wrapping_add(sent));
             }

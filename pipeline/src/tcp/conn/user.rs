@@ -57,6 +57,17 @@ impl Connection {
         self.rcv.fin_received && self.rcv.reasm.readable_len() == 0
     }
 
+    /// Whether both byte streams are complete: the peer's FIN arrived and all data before it
+    /// was read, and every byte we sent is acknowledged. What may remain is the ACK of our
+    /// FIN (LAST-ACK, CLOSING) or TIME-WAIT; CLOSED counts too.
+    pub fn streams_done(&self) -> bool {
+        match self.state {
+            State::Closed | State::TimeWait => true,
+            State::LastAck | State::Closing => self.is_read_closed() && self.snd.buf.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Closes the sending direction (RFC 9293 §3.10.4 CLOSE): a FIN follows the queued data.
     /// Receiving goes on until the peer's FIN. Closing twice does nothing.
     pub fn close(&mut self, now: Instant) {
