@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use netreaktor_pipeline::shard::{BOUNDS_MICROS, END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
 
-use crate::worker::metrics::WorkerMetrics;
+use crate::worker::metrics::{HistogramCells, WorkerMetrics};
 use crate::xdp::{Counter, Counters};
 
 /// What the endpoint reports.
@@ -197,8 +197,47 @@ pub(crate) fn render(shared: &Shared) -> String {
     for (name, help, label, names, get) in families {
         render_family(shared, &mut out, (name, help, label), names, get);
     }
+    let histograms: [(&str, &str, HistogramField); 2] = [
+        (
+            "connection_setup_seconds",
+            "From a client connection's acceptance to its origin connection's establishment",
+            |m| &m.setup,
+        ),
+        (
+            "mptcp_handover_stall_seconds",
+            "Data-level stalls across a subflow's failure or end, last progress to next",
+            |m| &m.handover_stall,
+        ),
+    ];
+    for (name, help, get) in histograms {
+        render_histogram(shared, &mut out, (name, help), get);
+    }
     render_steering(shared, &mut out);
     out
+}
+
+/// Reads one histogram of a worker.
+type HistogramField = fn(&WorkerMetrics) -> &HistogramCells;
+
+/// One histogram per worker: cumulative buckets with `le` in seconds, the sum, the count.
+fn render_histogram(
+    shared: &Shared,
+    out: &mut String,
+    (name, help): (&str, &str),
+    get: HistogramField,
+) {
+    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} histogram");
+    for (i, w) in shared.workers.iter().enumerate() {
+        let h = get(w).read();
+        let bounds = BOUNDS_MICROS.iter().map(|&us| (us as f64 / 1e6).to_string());
+        let les = bounds.chain(std::iter::once("+Inf".to_owned()));
+        for (le, n) in les.zip(h.cumulative()) {
+            let _ = writeln!(out, "netreaktor_{name}_bucket{{worker=\"{i}\",le=\"{le}\"}} {n}");
+        }
+        let sum = h.sum_micros as f64 / 1e6;
+        let _ = writeln!(out, "netreaktor_{name}_sum{{worker=\"{i}\"}} {sum}");
+        let _ = writeln!(out, "netreaktor_{name}_count{{worker=\"{i}\"}} {}", h.count());
+    }
 }
 
 /// Reads a labelled family of counters of a worker.
@@ -241,5 +280,54 @@ fn render_steering(shared: &Shared, out: &mut String) {
                 counter.name()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_with(metrics: WorkerMetrics) -> Shared {
+        Shared {
+            workers: vec![Arc::new(metrics)],
+            steering: Vec::new(),
+            xdp_modes: Vec::new(),
+            ready: AtomicBool::new(true),
+        }
+    }
+
+    #[test]
+    fn histograms_are_cumulative_with_sum_and_count() {
+        let m = WorkerMetrics::default();
+        // 2 observations at most 100 µs, 1 at most 5 ms, 1 past 10 s; 20.0051 s in all.
+        m.setup.counts[0].store(2, Ordering::Relaxed);
+        m.setup.counts[5].store(1, Ordering::Relaxed);
+        m.setup.counts[16].store(1, Ordering::Relaxed);
+        m.setup.sum_micros.store(20_005_100, Ordering::Relaxed);
+        let text = render(&shared_with(m));
+        let name = "netreaktor_connection_setup_seconds";
+        for line in [
+            format!("# TYPE {name} histogram"),
+            format!("{name}_bucket{{worker=\"0\",le=\"0.0001\"}} 2"),
+            format!("{name}_bucket{{worker=\"0\",le=\"0.0025\"}} 2"),
+            format!("{name}_bucket{{worker=\"0\",le=\"0.005\"}} 3"),
+            format!("{name}_bucket{{worker=\"0\",le=\"10\"}} 3"),
+            format!("{name}_bucket{{worker=\"0\",le=\"+Inf\"}} 4"),
+            format!("{name}_sum{{worker=\"0\"}} 20.0051"),
+            format!("{name}_count{{worker=\"0\"}} 4"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn connections_by_state_is_a_gauge_family() {
+        let m = WorkerMetrics::default();
+        m.phases[3].store(7, Ordering::Relaxed);
+        let text = render(&shared_with(m));
+        assert!(text.contains("# TYPE netreaktor_connections gauge\n"), "{text}");
+        assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"closing\"} 7\n"));
+        assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"open\"} 0\n"));
+        assert!(text.contains("# TYPE netreaktor_splices_ended_total counter\n"));
     }
 }

@@ -198,6 +198,11 @@ fn primary_blackholed_then_restored() {
         // When the cut finds wifi idle (the data-level window full) with its data already
         // DATA_ACKed through cell, there is nothing to reinject (seed 199 of 400).
         reinjected += u64::from(m.reinjected_bytes > 0);
+        // The shard's handover histogram saw the stall, no longer than the client did
+        // give or take its RTTs: nothing past the 500 ms bucket (index 11).
+        let h = m.handover_stall;
+        assert!(h.count() >= u64::from(m.reinjected_bytes > 0), "{id}: {h:?}\n{d}");
+        assert_eq!(h.counts[12..].iter().sum::<u64>(), 0, "{id}: {h:?}\n{d}");
         let stall = run.client().log.longest_stall.total_millis();
         assert!(stall < 300, "{id}: stalled {stall} ms\n{d}");
         stalls.push(stall);

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use netreaktor_pipeline::proxy::SplicePhase;
 use netreaktor_pipeline::shard::{
-    Census, END_KINDS, FALLBACK_KINDS, JOIN_REFUSAL_KINDS, ShardStats,
+    BUCKETS, Census, END_KINDS, FALLBACK_KINDS, Histogram, JOIN_REFUSAL_KINDS, ShardStats,
 };
 
 /// One worker's published counters.
@@ -50,6 +50,34 @@ pub(crate) struct WorkerMetrics {
     pub(crate) potentially_failed: AtomicU64,
     pub(crate) reinjected_bytes: AtomicU64,
     pub(crate) data_fin_gave_up: AtomicU64,
+    pub(crate) setup: HistogramCells,
+    pub(crate) handover_stall: HistogramCells,
+}
+
+/// A published [`Histogram`]: observations per bucket (not cumulative) and their sum.
+#[derive(Debug, Default)]
+pub(crate) struct HistogramCells {
+    pub(crate) counts: [AtomicU64; BUCKETS],
+    pub(crate) sum_micros: AtomicU64,
+}
+
+impl HistogramCells {
+    fn publish(&self, h: &Histogram) {
+        for (cell, &n) in self.counts.iter().zip(&h.counts) {
+            set(cell, n);
+        }
+        set(&self.sum_micros, h.sum_micros);
+    }
+
+    /// A snapshot (the cells are read one by one, so it may straddle a publication).
+    pub(crate) fn read(&self) -> Histogram {
+        let mut h =
+            Histogram { sum_micros: self.sum_micros.load(Ordering::Relaxed), ..Default::default() };
+        for (n, cell) in h.counts.iter_mut().zip(&self.counts) {
+            *n = cell.load(Ordering::Relaxed);
+        }
+        h
+    }
 }
 
 /// Worker-side counters the shard does not keep.
@@ -118,6 +146,8 @@ impl WorkerMetrics {
         set(&self.potentially_failed, m.potentially_failed);
         set(&self.reinjected_bytes, m.reinjected_bytes);
         set(&self.data_fin_gave_up, m.data_fin_gave_up);
+        self.setup.publish(&shard.setup);
+        self.handover_stall.publish(&m.handover_stall);
         set(&self.replies_dropped, shard.replies_dropped);
         set(&self.loops, own.loops);
         set(&self.sleeps, own.sleeps);

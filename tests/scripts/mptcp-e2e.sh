@@ -172,6 +172,15 @@ start_appliance() { at_appliance_start "$1" || die "$AT_ERROR"; }
 # Stops it: exit status 0 within 10 s, no panic (at_appliance_stop).
 stop_appliance() { at_appliance_stop || die "$AT_ERROR"; }
 
+# The sum over workers of NetReaktor's metric $1 (a full series name, such as
+# netreaktor_mptcp_handover_stall_seconds_count), read from /metrics at the config's address.
+nr_metric() {
+    local listen
+    listen=$(sed -n '/^metrics:/,/^[^ ]/s/^ *listen: *//p' "$CONFIG" | head -n 1)
+    at_appliance curl -sf "http://${listen:-127.0.0.1:9100}/metrics" |
+        awk -v name="$1" '$1 ~ "^" name "[{]" { n += $2 } END { printf "%d\n", n }'
+}
+
 # ------------------------------------------------------------------ origin and client
 
 # Starts a one-connection origin: $1 serve|sink, $2 bytes, $3 seed, $4 connections (1).
@@ -398,8 +407,9 @@ step1() {
 
 # 2. Wi-Fi blackholed mid-download.
 step2() {
-    local out=$WORK/s2.json at_cut=""
+    local out=$WORK/s2.json at_cut="" handovers0=0 handovers=0
     client_endpoints subflow
+    [[ $APPLIANCE == netreaktor ]] && handovers0=$(nr_metric netreaktor_mptcp_handover_stall_seconds_count)
     shape_on
     capture_start s2 0 "$CONTROL_FILTER"
     origin_start serve "$CUT_BYTES" 201
@@ -412,13 +422,20 @@ step2() {
     origin_stop
     capture_stop
     shape_off
+    if [[ $APPLIANCE == netreaktor ]]; then
+        sleep 0.1 # workers publish every 10 ms
+        handovers=$(($(nr_metric netreaktor_mptcp_handover_stall_seconds_count) - handovers0))
+    fi
     if ! exact "$out"; then
         fail "2 Wi-Fi cut: $(summary "$out")"
     elif [[ -z $at_cut || $at_cut -ge $CUT_BYTES ]]; then
         fail "2 Wi-Fi cut: the cut came after the download (at ${at_cut:-?} bytes); lower E2E_RADIO_RATE"
+    elif [[ $APPLIANCE == netreaktor && $handovers -lt 1 ]]; then
+        fail "2 Wi-Fi cut: netreaktor_mptcp_handover_stall_seconds counted no handover"
     else
         pass "2 Wi-Fi cut after $CUT_AFTER s (at $at_cut of $CUT_BYTES bytes): byte-exact," \
-            "stall $(jget "$out" stall_ms) ms, $(jget "$out" duration_s) s in all"
+            "stall $(jget "$out" stall_ms) ms, $(jget "$out" duration_s) s in all" \
+            "${handovers:+(handover stalls in /metrics: +$handovers)}"
     fi
 }
 

@@ -97,6 +97,10 @@ pub struct Splice {
     origin: Connection,
     /// The origin connection reached ESTABLISHED (or later).
     origin_connected: bool,
+    /// When the splice was made (the client connection accepted).
+    created: Instant,
+    /// From `created` to the origin connection's establishment, until taken.
+    setup: Option<Duration>,
     /// When the current origin attempt started.
     origin_started: Instant,
     /// When a byte last moved (or the origin connected).
@@ -130,6 +134,8 @@ impl Splice {
             client: client.into(),
             origin,
             origin_connected: false,
+            created: now,
+            setup: None,
             origin_started: now,
             last_active: now,
             failed: None,
@@ -166,6 +172,12 @@ impl Splice {
             return true;
         }
         false
+    }
+
+    /// The connection setup time, once: from the client connection's acceptance to the
+    /// origin connection's establishment (retries on other origins included).
+    pub fn take_setup_time(&mut self) -> Option<Duration> {
+        self.setup.take()
     }
 
     /// Whether the origin connection reached ESTABLISHED (or later).
@@ -306,6 +318,7 @@ impl Splice {
         while let Some(ev) = self.origin.poll_event() {
             if ev == ConnEvent::Connected {
                 self.origin_connected = true;
+                self.setup = Some(now.saturating_duration_since(self.created));
                 self.last_active = now;
                 self.send_proxy_header();
             }

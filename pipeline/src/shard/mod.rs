@@ -23,6 +23,7 @@
 
 mod config;
 mod events;
+mod histogram;
 mod mptcp;
 mod output;
 mod route;
@@ -37,6 +38,7 @@ use std::net::SocketAddr;
 
 pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
 pub use events::{HandoverSummary, ShardEvent};
+pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
 pub use stats::{
@@ -516,6 +518,13 @@ impl Shard {
             if let Some(service) = self.services.get_mut(e.service) {
                 service.active = service.active.saturating_sub(1);
             }
+        }
+        if let Some(setup) = e.splice.take_setup_time() {
+            self.stats.setup.observe(setup);
+        }
+        let stall = e.splice.client_mut().mptcp_mut().and_then(|m| m.take_handover_stall());
+        if let Some(stall) = stall {
+            self.stats.mptcp.handover_stall.observe(stall);
         }
         let end = stats::finished(e.status).filter(|_| !e.ended);
         if let Some(end) = end {

@@ -1,5 +1,6 @@
 //! A shard's counters: what came in, what was dropped and why, how splices ended.
 
+use super::histogram::Histogram;
 use crate::proxy::{SpliceEnd, SplicePhase, SpliceStatus};
 
 /// Counters of one shard, monotonic except `active`.
@@ -49,6 +50,8 @@ pub struct ShardStats {
     pub replies_dropped: u64,
     /// MPTCP: handshakes, fallbacks, joins.
     pub mptcp: MptcpCounters,
+    /// From a client connection's acceptance to its origin connection's establishment.
+    pub setup: Histogram,
 }
 
 /// How many fallback reasons are counted.
@@ -88,6 +91,11 @@ pub struct MptcpCounters {
     pub fastclose_received: u64,
     /// Connections reset because the client never DATA_ACKed our DATA_FIN.
     pub data_fin_gave_up: u64,
+    /// Handover stalls: how long the data level made no progress across a subflow's
+    /// failure or end (see [`Connection::take_handover_stall`]).
+    ///
+    /// [`Connection::take_handover_stall`]: crate::mptcp::conn::Connection::take_handover_stall
+    pub handover_stall: Histogram,
 }
 
 impl MptcpCounters {

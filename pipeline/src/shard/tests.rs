@@ -374,4 +374,5 @@ fn a_closing_connection_leaves_room_under_max_connections() {
     let census = rig.shard.census();
     assert_eq!(census.phases[SplicePhase::Open.index()], 1, "{census:?}");
     assert_eq!(census.phases[SplicePhase::Closing.index()], 1, "{census:?}");
+    assert_eq!(rig.shard.stats().setup.count(), 2, "one setup time per origin connected");
 }

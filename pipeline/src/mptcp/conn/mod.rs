@@ -38,7 +38,7 @@ pub use subflow::Subflow;
 use super::crypto::{HmacKeys, KeyMaterial, VerifiedJoin};
 use crate::tcp::buffer::{Reassembler, SendBuffer};
 use crate::tcp::{CloseReason, Connection as Tcp, Transmit};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// ADD_ADDR sent at most this many times when not echoed.
 pub const ADD_ADDR_TRIES: u32 = 3;
@@ -107,6 +107,14 @@ pub struct Connection {
     data_progress_at: Instant,
     /// Data-level retransmission timeouts in a row without progress (the backoff).
     data_timeouts: u32,
+    /// When the data level last made progress: DATA_ACK advanced, or data went out with none
+    /// outstanding (the start of a possible stall).
+    progress_at: Instant,
+    /// A subflow failed or ended with data outstanding since `progress_at`: the next
+    /// progress ends a handover stall.
+    handing_over: bool,
+    /// A finished handover stall not taken yet.
+    handover_stall: Option<Duration>,
     /// The time of the latest input or timeout (for work done without a time parameter,
     /// such as a checksum failure found when the owner consumes data).
     clock: Instant,
@@ -156,6 +164,9 @@ impl Connection {
             fastclose_out: false,
             data_progress_at: now,
             data_timeouts: 0,
+            progress_at: now,
+            handing_over: false,
+            handover_stall: None,
             clock: now,
             stats: MptcpStats::default(),
         };
@@ -361,6 +372,14 @@ impl Connection {
     /// TIME-WAIT. A connection over no longer counts toward `max_connections`.
     pub fn ended(&self) -> bool {
         self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
+    }
+
+    /// The last handover stall, once: how long the data level made no progress, from its
+    /// last progress before a subflow was found potentially failed or ended with data
+    /// outstanding (§3.3.6) to the first DATA_ACK progress after. What a client sees as the
+    /// gap in its download when a path fails; short when the other subflows kept going.
+    pub fn take_handover_stall(&mut self) -> Option<Duration> {
+        self.handover_stall.take()
     }
 
     /// Whether both byte streams are complete: the peer's DATA_FIN arrived and was read, and

@@ -132,6 +132,10 @@ impl Connection {
         self.snd_una = self.snd_una.wrapping_add(data);
         self.data_progress_at = now;
         self.data_timeouts = 0;
+        if std::mem::take(&mut self.handing_over) {
+            self.handover_stall = Some(now.saturating_duration_since(self.progress_at));
+        }
+        self.progress_at = now;
         if fin_end == Some(ack) {
             self.fin_acked = true;
         }

@@ -67,8 +67,10 @@ impl Connection {
                 s.stalled = true;
                 self.stats.potentially_failed += 1;
             }
-            if ended || stalled {
-                self.reinject_from(id);
+            // A handover: the subflow failed or ended while data was outstanding (its own,
+            // now reinjected, or another's): the next data-level progress ends the stall.
+            if (ended || stalled) && (self.reinject_from(id) || self.snd_nxt != self.snd_una) {
+                self.handing_over = true;
             }
         }
         self.nudge_signals(now);
@@ -76,10 +78,10 @@ impl Connection {
     }
 
     /// Queues the runs subflow `id` holds and the peer has not acknowledged at the data
-    /// level, to go out on the other subflows at once.
-    fn reinject_from(&mut self, id: usize) {
+    /// level, to go out on the other subflows at once; returns whether there were any.
+    fn reinject_from(&mut self, id: usize) -> bool {
         let una = self.snd_una;
-        let Some(s) = self.subflows[id].as_mut() else { return };
+        let Some(s) = self.subflows[id].as_mut() else { return false };
         let ended = s.ended();
         let runs: Vec<(u64, u64)> =
             s.tx.iter()
@@ -89,11 +91,13 @@ impl Connection {
         if ended {
             s.tx.clear();
         }
+        let held = !runs.is_empty();
         for run in runs {
             if !self.reinject.contains(&run) {
                 self.reinject.push_back(run);
             }
         }
+        held
     }
 
     /// Makes a subflow send an ACK when an option waits for one: a DATA_FIN not sent yet,

@@ -71,6 +71,7 @@ impl Connection {
                 // acknowledgement (an idle connection would time out at once).
                 self.data_progress_at = now;
                 self.data_timeouts = 0;
+                self.progress_at = now;
             }
             if self.cfg.scheduler == Scheduler::Redundant {
                 self.copy_to_others(now, id, start, start.wrapping_add(sent));
