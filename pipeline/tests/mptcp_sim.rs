@@ -36,6 +36,7 @@ mod tx;
 
 use netreaktor_pipeline::netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::SpliceEnd;
+use netreaktor_pipeline::shard::BOUNDS_MICROS;
 use netreaktor_pipeline::tcp::CloseReason;
 use netreaktor_pipeline::time::Instant;
 
@@ -204,6 +205,9 @@ fn primary_blackholed_then_restored() {
         assert!(h.count() >= u64::from(m.reinjected_bytes > 0), "{id}: {h:?}\n{d}");
         assert_eq!(h.counts[12..].iter().sum::<u64>(), 0, "{id}: {h:?}\n{d}");
         let stall = run.client().log.longest_stall.total_millis();
+        // ... and not much shorter: the longest one's bucket reaches a third of it.
+        let top = h.counts.iter().rposition(|&n| n > 0).map_or(0, |i| BOUNDS_MICROS[i] / 1000);
+        assert!(h.count() == 0 || top * 3 >= stall, "{id}: {h:?} vs {stall} ms\n{d}");
         assert!(stall < 300, "{id}: stalled {stall} ms\n{d}");
         stalls.push(stall);
     }

@@ -200,6 +200,13 @@ row "subflows joined (MP_JOIN, HMAC verified)" netreaktor_mptcp_joins_accepted_t
 row "joins refused" netreaktor_mptcp_joins_refused_total
 row "subflows found stalled (potentially failed)" netreaktor_mptcp_potentially_failed_total
 row "bytes resent on another subflow" netreaktor_mptcp_reinjected_bytes_total
+# The handover histogram: how many, and the mean stall (its _sum is in seconds).
+handovers=$(metric netreaktor_mptcp_handover_stall_seconds_count)
+stall_ms=$(awk '$1 ~ /^netreaktor_mptcp_handover_stall_seconds_sum[{]/ { s += $NF }
+    END { printf "%.1f\n", s * 1000 }' "$WORK/metrics")
+mean="-"
+((handovers > 0)) && mean=$(awk -v s="$stall_ms" -v n="$handovers" 'BEGIN { printf "%.1f ms", s / n }')
+printf '  %-44s %14s\n' "handovers (mean stall, NetReaktor's measure)" "$handovers ($mean)"
 row "fallbacks to plain TCP" netreaktor_mptcp_fallbacks_total
 row "bytes origin -> phone" netreaktor_bytes_to_client_total
 row "bytes phone -> origin" netreaktor_bytes_to_origin_total

@@ -48,6 +48,11 @@ pub const ADD_ADDR_TRIES: u32 = 3;
 /// without the checksum the option is 26 bytes, padded to 28 all the same.
 pub const DSS_SPACE: usize = 28;
 
+/// Data-level gaps (no DATA_ACK progress with data outstanding) at least this long are
+/// remembered, the latest [`GAPS_KEPT`] of them, for the handover stall.
+const GAP_NOTED: Duration = Duration::from_millis(5);
+const GAPS_KEPT: usize = 8;
+
 /// A subflow's place in its connection.
 pub type SubflowId = u8;
 
@@ -58,6 +63,17 @@ pub enum MptcpEnd {
     Closed,
     /// MP_FASTCLOSE (either way), or every subflow gone before the DATA_FINs.
     Reset,
+}
+
+/// A handover being measured: it lasts until every byte outstanding when it began is
+/// DATA_ACKed, and its stall is the longest gap between two data-level progresses over that
+/// time (the gap before the failure was found included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Handover {
+    /// One past the last byte outstanding when it began.
+    until: u64,
+    /// The longest gap so far.
+    gap: Duration,
 }
 
 /// An address we announce and whether the peer echoed it.
@@ -110,9 +126,12 @@ pub struct Connection {
     /// When the data level last made progress: DATA_ACK advanced, or data went out with none
     /// outstanding (the start of a possible stall).
     progress_at: Instant,
-    /// A subflow failed or ended with data outstanding since `progress_at`: the next
-    /// progress ends a handover stall.
-    handing_over: bool,
+    /// A handover under way: a subflow failed or ended with data outstanding.
+    handover: Option<Handover>,
+    /// The latest data-level gaps of at least [`GAP_NOTED`]: (when each ended, its length).
+    /// A failure is found after its subflow has been silent a while; the gap it caused may
+    /// be over by then.
+    recent_gaps: VecDeque<(Instant, Duration)>,
     /// A finished handover stall not taken yet.
     handover_stall: Option<Duration>,
     /// The time of the latest input or timeout (for work done without a time parameter,
@@ -165,7 +184,8 @@ impl Connection {
             data_progress_at: now,
             data_timeouts: 0,
             progress_at: now,
-            handing_over: false,
+            handover: None,
+            recent_gaps: VecDeque::new(),
             handover_stall: None,
             clock: now,
             stats: MptcpStats::default(),
@@ -374,10 +394,13 @@ impl Connection {
         self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
     }
 
-    /// The last handover stall, once: how long the data level made no progress, from its
-    /// last progress before a subflow was found potentially failed or ended with data
-    /// outstanding (§3.3.6) to the first DATA_ACK progress after. What a client sees as the
-    /// gap in its download when a path fails; short when the other subflows kept going.
+    /// The last handover stall, once. A handover begins when a subflow is found potentially
+    /// failed, or ends, with data outstanding (§3.3.6), and ends when every byte outstanding
+    /// then is DATA_ACKed; its stall is the longest time the data level made no progress
+    /// over it, the gap already running when it began included. What a client sees as the
+    /// longest gap in its download when a path fails: data the failed path still delivers
+    /// (from a router's queue, say) shortens the first gap, and the reinjected data's wait
+    /// behind the other path's queue makes a later one.
     pub fn take_handover_stall(&mut self) -> Option<Duration> {
         self.handover_stall.take()
     }

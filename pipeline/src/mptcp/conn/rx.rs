@@ -72,7 +72,7 @@ impl Connection {
         }
         let len = u64::from(m.data_len);
         if dss.data_fin {
-            self.on_peer_fin(dsn.wrapping_add(len - 1));
+            self.on_peer_fin(id, dsn.wrapping_add(len - 1));
             if m.subflow_seq == 0 && len == 1 {
                 return; // a DATA_FIN without data (§3.3.3)
             }
@@ -132,8 +132,19 @@ impl Connection {
         self.snd_una = self.snd_una.wrapping_add(data);
         self.data_progress_at = now;
         self.data_timeouts = 0;
-        if std::mem::take(&mut self.handing_over) {
-            self.handover_stall = Some(now.saturating_duration_since(self.progress_at));
+        let gap = now.saturating_duration_since(self.progress_at);
+        if gap >= super::GAP_NOTED {
+            if self.recent_gaps.len() == super::GAPS_KEPT {
+                self.recent_gaps.pop_front();
+            }
+            self.recent_gaps.push_back((now, gap));
+        }
+        if let Some(h) = self.handover.as_mut() {
+            h.gap = h.gap.max(gap);
+            if self.snd_una.wrapping_sub(h.until) as i64 >= 0 {
+                self.handover_stall = Some(h.gap);
+                self.handover = None;
+            }
         }
         self.progress_at = now;
         if fin_end == Some(ack) {
@@ -158,9 +169,19 @@ impl Connection {
     }
 
     /// The peer's DATA_FIN at DSN `fin` (§3.3.3).
-    fn on_peer_fin(&mut self, fin: u64) {
-        if self.peer_fin.is_none() {
-            self.peer_fin = Some(fin);
+    /// The peer's DATA_FIN, on subflow `id`. Reached at once (a DATA_FIN without data after
+    /// everything else): acknowledged at once, as a TCP FIN is and as Linux acknowledges a
+    /// DATA_FIN, rather than with our next segment (which, in a proxy, is often our own
+    /// DATA_FIN once the origin closes).
+    fn on_peer_fin(&mut self, id: SubflowId, fin: u64) {
+        if self.peer_fin.is_some() {
+            return;
+        }
+        self.peer_fin = Some(fin);
+        if fin == self.rcv_nxt()
+            && let Some(s) = self.subflow_mut(id)
+        {
+            s.tcp.send_ack_now();
         }
     }
 

@@ -3,7 +3,7 @@
 //! retransmission of DATA_FIN and of data no subflow delivered, signals due, and the
 //! connection's end.
 
-use super::{Connection, MptcpEnd};
+use super::{Connection, Handover, MptcpEnd};
 use crate::time::{Duration, Instant};
 
 /// The data-level retransmission timeout's floor: data (or a DATA_FIN) not acknowledged at
@@ -57,6 +57,7 @@ impl Connection {
         for id in 0..self.subflows.len() {
             let Some(s) = self.subflows[id].as_mut() else { continue };
             s.retire_acked(now);
+            let silent_since = s.progress_at;
             let ended = s.ended() && !s.counted_closed;
             let stalled = s.stall_deadline(floor, rtts).is_some_and(|at| at <= now);
             if ended {
@@ -68,13 +69,26 @@ impl Connection {
                 self.stats.potentially_failed += 1;
             }
             // A handover: the subflow failed or ended while data was outstanding (its own,
-            // now reinjected, or another's): the next data-level progress ends the stall.
+            // now reinjected, or another's). One under way is extended to what is
+            // outstanding now.
             if (ended || stalled) && (self.reinject_from(id) || self.snd_nxt != self.snd_una) {
-                self.handing_over = true;
+                self.begin_handover(now, silent_since);
             }
         }
         self.nudge_signals(now);
         self.check_end(now);
+    }
+
+    /// A handover from a subflow silent since `since`: its stall counts the data-level gaps
+    /// from then on, the one running now included.
+    fn begin_handover(&mut self, now: Instant, since: Instant) {
+        let running = now.saturating_duration_since(self.progress_at);
+        let past = self.recent_gaps.iter().filter(|g| g.0 >= since).map(|g| g.1).max();
+        let gap = past.map_or(running, |p| p.max(running));
+        let until = self.snd_nxt;
+        let h = self.handover.get_or_insert(Handover { until, gap });
+        h.until = until;
+        h.gap = h.gap.max(gap);
     }
 
     /// Queues the runs subflow `id` holds and the peer has not acknowledged at the data
