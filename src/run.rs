@@ -163,6 +163,7 @@ impl Appliance {
                     .as_ref()
                     .map(|c| (std::path::PathBuf::from(&c.path), c.max_size.0)),
                 log_connections: tracing::enabled!(target: "netreaktor", tracing::Level::DEBUG),
+                idle_spin: Duration::from(config.idle_spin.0),
                 epoch,
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);

@@ -31,6 +31,9 @@ pub(crate) struct Config {
     /// How much the appliance logs.
     #[serde(default)]
     pub(crate) log_level: LogLevel,
+    /// How long a worker spins without work before it sleeps in poll(2).
+    #[serde(default = "default_idle_spin")]
+    pub(crate) idle_spin: Dur<0, { SEC }>,
     /// On SIGTERM, how long connections may go on finishing before they are reset.
     #[serde(default = "default_drain_timeout")]
     pub(crate) drain_timeout: Dur<0, { HOUR }>,
@@ -100,6 +103,10 @@ impl Default for OriginSource {
     fn default() -> Self {
         OriginSource { address: None, ports: default_origin_ports() }
     }
+}
+
+fn default_idle_spin() -> Dur<0, { SEC }> {
+    Dur(netreaktor_pipeline::time::Duration::from_micros(50))
 }
 
 fn default_drain_timeout() -> Dur<0, { HOUR }> {

@@ -122,6 +122,14 @@ fn bad_duration() {
 }
 
 #[test]
+fn idle_spin_is_bounded() {
+    assert_errors(errors_with("cores: [0, 1]", "cores: [0, 1]\nidle_spin: 500us"), &[]);
+    let errors = errors_with("cores: [0, 1]", "cores: [0, 1]\nidle_spin: 2s");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("x.yaml:5:12: idle_spin: "), "{errors:?}");
+}
+
+#[test]
 fn bad_size() {
     assert_errors(
         errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {send_buffer: 256kb}"),

@@ -7,9 +7,10 @@
 //! (frames owned by another worker go to it over [`handoff`]); take what other workers handed
 //! over; run the timers due; write every packet the shard has for each side straight into
 //! that side's UMEM frames, Ethernet header in front; kick the TX rings once. A worker with
-//! nothing to do for [`SPIN`] sleeps in `poll(2)` on its sockets and its hand-off wake-up,
-//! until its next timer at the latest: on a shared host a spinning worker would take the
-//! CPU from everything else.
+//! nothing to do for its spin time (`idle_spin`, 50 µs by default) sleeps in `poll(2)` on
+//! its sockets and its hand-off wake-up, until its next timer at the latest: on a shared
+//! host a spinning worker would take the CPU from everything else. On dedicated cores a
+//! longer spin saves the wake-up (a thread wake-up per request at low rates).
 
 mod capture;
 pub(crate) mod handoff;
@@ -42,9 +43,6 @@ use metrics::{LoopStats, WorkerMetrics};
 /// because every ACK sent also runs the peer's stack in the worker's `sendto`. Light load
 /// makes small batches, and ACKs as frequent as the engine's every-second-segment rule.
 const BATCH: usize = 512;
-
-/// How long a worker spins without work before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
 
 /// Publications between two scans for the MPTCP gauges (about once a second).
 const GAUGE_EVERY: u64 = 100;
@@ -92,6 +90,8 @@ pub(crate) struct WorkerSpec {
     pub(crate) capture: Option<(std::path::PathBuf, u64)>,
     /// Log every connection's start and end (log level debug).
     pub(crate) log_connections: bool,
+    /// How long it spins without work before it sleeps.
+    pub(crate) idle_spin: Duration,
     /// The appliance's clock origin, shared by all workers.
     pub(crate) epoch: WallInstant,
 }
@@ -160,6 +160,7 @@ struct Worker {
     /// Publications so far (the gauges that cost a scan go out every `GAUGE_EVERY`).
     publishes: u64,
     log_connections: bool,
+    idle_spin: Duration,
     epoch: WallInstant,
     stats: LoopStats,
 }
@@ -217,6 +218,7 @@ impl Worker {
             draining: false,
             publishes: 0,
             log_connections: spec.log_connections,
+            idle_spin: spec.idle_spin,
             epoch: spec.epoch,
             stats: LoopStats::default(),
         })
@@ -262,7 +264,7 @@ impl Worker {
             }
             if work > 0 {
                 idle_since = None;
-            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= SPIN) {
+            } else if idle_since.is_some_and(|at| wall.duration_since(at) >= self.idle_spin) {
                 self.sleep(now)?;
                 idle_since = None;
             } else {
