@@ -102,8 +102,8 @@ pub(crate) fn render(shared: &Shared) -> String {
             &m.refused_limit
         }),
         ("connections_active", "Spliced connections held", |m| &m.active),
-        ("mptcp_connections_active", "MPTCP connections held (about 1 s old)", |m| &m.mptcp_active),
-        ("mptcp_subflows_active", "Live subflows of those (about 1 s old)", |m| &m.subflows),
+        ("mptcp_connections_active", "MPTCP connections held", |m| &m.mptcp_active),
+        ("mptcp_subflows_active", "Live subflows of those", |m| &m.subflows),
         ("connections_refused_draining_total", "SYNs reset while draining on SIGTERM", |m| {
             &m.refused_draining
         }),
@@ -169,13 +169,9 @@ pub(crate) fn render(shared: &Shared) -> String {
         }
     }
     let families: [(&str, &str, &str, &[&str], Cells); 4] = [
-        (
-            "connections",
-            "Spliced connections held, by phase (about 1 s old)",
-            "state",
-            &SplicePhase::NAMES,
-            |m| &m.phases,
-        ),
+        ("connections", "Spliced connections held, by phase", "state", &SplicePhase::NAMES, |m| {
+            &m.phases
+        }),
         ("splices_ended_total", "Spliced connections ended, by how", "end", &END_NAMES, |m| {
             &m.ended
         }),

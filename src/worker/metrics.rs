@@ -39,8 +39,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) refused_draining: AtomicU64,
     /// Connections not finished yet, published while draining.
     pub(crate) unfinished: AtomicU64,
-    /// Connections held by phase, MPTCP connections held and their live subflows, published
-    /// about once a second.
+    /// Connections held by phase, MPTCP connections held and their live subflows (the
+    /// shard's census, kept as connections settle).
     pub(crate) phases: [AtomicU64; SplicePhase::ALL.len()],
     pub(crate) mptcp_active: AtomicU64,
     pub(crate) subflows: AtomicU64,

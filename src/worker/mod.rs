@@ -44,9 +44,6 @@ use metrics::{LoopStats, WorkerMetrics};
 /// makes small batches, and ACKs as frequent as the engine's every-second-segment rule.
 const BATCH: usize = 512;
 
-/// Publications between two scans for the MPTCP gauges (about once a second).
-const GAUGE_EVERY: u64 = 100;
-
 /// The longest sleep: the stop flag is seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_millis(10);
 
@@ -157,8 +154,6 @@ struct Worker {
     capture: Option<capture::Capture>,
     /// The shard was told to drain.
     draining: bool,
-    /// Publications so far (the gauges that cost a scan go out every `GAUGE_EVERY`).
-    publishes: u64,
     log_connections: bool,
     idle_spin: Duration,
     epoch: WallInstant,
@@ -216,7 +211,6 @@ impl Worker {
             stop: spec.stop,
             drain: spec.drain,
             draining: false,
-            publishes: 0,
             log_connections: spec.log_connections,
             idle_spin: spec.idle_spin,
             epoch: spec.epoch,
@@ -411,10 +405,7 @@ impl Worker {
             let unfinished = self.shard.unfinished() as u64;
             self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
         }
-        self.publishes += 1;
-        if self.publishes.is_multiple_of(GAUGE_EVERY) {
-            self.metrics.publish_census(&self.shard.census());
-        }
+        self.metrics.publish_census(&self.shard.census());
         while let Some(event) = self.shard.poll_event() {
             if self.log_connections {
                 log_event(self.id, event);

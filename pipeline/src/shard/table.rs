@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 
 use crate::mptcp::conn::SubflowId;
-use crate::proxy::{Attempt, Side, Splice, SpliceStatus};
+use crate::proxy::{Attempt, Side, Splice, SplicePhase, SpliceStatus};
 use crate::time::{Duration, Instant};
 use crate::timer::{TimerHandle, TimerWheel};
 
@@ -33,6 +33,9 @@ pub(crate) struct Entry {
     pub(crate) ended: bool,
     /// It no longer counts toward its service's `max_connections` (it is closing).
     pub(crate) released: bool,
+    /// Its phase and live MPTCP subflows as last counted in the shard's census (`None`:
+    /// not counted yet).
+    pub(crate) census: Option<(SplicePhase, usize)>,
     /// Bytes already counted, per direction.
     pub(crate) counted: (u64, u64),
     timer: Option<TimerHandle>,
@@ -150,6 +153,7 @@ impl Table {
             status,
             ended: false,
             released: false,
+            census: None,
             counted: (0, 0),
             timer: None,
             queued: [false; 2],

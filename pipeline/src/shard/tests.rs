@@ -352,6 +352,7 @@ fn a_closing_connection_leaves_room_under_max_connections() {
     let mut rig = Rig::with(one);
     rig.shuttle();
     assert_eq!(rig.shard.census().phases[SplicePhase::Open.index()], 1);
+    assert_eq!(rig.shard.census(), rig.shard.census_by_scan());
     // A second client while the first is open: over the limit, reset.
     let first = std::mem::replace(&mut rig.client, client_from(5556, rig.now));
     rig.shuttle();
@@ -365,6 +366,7 @@ fn a_closing_connection_leaves_room_under_max_connections() {
     rig.shuttle_with(false);
     let census = rig.shard.census();
     assert_eq!(census.phases[SplicePhase::Closing.index()], 1, "{census:?}");
+    assert_eq!(census, rig.shard.census_by_scan());
     // A third client gets in.
     rig.client = client_from(5557, rig.now);
     rig.origin = None;
@@ -374,5 +376,6 @@ fn a_closing_connection_leaves_room_under_max_connections() {
     let census = rig.shard.census();
     assert_eq!(census.phases[SplicePhase::Open.index()], 1, "{census:?}");
     assert_eq!(census.phases[SplicePhase::Closing.index()], 1, "{census:?}");
+    assert_eq!(census, rig.shard.census_by_scan());
     assert_eq!(rig.shard.stats().setup.count(), 2, "one setup time per origin connected");
 }

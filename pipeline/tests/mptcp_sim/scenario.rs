@@ -262,6 +262,8 @@ pub(crate) fn check_common(run: &Run) {
     assert!(c.done(), "{id}: client not done\n{d}");
     assert!(run.proxy().all_finished(), "{id}: splice not finished\n{d}");
     assert_eq!(run.proxy().shard.connections(), 0, "{id}: connections leaked\n{d}");
+    let census = run.proxy().shard.census();
+    assert_eq!(census, Default::default(), "{id}: the census drifted\n{d}");
     let s = run.proxy().stats();
     assert_eq!(s.dropped_malformed + s.dropped_checksum, 0, "{id}: proxy bad frames\n{d}");
 }

@@ -87,6 +87,11 @@ impl ProxyNode {
         stats.accepted > 0 && stats.ended.iter().sum::<u64>() == stats.accepted
     }
 
+    /// The shard's census of the splices it holds.
+    pub(crate) fn census(&self) -> netreaktor_pipeline::shard::Census {
+        self.shard.census()
+    }
+
     /// The splices still held (for checks).
     pub(crate) fn splices(&self) -> impl Iterator<Item = &Splice> {
         self.shard.splices()

@@ -249,4 +249,13 @@ pub(crate) fn check_common(run: &Run) {
     assert_eq!(run.proxy().log.bad_frames, 0, "{id}: proxy got bad frames\n{d}");
     assert!(run.client().finished(), "{id}: client did not finish\n{d}");
     assert!(run.proxy().all_finished(), "{id}: splice did not finish\n{d}");
+    // Every splice held is finished, and the census kept as they settled says so.
+    let census = run.proxy().census();
+    let held = run.proxy().splices().count();
+    let time_wait = census.phases[netreaktor_pipeline::proxy::SplicePhase::TimeWait.index()];
+    assert_eq!(
+        (census.phases.iter().sum::<usize>(), time_wait),
+        (held, held),
+        "{id}: {census:?}\n{d}"
+    );
 }
