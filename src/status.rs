@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use netreaktor_pipeline::shard::{FALLBACK_NAMES, Histogram, JOIN_REFUSAL_NAMES};
 use serde_json::{Value, json};
 
 use crate::config;
 use crate::metrics::Shared;
-use crate::worker::metrics::WorkerMetrics;
+use crate::worker::metrics::{HistogramCells, WorkerMetrics};
 
 /// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals.
 pub(crate) fn render(shared: &Shared) -> String {
@@ -63,8 +63,22 @@ pub(crate) fn render(shared: &Shared) -> String {
         .iter()
         .map(|(interface, mode)| json!({"interface": interface, "mode": mode}))
         .collect();
+    let timing = |get: fn(&WorkerMetrics) -> &HistogramCells| {
+        let mut all = Histogram::default();
+        for h in shared.workers.iter().map(|w| get(w).read()) {
+            for (n, m) in all.counts.iter_mut().zip(h.counts) {
+                *n += m;
+            }
+            all.sum_micros += h.sum_micros;
+        }
+        summary(&all)
+    };
     let status = json!({
         "ready": shared.ready.load(std::sync::atomic::Ordering::Relaxed),
+        "timings": {
+            "connection_setup": timing(|w| &w.setup),
+            "handover_stall": timing(|w| &w.handover_stall),
+        },
         "xdp": xdp,
         "workers": workers,
         "mptcp": {
@@ -78,6 +92,16 @@ pub(crate) fn render(shared: &Shared) -> String {
         },
     });
     format!("{status}\n")
+}
+
+/// A histogram in brief: how many, the mean, and the bucket bounds of p50 and p99 (seconds;
+/// null past the last bound or when empty).
+fn summary(h: &Histogram) -> Value {
+    let count = h.count();
+    let bound = |q| h.quantile_bound(q).map(|d| d.as_secs_f64());
+    let mean = (count > 0).then(|| h.sum_micros as f64 / 1e6 / count as f64);
+    json!({"count": count, "mean_seconds": mean, "p50_le_seconds": bound(0.5),
+           "p99_le_seconds": bound(0.99)})
 }
 
 /// Fetches `/status` from the appliance whose metrics address is `metrics` (or the one in
@@ -160,6 +184,12 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         );
     }
     out += &format!("Connections by state: {}\n", by_state(s));
+    let t = &s["timings"];
+    out += &format!(
+        "Timings: connection set-up {}; handover stalls {}\n",
+        timing(&t["connection_setup"]),
+        timing(&t["handover_stall"])
+    );
     let m = &s["mptcp"];
     out += &format!(
         "MPTCP: {} connections, {} joins accepted, refused {}, fallbacks {}; {} stalls, {} bytes reinjected\n",
@@ -171,6 +201,24 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         n(&m["reinjected_bytes"]),
     );
     out
+}
+
+/// "none" or "3, mean 4.1 ms, p50 <= 5 ms, p99 <= 10 ms" (a bound past the last bucket: "> 10 s").
+fn timing(v: &Value) -> String {
+    let count = v["count"].as_u64().unwrap_or(0);
+    if count == 0 {
+        return "none".to_owned();
+    }
+    let ms = |x: &Value| x.as_f64().map(|s| format!("{} ms", s * 1000.0));
+    let bound = |x: &Value| ms(x).map_or_else(|| "> 10 s".to_owned(), |b| format!("<= {b}"));
+    let mean = v["mean_seconds"]
+        .as_f64()
+        .map_or(String::new(), |m| format!(", mean {:.1} ms", m * 1000.0));
+    format!(
+        "{count}{mean}, p50 {}, p99 {}",
+        bound(&v["p50_le_seconds"]),
+        bound(&v["p99_le_seconds"])
+    )
 }
 
 /// "open 12, closing 3, time_wait 40": the workers' phases summed, the empty ones left out.
@@ -215,6 +263,11 @@ mod tests {
                          "accepted": 10, "frames_received": 99, "drops": {"malformed": 1},
                          "by_state": {"open": 2, "closing": 1, "time_wait": 0}},
                         {"worker": 1, "by_state": {"open": 1}}],
+            "timings": {
+                "connection_setup": {"count": 4, "mean_seconds": 0.0002,
+                                     "p50_le_seconds": 0.00025, "p99_le_seconds": null},
+                "handover_stall": {"count": 0, "mean_seconds": null,
+                                   "p50_le_seconds": null, "p99_le_seconds": null}},
             "mptcp": {"connections_total": 5, "joins_accepted": 4,
                       "joins_refused": {"unknown_token": 2, "bad_hmac": 1, "subflow_limit": 0},
                       "fallbacks": {}, "potentially_failed": 1, "reinjected_bytes": 1000},
@@ -224,5 +277,8 @@ mod tests {
         assert!(t.contains("refused 3 (bad_hmac 1, unknown_token 2)"), "{t}");
         assert!(t.contains("fallbacks 0"), "{t}");
         assert!(t.contains("Connections by state: open 3, closing 1\n"), "{t}");
+        let timings = "Timings: connection set-up 4, mean 0.2 ms, p50 <= 0.25 ms, p99 > 10 s; \
+                       handover stalls none\n";
+        assert!(t.contains(timings), "{t}");
     }
 }

@@ -38,6 +38,15 @@ impl Histogram {
         self.counts.iter().sum()
     }
 
+    /// The upper bound of the bucket holding quantile `q` (0 < q <= 1) by nearest rank: the
+    /// q-quantile is at most this. `None` when empty, or when it lies past the last bound.
+    pub fn quantile_bound(&self, q: f64) -> Option<Duration> {
+        let count = self.count();
+        let rank = ((q * count as f64).ceil() as u64).clamp(1, count.max(1));
+        let i = self.cumulative().iter().position(|&n| n >= rank).filter(|_| count > 0)?;
+        BOUNDS_MICROS.get(i).map(|&us| Duration::from_micros(us))
+    }
+
     /// Observations at most each bound (Prometheus `le`), the last being the count.
     pub fn cumulative(&self) -> [u64; BUCKETS] {
         let mut out = self.counts;
@@ -67,5 +76,20 @@ mod tests {
         assert_eq!(h.sum_micros, 20_005_002);
         let c = h.cumulative();
         assert_eq!((c[0], c[1], c[5], c[15], c[16]), (2, 3, 4, 5, 6));
+    }
+
+    #[test]
+    fn quantile_bounds_by_nearest_rank() {
+        let mut h = Histogram::default();
+        assert_eq!(h.quantile_bound(0.5), None, "empty");
+        for _ in 0..98 {
+            h.observe(Duration::from_micros(3_000)); // le 5 ms
+        }
+        h.observe(Duration::from_micros(40_000)); // le 50 ms
+        h.observe(Duration::from_secs(20)); // +Inf
+        assert_eq!(h.quantile_bound(0.5), Some(Duration::from_millis(5)));
+        assert_eq!(h.quantile_bound(0.98), Some(Duration::from_millis(5)));
+        assert_eq!(h.quantile_bound(0.99), Some(Duration::from_millis(50)));
+        assert_eq!(h.quantile_bound(1.0), None, "past the last bound");
     }
 }
