@@ -65,11 +65,8 @@ pub(crate) fn render(shared: &Shared) -> String {
         .collect();
     let timing = |get: fn(&WorkerMetrics) -> &HistogramCells| {
         let mut all = Histogram::default();
-        for h in shared.workers.iter().map(|w| get(w).read()) {
-            for (n, m) in all.counts.iter_mut().zip(h.counts) {
-                *n += m;
-            }
-            all.sum_micros += h.sum_micros;
+        for w in &shared.workers {
+            all.add(&get(w).read());
         }
         summary(&all)
     };

@@ -41,7 +41,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) unfinished: AtomicU64,
     /// Connections held by phase, MPTCP connections held and their live subflows (the
     /// shard's census, kept as connections settle).
-    pub(crate) phases: [AtomicU64; SplicePhase::ALL.len()],
+    pub(crate) phases: [AtomicU64; SplicePhase::NAMES.len()],
     pub(crate) mptcp_active: AtomicU64,
     pub(crate) subflows: AtomicU64,
     pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],

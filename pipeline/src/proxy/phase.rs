@@ -21,27 +21,13 @@ pub enum SplicePhase {
 }
 
 impl SplicePhase {
-    /// Every phase, in order.
-    pub const ALL: [SplicePhase; 5] = [
-        SplicePhase::Connecting,
-        SplicePhase::Open,
-        SplicePhase::HalfClosed,
-        SplicePhase::Closing,
-        SplicePhase::TimeWait,
-    ];
-
-    /// Its position in [`ALL`](Self::ALL).
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The names of the phases in metrics and status, in [`ALL`](Self::ALL) order.
+    /// The names of the phases in metrics and status, in declaration order.
     pub const NAMES: [&'static str; 5] =
         ["connecting", "open", "half_closed", "closing", "time_wait"];
 
-    /// Its name in metrics and status.
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self.index()]
+    /// Its position in declaration order (and in [`NAMES`](Self::NAMES)).
+    pub fn index(self) -> usize {
+        self as usize
     }
 
     /// Whether a splice in this phase counts toward `max_connections`: it may still carry

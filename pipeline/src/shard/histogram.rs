@@ -33,6 +33,14 @@ impl Histogram {
         self.sum_micros = self.sum_micros.saturating_add(us);
     }
 
+    /// Adds another histogram's observations (another worker's, say).
+    pub fn add(&mut self, other: &Histogram) {
+        for (n, m) in self.counts.iter_mut().zip(other.counts) {
+            *n += m;
+        }
+        self.sum_micros = self.sum_micros.saturating_add(other.sum_micros);
+    }
+
     /// Observations in all.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
@@ -76,6 +84,9 @@ mod tests {
         assert_eq!(h.sum_micros, 20_005_002);
         let c = h.cumulative();
         assert_eq!((c[0], c[1], c[5], c[15], c[16]), (2, 3, 4, 5, 6));
+        let mut twice = h;
+        twice.add(&h);
+        assert_eq!((twice.count(), twice.sum_micros, twice.counts[0]), (12, 40_010_004, 4));
     }
 
     #[test]

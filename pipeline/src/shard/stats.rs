@@ -112,8 +112,8 @@ impl MptcpCounters {
 /// The connections a shard holds now ([`Shard::census`](super::Shard::census)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Census {
-    /// Splices by phase, in [`SplicePhase::ALL`] order.
-    pub phases: [usize; SplicePhase::ALL.len()],
+    /// Splices by phase, in [`SplicePhase::NAMES`] order.
+    pub phases: [usize; SplicePhase::NAMES.len()],
     /// Splices whose client side is MPTCP.
     pub mptcp_connections: usize,
     /// Their subflows not ended.

@@ -409,8 +409,13 @@ impl Connection {
     /// every byte before ours is DATA_ACKed. What may remain is the DATA_ACK of our DATA_FIN
     /// (a data-level LAST-ACK, bounded by its retransmissions) and the subflows' FINs.
     pub fn streams_done(&self) -> bool {
-        let sent_all = self.fin.is_some_and(|fin| fin == self.snd_una);
-        self.end.is_some() || (self.is_read_closed() && sent_all)
+        self.end.is_some() || self.only_data_fin_outstanding()
+    }
+
+    /// The peer's DATA_FIN is read and every byte before ours is DATA_ACKed: a data-level
+    /// LAST-ACK (or past it).
+    fn only_data_fin_outstanding(&self) -> bool {
+        self.is_read_closed() && self.fin.is_some_and(|fin| fin == self.snd_una)
     }
 
     /// Whether every subflow is CLOSED.

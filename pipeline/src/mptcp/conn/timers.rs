@@ -153,8 +153,7 @@ impl Connection {
     /// best subflow, and a pending DATA_FIN with it.
     fn data_timeout(&mut self, now: Instant) {
         self.stats.data_timeouts += 1;
-        let last_ack = self.is_read_closed() && self.fin.is_some_and(|f| f == self.snd_una);
-        if last_ack && self.data_timeouts >= DATA_FIN_RETRIES {
+        if self.only_data_fin_outstanding() && self.data_timeouts >= DATA_FIN_RETRIES {
             self.stats.data_fin_gave_up += 1;
             self.abort(now);
             return;
