@@ -62,27 +62,9 @@ SCENARIOS=(
     "rr rr -t T --rate RATE --size 64"
 )
 
-JSON=0
-for arg in "$@"; do
-    case $arg in
-        --json) JSON=1 ;;
-        -h | --help)
-            sed -n '2,/^# non-zero exit on SIGTERM/p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "compare-bench: unknown argument $arg (try --help)" >&2
-            exit 2
-            ;;
-    esac
-done
-
-log() { echo "compare-bench: $*" >&2; }
-
-if [[ $(id -u) -ne 0 ]]; then
-    log "needs root (network namespaces)"
-    exit 1
-fi
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+source perf/lib/cli.sh
+perf_cli compare-bench "non-zero exit on SIGTERM" "$@"
 [[ -x $BENCH ]] || {
     log "$BENCH missing: cargo build --release -p netreaktor-bench"
     exit 1

@@ -43,27 +43,9 @@ BIN=${PERF_BIN:-${CARGO_TARGET_DIR:-target}/release/netreaktor}
 SERVICE_PORT=80
 READY_TIMEOUT=20
 
-JSON=0
-for arg in "$@"; do
-    case $arg in
-        --json) JSON=1 ;;
-        -h | --help)
-            sed -n '2,/^# report still prints/p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "compare-haproxy: unknown argument $arg (try --help)" >&2
-            exit 2
-            ;;
-    esac
-done
-
-log() { echo "compare-haproxy: $*" >&2; }
-
-if [[ $(id -u) -ne 0 ]]; then
-    log "needs root (network namespaces)"
-    exit 1
-fi
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+source perf/lib/cli.sh
+perf_cli compare-haproxy "report still prints" "$@"
 command -v iperf3 >/dev/null || {
     log "iperf3 missing: run tests/scripts/setup.sh"
     exit 1

@@ -52,27 +52,9 @@ TRANSFER=tests/scripts/mptcp_transfer.py
 SERVICE_PORT=80
 READY_TIMEOUT=20
 
-JSON=0
-for arg in "$@"; do
-    case $arg in
-    --json) JSON=1 ;;
-    -h | --help)
-        sed -n '2,/^# exit on SIGTERM/p' "$0" | sed 's/^# \{0,1\}//'
-        exit 0
-        ;;
-    *)
-        echo "handover: unknown argument $arg (try --help)" >&2
-        exit 2
-        ;;
-    esac
-done
-
-log() { echo "handover: $*" >&2; }
-
-if [[ $(id -u) -ne 0 ]]; then
-    log "needs root (network namespaces)"
-    exit 1
-fi
+# shellcheck source=SCRIPTDIR/lib/cli.sh
+source perf/lib/cli.sh
+perf_cli handover "exit on SIGTERM" "$@"
 # The peers (perf/lib/peers.sh): HAProxy under mptcpize, and NetReaktor.
 HAPROXY_MPTCP=1
 # shellcheck source=SCRIPTDIR/lib/peers.sh
