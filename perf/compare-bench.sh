@@ -62,8 +62,8 @@ SCENARIOS=(
     "rr rr -t T --rate RATE --size 64"
 )
 
-# shellcheck source=SCRIPTDIR/lib/cli.sh
-source perf/lib/cli.sh
+# shellcheck source=SCRIPTDIR/lib/run.sh
+source perf/lib/run.sh
 perf_cli compare-bench "non-zero exit on SIGTERM" "$@"
 [[ -x $BENCH ]] || {
     log "$BENCH missing: cargo build --release -p netreaktor-bench"
@@ -76,26 +76,8 @@ HAPROXY_MAXCONN=4000
 source perf/lib/peers.sh
 peers_check "$PEERS"
 
-WORK=$(mktemp -d /tmp/compare-bench.XXXXXX)
-RESULTS="$WORK/results.tsv" # peer, scenario, round, bench JSON file or "fail"
-FAILURES="$WORK/failures.txt"
-: >"$RESULTS"
-: >"$FAILURES"
-PEER_PID=""
-ORIGIN_PID=""
-
-perf_cleanup() {
-    local pid
-    for pid in $PEER_PID $ORIGIN_PID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-
-# shellcheck source=SCRIPTDIR/../tests/scripts/lib/appliance-testbed.sh
-source tests/scripts/lib/appliance-testbed.sh
-appliance_testbed_trap perf_cleanup
-appliance_testbed_up "" # no forwarding: the proxy under test carries the traffic
+# $RESULTS: peer, scenario, round, bench JSON file or "fail"
+perf_run_start
 # The kernel server's side (HAProxy): room for the client's joins.
 at_appliance ip mptcp limits set subflows 4 add_addr_accepted 0
 # The connect scenario opens thousands of connections, and the client closes first: let the
@@ -104,10 +86,6 @@ at_appliance ip mptcp limits set subflows 4 add_addr_accepted 0
 at_client sysctl -qw net.ipv4.tcp_tw_reuse=1
 at_appliance sysctl -qw net.ipv4.tcp_tw_reuse=1
 
-fail_peer() {
-    log "FAIL: $*"
-    echo "$*" >>"$FAILURES"
-}
 
 # ------------------------------------------------------------------ origin and client
 

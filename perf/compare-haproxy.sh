@@ -43,8 +43,8 @@ BIN=${PERF_BIN:-${CARGO_TARGET_DIR:-target}/release/netreaktor}
 SERVICE_PORT=80
 READY_TIMEOUT=20
 
-# shellcheck source=SCRIPTDIR/lib/cli.sh
-source perf/lib/cli.sh
+# shellcheck source=SCRIPTDIR/lib/run.sh
+source perf/lib/run.sh
 perf_cli compare-haproxy "report still prints" "$@"
 command -v iperf3 >/dev/null || {
     log "iperf3 missing: run tests/scripts/setup.sh"
@@ -63,32 +63,9 @@ if [[ " $PEERS " == *" netreaktor "* && ! -x $BIN ]]; then
     cargo build --release -p netreaktor >&2
 fi
 
-WORK=$(mktemp -d /tmp/compare-haproxy.XXXXXX)
-RESULTS="$WORK/results.tsv" # peer, direction, round, Gbit/s ("fail" when the transfer failed)
-FAILURES="$WORK/failures.txt"
-: >"$RESULTS"
-: >"$FAILURES"
-PEER_PID=""
-ORIGIN_PID=""
+# $RESULTS: peer, direction, round, Gbit/s ("fail" when the transfer failed)
+perf_run_start
 
-# Stops what this script started in the background (the namespaces' teardown kills the rest).
-perf_cleanup() {
-    local pid
-    for pid in $PEER_PID $ORIGIN_PID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-
-# shellcheck source=SCRIPTDIR/../tests/scripts/lib/appliance-testbed.sh
-source tests/scripts/lib/appliance-testbed.sh
-appliance_testbed_trap perf_cleanup
-appliance_testbed_up "" # no forwarding: the proxy under test carries the traffic
-
-fail_peer() {
-    log "FAIL: $*"
-    echo "$*" >>"$FAILURES"
-}
 
 # Background processes start with `ip netns exec ... &`, not the at_* helpers: a function in
 # the background runs in a subshell, so $! would name the subshell and a signal would miss

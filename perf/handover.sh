@@ -52,8 +52,8 @@ TRANSFER=tests/scripts/mptcp_transfer.py
 SERVICE_PORT=80
 READY_TIMEOUT=20
 
-# shellcheck source=SCRIPTDIR/lib/cli.sh
-source perf/lib/cli.sh
+# shellcheck source=SCRIPTDIR/lib/run.sh
+source perf/lib/run.sh
 perf_cli handover "exit on SIGTERM" "$@"
 # The peers (perf/lib/peers.sh): HAProxy under mptcpize, and NetReaktor.
 HAPROXY_MPTCP=1
@@ -65,34 +65,12 @@ command -v nft >/dev/null || {
     exit 1
 }
 
-WORK=$(mktemp -d /tmp/handover.XXXXXX)
-RESULTS="$WORK/results.tsv" # kind (stall|goodput), peer, trial, value or "fail", detail
-FAILURES="$WORK/failures.txt"
-: >"$RESULTS"
-: >"$FAILURES"
-PEER_PID=""
-ORIGIN_PID=""
+# $RESULTS: kind (stall|goodput), peer, trial, value or "fail", detail
 CLIENT_PID=""
-
-perf_cleanup() {
-    local pid
-    for pid in $CLIENT_PID $PEER_PID $ORIGIN_PID; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-
-# shellcheck source=SCRIPTDIR/../tests/scripts/lib/appliance-testbed.sh
-source tests/scripts/lib/appliance-testbed.sh
-appliance_testbed_trap perf_cleanup
-appliance_testbed_up "" # no forwarding: the proxy under test carries the traffic
+perf_run_start
 # The kernel server's side (HAProxy): room for the client's joins.
 at_appliance ip mptcp limits set subflows 4 add_addr_accepted 0
 
-fail_peer() {
-    log "FAIL: $*"
-    echo "$*" >>"$FAILURES"
-}
 
 # ------------------------------------------------------------------ origin, client, router
 
