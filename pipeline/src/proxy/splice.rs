@@ -174,6 +174,17 @@ impl Splice {
         false
     }
 
+    /// Every TCP connection of the splice with its side: the client's (each subflow's, for
+    /// MPTCP), then the origin's.
+    pub fn connections(&self) -> impl Iterator<Item = (Side, &Connection)> + '_ {
+        let client: Vec<&Connection> = match &self.client {
+            Client::Tcp(c) => vec![c],
+            Client::Mptcp(m) => m.subflows().map(|(_, s)| s.tcp()).collect(),
+        };
+        let client = client.into_iter().map(|c| (Side::Client, c));
+        client.chain(std::iter::once((Side::Origin, &self.origin)))
+    }
+
     /// The connection setup time, once: from the client connection's acceptance to the
     /// origin connection's establishment (retries on other origins included).
     pub fn take_setup_time(&mut self) -> Option<Duration> {

@@ -29,6 +29,7 @@ mod output;
 mod route;
 mod stats;
 mod table;
+mod time_wait;
 
 #[cfg(test)]
 mod tests;
@@ -51,6 +52,7 @@ use crate::proxy::{Client, OriginPicker, Side, Splice, SpliceConfig, SpliceStatu
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::listener::{Listener, Reply, ReplyOptions, ReplyQueue};
 use crate::tcp::syncookie::SynCookies;
+use crate::tcp::time_wait::TimeWaitOutcome;
 use crate::tcp::{Config, Connection};
 use crate::time::Instant;
 use crate::wire::Error as WireError;
@@ -59,6 +61,7 @@ use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 
 use output::{ip_header_len, write_ip_header};
 use table::{KeyedHasher, Table, side_index};
+use time_wait::TimeWaits;
 
 /// RSTs the shard may owe at once per side; past it, more are dropped and counted.
 const REPLY_QUEUE: usize = 1024;
@@ -116,6 +119,8 @@ pub struct Shard {
     draining: bool,
     /// The connections by phase and the MPTCP subflows, kept as splices settle.
     census: Census,
+    /// Finished connections in TIME-WAIT, without their splices.
+    time_wait: TimeWaits,
 }
 
 impl Shard {
@@ -127,6 +132,7 @@ impl Shard {
         cookie_key[0] ^= 0x5a;
         let mut services = Vec::new();
         let mut listeners = Vec::new();
+        let client_tcp = cfg.services.first().map_or(cfg.origin_tcp, |s| s.listener.tcp);
         for service in &cfg.services {
             let Some(picker) = OriginPicker::new(service.origins.clone(), service.max_tries) else {
                 continue;
@@ -157,6 +163,7 @@ impl Shard {
             mptcp: mptcp::MptcpShard::new(cfg.secret, cfg.worker, KeyedHasher::new(&cfg.secret)),
             draining: false,
             census: Census::default(),
+            time_wait: TimeWaits::new(&client_tcp, &cfg.origin_tcp),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
             // A different start each run: a restarted appliance does not reuse first the
@@ -225,12 +232,16 @@ impl Shard {
         if syn || self.table.find(local, remote).is_some() {
             return false;
         }
+        if self.time_wait.find((local, remote)).is_some() {
+            return false;
+        }
         self.listeners.iter().any(|(l, _)| l.local() == local && !l.knows(remote))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is due next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.table.next_deadline(), self.listener_deadline()].into_iter().flatten().min()
+        let deadlines = [self.table.next_deadline(), self.listener_deadline()];
+        deadlines.into_iter().chain([self.time_wait.poll_timeout()]).flatten().min()
     }
 
     /// The listeners' earliest timer (each listener answers in O(1)).
@@ -240,6 +251,7 @@ impl Shard {
 
     /// Runs every timer due by `now`. Then drain [`poll_transmit`](Self::poll_transmit).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.time_wait.handle_timeout(now);
         if self.listener_deadline().is_some_and(|at| at <= now) {
             for i in 0..self.listeners.len() {
                 if self.listeners[i].0.poll_timeout().is_some_and(|at| at <= now) {
@@ -271,6 +283,7 @@ impl Shard {
     ) -> Option<ShardTransmit> {
         let out = self.poll_listeners(now, side, buf);
         let out = out.or_else(|| self.poll_replies(side, buf));
+        let out = out.or_else(|| self.poll_time_wait(now, side, buf));
         let out = out.or_else(|| self.poll_splices(now, side, buf));
         if out.is_some() {
             self.stats.segments_out += 1;
@@ -307,6 +320,28 @@ impl Shard {
         Some(ShardTransmit { side, local: t.local, remote: t.remote, len })
     }
 
+    /// The ACKs owed for connections in TIME-WAIT.
+    fn poll_time_wait(
+        &mut self,
+        now: Instant,
+        side: Side,
+        buf: &mut [u8],
+    ) -> Option<ShardTransmit> {
+        let room = buf.len().checked_sub(ip_header_len(self.any_local(side)))?;
+        let ip_len = buf.len() - room;
+        let t = self.time_wait.poll_transmit(now, side, buf.get_mut(ip_len..)?)?;
+        let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
+        Some(ShardTransmit { side, local: t.local, remote: t.remote, len })
+    }
+
+    /// An address of ours on `side`, for the IP header's length (one family per side).
+    fn any_local(&self, side: Side) -> SocketAddr {
+        match (side, self.listeners.first()) {
+            (Side::Client, Some((l, _))) => l.local(),
+            _ => SocketAddr::new(self.origin_source, 0),
+        }
+    }
+
     /// The splices queued on `side`, front first; an entry leaves the queue once it has
     /// nothing more to send there, and the shard once both its connections are closed.
     fn poll_splices(&mut self, now: Instant, side: Side, buf: &mut [u8]) -> Option<ShardTransmit> {
@@ -325,8 +360,19 @@ impl Shard {
             self.reap_subflows(slot);
             if self.table.droppable(slot) {
                 self.drop_entry(slot);
+            } else if self.table.retirable(slot) {
+                self.retire(now, slot);
             }
         }
+    }
+
+    /// Hands the connections of a finished splice that are in TIME-WAIT to the TIME-WAIT
+    /// tables and frees its entry.
+    fn retire(&mut self, now: Instant, slot: usize) {
+        if let Some(e) = self.table.get(slot) {
+            self.time_wait.retire(now, &e.splice);
+        }
+        self.drop_entry(slot);
     }
 
     fn drop_entry(&mut self, slot: usize) {
@@ -359,6 +405,13 @@ impl Shard {
                 e.status = e.splice.handle_segment(now, side, sub, seg);
             }
             self.settle(now, slot);
+        } else if let Some(side) = self.time_wait.find((local, remote)) {
+            // RFC 6191 §2: a SYN that may reopen the 4-tuple goes on to the listener.
+            if self.time_wait.handle_segment(now, side, (local, remote), seg)
+                == TimeWaitOutcome::Reuse
+            {
+                self.on_segment(now, local, remote, seg);
+            }
         } else if let Some(i) = self.listeners.iter().position(|l| l.0.local() == local) {
             let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
             if syn {
@@ -485,7 +538,13 @@ impl Shard {
             self.next_port = self.next_port.wrapping_add(1);
             let port = u16::try_from(first + worker + k * workers).ok()?;
             let local = SocketAddr::new(self.origin_source, port);
-            if !self.table.contains(&(local, origin)) || self.reuse(now, (local, origin)) {
+            let tuple = (local, origin);
+            let free = if self.table.contains(&tuple) {
+                self.reuse(now, tuple)
+            } else {
+                !self.time_wait.contains(Side::Origin, tuple) || self.reuse_retired(now, tuple)
+            };
+            if free {
                 return Some(local);
             }
         }
@@ -506,6 +565,13 @@ impl Shard {
             self.stats.time_wait_reused += 1;
             self.table.touch(slot);
         }
+        reused
+    }
+
+    /// Frees a 4-tuple held by a TIME-WAIT entry, if it may be reused.
+    fn reuse_retired(&mut self, now: Instant, tuple: table::FourTuple) -> bool {
+        let reused = self.time_wait.reuse_origin(now, tuple, TIME_WAIT_REUSE);
+        self.stats.time_wait_reused += u64::from(reused);
         reused
     }
 
@@ -659,7 +725,19 @@ impl Shard {
     /// Bytes the splices' connections hold in buffers.
     pub fn heap_bytes(&self) -> usize {
         let slots = self.table.slots();
-        slots.filter_map(|s| self.table.get(s)).map(|e| e.splice.heap_bytes()).sum()
+        let splices: usize =
+            slots.filter_map(|s| self.table.get(s)).map(|e| e.splice.heap_bytes()).sum();
+        splices + self.time_wait.heap_bytes()
+    }
+
+    /// Connections held as TIME-WAIT entries (their splices are gone), both sides.
+    pub fn time_wait_entries(&self) -> usize {
+        self.time_wait.len()
+    }
+
+    /// The counters of `side`'s TIME-WAIT table.
+    pub fn time_wait_stats(&self, side: Side) -> &crate::tcp::time_wait::TimeWaitStats {
+        self.time_wait.stats(side)
     }
 
     /// Splices held, for inspection (tests, debugging).

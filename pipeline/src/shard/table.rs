@@ -258,6 +258,15 @@ impl Table {
         self.get(slot).is_some_and(|e| e.queued == [false; 2] && e.splice.can_drop())
     }
 
+    /// Whether the entry is in no transmit queue and its splice carries nothing more: both
+    /// connections CLOSED or in TIME-WAIT, its end counted. Its TIME-WAIT connections may
+    /// then go to the TIME-WAIT tables and the entry with them.
+    pub(crate) fn retirable(&self, slot: usize) -> bool {
+        self.get(slot).is_some_and(|e| {
+            e.queued == [false; 2] && e.ended && e.splice.phase() == SplicePhase::TimeWait
+        })
+    }
+
     /// Removes the entry: its index entries, its timer, its slot.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Entry> {
         let e = self.slots.get_mut(slot)?.take()?;

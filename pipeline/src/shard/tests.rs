@@ -379,3 +379,55 @@ fn a_closing_connection_leaves_room_under_max_connections() {
     assert_eq!(census, rig.shard.census_by_scan());
     assert_eq!(rig.shard.stats().setup.count(), 2, "one setup time per origin connected");
 }
+
+/// RFC 9293 §3.4.2 and RFC 6191 §2: a finished splice leaves only compact TIME-WAIT entries
+/// (its table entry is freed at once), and a client's new SYN on the same 4-tuple, newer by
+/// its timestamp, opens a new connection.
+#[test]
+fn a_finished_splice_leaves_a_time_wait_entry_whose_tuple_a_new_syn_reopens() {
+    let mut rig = Rig::new();
+    rig.shuttle();
+    // The origin closes first, so our client-side connection ends in TIME-WAIT.
+    rig.origin.as_mut().expect("connected").close(rig.now);
+    rig.shuttle();
+    rig.client.close(rig.now);
+    rig.shuttle();
+    assert_eq!(rig.client.state(), crate::tcp::State::Closed, "the client got our last ACK");
+    assert_eq!(rig.shard.connections(), 0, "the splice is gone");
+    assert_eq!(rig.shard.time_wait_entries(), 1);
+    assert_eq!(rig.shard.heap_bytes(), crate::tcp::time_wait::TimeWaitTable::ENTRY_BYTES);
+    assert_eq!(rig.shard.census(), rig.shard.census_by_scan());
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    // Two seconds later the same client port connects again.
+    rig.now += crate::time::Duration::from_secs(2);
+    rig.client = client_from(client.port(), rig.now);
+    rig.origin = None;
+    rig.shuttle();
+    assert_eq!(rig.client.state(), crate::tcp::State::Established);
+    assert_eq!(rig.shard.stats().accepted, 2);
+    assert_eq!(rig.shard.time_wait_stats(Side::Client).reused, 1);
+    assert_eq!(rig.shard.time_wait_entries(), 0);
+}
+
+/// An origin-side port whose last connection is in TIME-WAIT, as an entry, is reused after a
+/// second when timestamps are on (RFC 6191 §2), and not before.
+#[test]
+fn an_origin_port_in_time_wait_is_reused_after_a_second() {
+    let mut one_port = cfg(0, 1);
+    one_port.origin_ports = 40_000..=40_000;
+    let mut rig = Rig::with(one_port);
+    rig.shuttle();
+    // We close the origin side first: our origin connection ends in TIME-WAIT.
+    rig.client.close(rig.now);
+    rig.shuttle();
+    rig.origin.as_mut().expect("connected").close(rig.now);
+    rig.shuttle();
+    assert_eq!(rig.shard.connections(), 0);
+    assert_eq!(rig.shard.time_wait_stats(Side::Origin).inserted, 1);
+    let origin: SocketAddr = "10.10.0.2:8080".parse().unwrap();
+    assert_eq!(rig.shard.free_port(rig.now, origin), None, "the only port is in TIME-WAIT");
+    rig.now += crate::time::Duration::from_secs(1);
+    let port = rig.shard.free_port(rig.now, origin).map(|a| a.port());
+    assert_eq!(port, Some(40_000));
+    assert_eq!(rig.shard.time_wait_stats(Side::Origin).reused, 1);
+}

@@ -205,6 +205,30 @@ impl TimeWaitTable {
         }
     }
 
+    /// Ends the entry of `(local, remote)` early, silently, so an active open of ours can
+    /// reuse the 4-tuple (RFC 6191 §2, as Linux's `tcp_tw_reuse`): only when timestamps were
+    /// on (PAWS then guards the new incarnation, RFC 7323 §5) and it has been in TIME-WAIT for
+    /// at least `at_least`. Returns whether it did.
+    pub fn reuse(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        at_least: Duration,
+    ) -> bool {
+        let key = (local, remote);
+        let Some(entry) = self.entries.get(&key) else {
+            return false;
+        };
+        let left = entry.deadline.saturating_duration_since(now).min(self.cfg.time_wait);
+        if entry.ts.is_none() || self.cfg.time_wait - left < at_least {
+            return false;
+        }
+        self.remove(key);
+        self.stats.reused += 1;
+        true
+    }
+
     /// The earliest deadline, for [`handle_timeout`](Self::handle_timeout).
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadlines.first().map(|(at, _)| *at)

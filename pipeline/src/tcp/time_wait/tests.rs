@@ -154,6 +154,27 @@ fn syns_reopen_the_tuple_per_rfc_6191_without_timestamps() {
 }
 
 #[test]
+fn our_own_reuse_waits_and_needs_timestamps() {
+    let net = server_in_time_wait(Config::default(), 40004, false);
+    let server = net.server.as_ref().expect("server");
+    let (local, remote) = (server.local(), server.remote());
+    let mut tw = table_with(&net);
+    let second = Duration::from_secs(1);
+    assert!(!tw.reuse(net.now, local, remote, second), "not yet a second in TIME-WAIT");
+    assert!(tw.contains(local, remote));
+    assert!(tw.reuse(net.now + second, local, remote, second));
+    assert!(!tw.contains(local, remote));
+    assert_eq!(tw.stats().reused, 1);
+    assert!(!tw.reuse(net.now + second, local, remote, second), "gone");
+
+    let net = server_in_time_wait(Config { timestamps: false, ..Config::default() }, 40005, false);
+    let server = net.server.as_ref().expect("server");
+    let mut tw = table_with(&net);
+    let later = net.now + Duration::from_secs(30);
+    assert!(!tw.reuse(later, server.local(), server.remote(), second), "no PAWS, no reuse");
+}
+
+#[test]
 fn rsts_paws_and_stray_segments() {
     let net = server_in_time_wait(Config::default(), 40003, false);
     let server = net.server.as_ref().expect("server");
