@@ -326,4 +326,31 @@ mod tests {
         assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"open\"} 0\n"));
         assert!(text.contains("# TYPE netreaktor_splices_ended_total counter\n"));
     }
+
+    /// Two workers with every cell distinct and one steering program, rendered byte for
+    /// byte as `testdata/metrics.txt` (written anew with NETREAKTOR_BLESS=1).
+    #[test]
+    fn the_whole_text_is_unchanged() {
+        let shared = Shared {
+            workers: vec![
+                Arc::new(crate::worker::metrics::sample(0)),
+                Arc::new(crate::worker::metrics::sample(1)),
+            ],
+            steering: vec![("srv0".to_owned(), std::array::from_fn(|i| AtomicU64::new(i as u64)))],
+            xdp_modes: vec![("srv0".to_owned(), "native".to_owned())],
+            ready: AtomicBool::new(true),
+        };
+        let text = render(&shared);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/metrics.txt");
+        if std::env::var_os("NETREAKTOR_BLESS").is_some() {
+            std::fs::write(path, &text).expect("writable testdata");
+        }
+        assert_eq!(text, include_str!("testdata/metrics.txt"));
+        let status = crate::status::render(&shared);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/status.json");
+        if std::env::var_os("NETREAKTOR_BLESS").is_some() {
+            std::fs::write(path, &status).expect("writable testdata");
+        }
+        assert_eq!(status, include_str!("testdata/status.json"));
+    }
 }

@@ -166,3 +166,64 @@ impl WorkerMetrics {
         cell.load(Ordering::Relaxed)
     }
 }
+
+/// Every published cell set to a distinct value, for the rendering tests.
+#[cfg(test)]
+pub(crate) fn sample(worker: u64) -> WorkerMetrics {
+    let m = WorkerMetrics::default();
+    let mut next = worker * 1000;
+    let mut put = |cell: &AtomicU64| {
+        next += 1;
+        set(cell, next);
+    };
+    for cell in [
+        &m.frames_received,
+        &m.handed_off,
+        &m.handoff_dropped,
+        &m.dropped_malformed,
+        &m.dropped_checksum,
+        &m.dropped_not_tcp,
+        &m.unmatched,
+        &m.accepted,
+        &m.refused_limit,
+        &m.active,
+        &m.origin_attempts,
+        &m.origin_retries,
+        &m.bytes_to_origin,
+        &m.bytes_to_client,
+        &m.frames_sent,
+        &m.tx_full,
+        &m.no_neighbour,
+        &m.ports_exhausted,
+        &m.time_wait_reused,
+        &m.joins_refused,
+        &m.replies_dropped,
+        &m.loops,
+        &m.sleeps,
+        &m.mptcp_connections,
+        &m.refused_draining,
+        &m.unfinished,
+        &m.mptcp_active,
+        &m.subflows,
+        &m.joins_accepted,
+        &m.potentially_failed,
+        &m.reinjected_bytes,
+        &m.data_fin_gave_up,
+    ] {
+        put(cell);
+    }
+    let arrays: [&[AtomicU64]; 7] = [
+        &m.ended,
+        &m.phases,
+        &m.mptcp_fallback,
+        &m.joins_refused_by,
+        &m.setup.counts,
+        &m.handover_stall.counts,
+        std::slice::from_ref(&m.setup.sum_micros),
+    ];
+    for cell in arrays.into_iter().flatten() {
+        put(cell);
+    }
+    put(&m.handover_stall.sum_micros);
+    m
+}
