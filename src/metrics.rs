@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{BOUNDS_MICROS, END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use netreaktor_pipeline::shard::BOUNDS_MICROS;
 
-use crate::worker::metrics::{HistogramCells, WorkerMetrics};
+use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
 use crate::xdp::{Counter, Counters};
 
 /// What the endpoint reports.
@@ -152,46 +151,25 @@ pub(crate) fn render(shared: &Shared) -> String {
                 writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {}", WorkerMetrics::get(get(w)));
         }
     }
-    let drops: [(&str, Field); 3] = [
-        ("malformed", |m| &m.dropped_malformed),
-        ("checksum", |m| &m.dropped_checksum),
-        ("not_tcp", |m| &m.dropped_not_tcp),
-    ];
-    let _ = writeln!(out, "# HELP netreaktor_frames_dropped_total Frames dropped, by reason.");
-    let _ = writeln!(out, "# TYPE netreaktor_frames_dropped_total counter");
-    for (i, w) in shared.workers.iter().enumerate() {
-        for (reason, get) in drops {
-            let value = WorkerMetrics::get(get(w));
-            let _ = writeln!(
-                out,
-                "netreaktor_frames_dropped_total{{worker=\"{i}\",reason=\"{reason}\"}} {value}"
-            );
-        }
-    }
-    let families: [(&str, &str, &str, &[&str], Cells); 4] = [
-        ("connections", "Spliced connections held, by phase", "state", &SplicePhase::NAMES, |m| {
-            &m.phases
-        }),
-        ("splices_ended_total", "Spliced connections ended, by how", "end", &END_NAMES, |m| {
-            &m.ended
-        }),
+    let families: [(&str, &str, &str, Cells); 5] = [
+        ("frames_dropped_total", "Frames dropped, by reason", "reason", |m| &m.dropped),
+        ("connections", "Spliced connections held, by phase", "state", |m| &m.phases),
+        ("splices_ended_total", "Spliced connections ended, by how", "end", |m| &m.ended),
         (
             "mptcp_fallbacks_total",
             "Clients that offered MPTCP and got plain TCP, by reason",
             "reason",
-            &FALLBACK_NAMES,
             |m| &m.mptcp_fallback,
         ),
         (
             "mptcp_joins_refused_total",
             "MP_JOINs refused with MP_TCPRST, by reason",
             "reason",
-            &JOIN_REFUSAL_NAMES,
             |m| &m.joins_refused_by,
         ),
     ];
-    for (name, help, label, names, get) in families {
-        render_family(shared, &mut out, (name, help, label), names, get);
+    for (name, help, label, get) in families {
+        render_family(shared, &mut out, (name, help, label), get);
     }
     let histograms: [(&str, &str, HistogramField); 2] = [
         (
@@ -237,21 +215,19 @@ fn render_histogram(
 }
 
 /// Reads a labelled family of counters of a worker.
-type Cells = fn(&WorkerMetrics) -> &[AtomicU64];
+type Cells = fn(&WorkerMetrics) -> &dyn LabelledCells;
 
 /// One counter (or gauge) family with a label per value, per worker.
 fn render_family(
     shared: &Shared,
     out: &mut String,
     (name, help, label): (&str, &str, &str),
-    names: &[&str],
     get: Cells,
 ) {
     let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
     let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
     for (i, w) in shared.workers.iter().enumerate() {
-        for (value_name, cell) in names.iter().zip(get(w)) {
-            let value = WorkerMetrics::get(cell);
+        for (value_name, value) in get(w).labelled() {
             let _ = writeln!(
                 out,
                 "netreaktor_{name}{{worker=\"{i}\",{label}=\"{value_name}\"}} {value}"
@@ -281,6 +257,8 @@ fn render_steering(shared: &Shared, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use netreaktor_pipeline::proxy::SplicePhase;
+
     use super::*;
 
     fn shared_with(metrics: WorkerMetrics) -> Shared {
@@ -319,7 +297,8 @@ mod tests {
     #[test]
     fn connections_by_state_is_a_gauge_family() {
         let m = WorkerMetrics::default();
-        m.phases[3].store(7, Ordering::Relaxed);
+        let closing = m.phases.cell(SplicePhase::Closing).expect("one cell per phase");
+        closing.store(7, Ordering::Relaxed);
         let text = render(&shared_with(m));
         assert!(text.contains("# TYPE netreaktor_connections gauge\n"), "{text}");
         assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"closing\"} 7\n"));

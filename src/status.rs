@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{FALLBACK_NAMES, Histogram, JOIN_REFUSAL_NAMES};
+use netreaktor_pipeline::shard::{FrameDrop, Histogram};
 use serde_json::{Value, json};
 
 use crate::config;
 use crate::metrics::Shared;
-use crate::worker::metrics::{HistogramCells, WorkerMetrics};
+use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
 
 /// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals.
 pub(crate) fn render(shared: &Shared) -> String {
@@ -25,9 +25,9 @@ pub(crate) fn render(shared: &Shared) -> String {
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let phases = SplicePhase::NAMES.iter().zip(&w.phases);
             let by_state: serde_json::Map<String, Value> =
-                phases.map(|(name, cell)| ((*name).to_owned(), json!(get(cell)))).collect();
+                w.phases.labelled().into_iter().map(|(k, n)| (k.to_owned(), json!(n))).collect();
+            let dropped = |why| w.dropped.cell(why).map_or(0, get);
             json!({
                 "worker": i,
                 "connections": get(&w.active),
@@ -39,9 +39,9 @@ pub(crate) fn render(shared: &Shared) -> String {
                 "bytes_to_client": get(&w.bytes_to_client),
                 "bytes_to_origin": get(&w.bytes_to_origin),
                 "drops": {
-                    "malformed": get(&w.dropped_malformed),
-                    "checksum": get(&w.dropped_checksum),
-                    "not_tcp": get(&w.dropped_not_tcp),
+                    "malformed": dropped(FrameDrop::Malformed),
+                    "checksum": dropped(FrameDrop::Checksum),
+                    "not_tcp": dropped(FrameDrop::NotTcp),
                     "handoff_full": get(&w.handoff_dropped),
                     "no_neighbour": get(&w.no_neighbour),
                     "replies": get(&w.replies_dropped),
@@ -50,13 +50,12 @@ pub(crate) fn render(shared: &Shared) -> String {
         })
         .collect();
     let sum = |f: fn(&WorkerMetrics) -> u64| shared.workers.iter().map(|w| f(w)).sum::<u64>();
-    let by_name = |names: &[&str], cells: fn(&WorkerMetrics) -> &[std::sync::atomic::AtomicU64]| {
-        let mut out = serde_json::Map::new();
-        for (k, name) in names.iter().enumerate() {
-            let n: u64 = shared.workers.iter().map(|w| cells(w).get(k).map_or(0, get)).sum();
-            out.insert((*name).to_owned(), json!(n));
+    let by_name = |cells: fn(&WorkerMetrics) -> &dyn LabelledCells| {
+        let mut out = std::collections::BTreeMap::<&str, u64>::new();
+        for (name, n) in shared.workers.iter().flat_map(|w| cells(w).labelled()) {
+            *out.entry(name).or_default() += n;
         }
-        Value::Object(out)
+        json!(out)
     };
     let xdp: Vec<Value> = shared
         .xdp_modes
@@ -81,8 +80,8 @@ pub(crate) fn render(shared: &Shared) -> String {
         "mptcp": {
             "connections_total": sum(|w| WorkerMetrics::get(&w.mptcp_connections)),
             "joins_accepted": sum(|w| WorkerMetrics::get(&w.joins_accepted)),
-            "joins_refused": by_name(&JOIN_REFUSAL_NAMES, |w| &w.joins_refused_by),
-            "fallbacks": by_name(&FALLBACK_NAMES, |w| &w.mptcp_fallback),
+            "joins_refused": by_name(|w| &w.joins_refused_by),
+            "fallbacks": by_name(|w| &w.mptcp_fallback),
             "potentially_failed": sum(|w| WorkerMetrics::get(&w.potentially_failed)),
             "reinjected_bytes": sum(|w| WorkerMetrics::get(&w.reinjected_bytes)),
             "data_fin_timeouts": sum(|w| WorkerMetrics::get(&w.data_fin_gave_up)),
@@ -222,9 +221,9 @@ fn timing(v: &Value) -> String {
 fn by_state(s: &Value) -> String {
     let workers = s["workers"].as_array().map_or(&[][..], Vec::as_slice);
     let total = |name: &str| workers.iter().filter_map(|w| w["by_state"][name].as_u64()).sum();
-    let parts: Vec<String> = SplicePhase::NAMES
+    let parts: Vec<String> = SplicePhase::ALL
         .iter()
-        .map(|name| (name, total(name)))
+        .map(|phase| (phase.name(), total(phase.name())))
         .filter(|&(_, n): &(_, u64)| n > 0)
         .map(|(name, n)| format!("{name} {n}"))
         .collect();
