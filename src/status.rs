@@ -2,92 +2,111 @@
 //! `/status` on its metrics address ([`render`]); the command fetches it and prints a table
 //! ([`run`]), or the JSON with `--json`.
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{FrameDrop, Histogram};
-use serde_json::{Value, json};
+use netreaktor_pipeline::shard::Histogram;
+use serde_json::{Map, Value, json};
 
 use crate::config;
-use crate::metrics::Shared;
-use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
+use crate::telemetry::{InStatus, METRICS, Read, Shared};
+use crate::worker::metrics::WorkerMetrics;
 
-/// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals.
+/// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals,
+/// timings; each metric where [`METRICS`] says.
 pub(crate) fn render(shared: &Shared) -> String {
-    let get = WorkerMetrics::get;
-    let workers: Vec<Value> = shared
-        .workers
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let by_state: serde_json::Map<String, Value> =
-                w.phases.labelled().into_iter().map(|(k, n)| (k.to_owned(), json!(n))).collect();
-            let dropped = |why| w.dropped.cell(why).map_or(0, get);
-            json!({
-                "worker": i,
-                "connections": get(&w.active),
-                "by_state": by_state,
-                "mptcp_connections": get(&w.mptcp_active),
-                "subflows": get(&w.subflows),
-                "accepted": get(&w.accepted),
-                "frames_received": get(&w.frames_received),
-                "bytes_to_client": get(&w.bytes_to_client),
-                "bytes_to_origin": get(&w.bytes_to_origin),
-                "drops": {
-                    "malformed": dropped(FrameDrop::Malformed),
-                    "checksum": dropped(FrameDrop::Checksum),
-                    "not_tcp": dropped(FrameDrop::NotTcp),
-                    "handoff_full": get(&w.handoff_dropped),
-                    "no_neighbour": get(&w.no_neighbour),
-                    "replies": get(&w.replies_dropped),
-                },
-            })
-        })
-        .collect();
-    let sum = |f: fn(&WorkerMetrics) -> u64| shared.workers.iter().map(|w| f(w)).sum::<u64>();
-    let by_name = |cells: fn(&WorkerMetrics) -> &dyn LabelledCells| {
-        let mut out = std::collections::BTreeMap::<&str, u64>::new();
-        for (name, n) in shared.workers.iter().flat_map(|w| cells(w).labelled()) {
-            *out.entry(name).or_default() += n;
-        }
-        json!(out)
-    };
+    let workers: Vec<Value> =
+        shared.workers.iter().enumerate().map(|(i, w)| worker(i, w)).collect();
     let xdp: Vec<Value> = shared
         .xdp_modes
         .iter()
         .map(|(interface, mode)| json!({"interface": interface, "mode": mode}))
         .collect();
-    let timing = |get: fn(&WorkerMetrics) -> &HistogramCells| {
-        let mut all = Histogram::default();
-        for w in &shared.workers {
-            all.add(&get(w).read());
+    let (mut mptcp, mut timings) = (Map::new(), Map::new());
+    for metric in &METRICS {
+        match metric.status {
+            InStatus::Mptcp(key) => {
+                mptcp.insert(key.to_owned(), summed(shared, metric.read));
+            }
+            InStatus::Timing(key) => {
+                timings.insert(key.to_owned(), summed(shared, metric.read));
+            }
+            InStatus::No | InStatus::Worker(_) | InStatus::Drop(_) | InStatus::DropReasons => {}
         }
-        summary(&all)
-    };
+    }
     let status = json!({
-        "ready": shared.ready.load(std::sync::atomic::Ordering::Relaxed),
-        "timings": {
-            "connection_setup": timing(|w| &w.setup),
-            "handover_stall": timing(|w| &w.handover_stall),
-        },
+        "ready": shared.ready.load(Ordering::Relaxed),
+        "timings": timings,
         "xdp": xdp,
         "workers": workers,
-        "mptcp": {
-            "connections_total": sum(|w| WorkerMetrics::get(&w.mptcp_connections)),
-            "joins_accepted": sum(|w| WorkerMetrics::get(&w.joins_accepted)),
-            "joins_refused": by_name(|w| &w.joins_refused_by),
-            "fallbacks": by_name(|w| &w.mptcp_fallback),
-            "potentially_failed": sum(|w| WorkerMetrics::get(&w.potentially_failed)),
-            "reinjected_bytes": sum(|w| WorkerMetrics::get(&w.reinjected_bytes)),
-            "data_fin_timeouts": sum(|w| WorkerMetrics::get(&w.data_fin_gave_up)),
-        },
+        "mptcp": mptcp,
     });
     format!("{status}\n")
+}
+
+/// One worker's object: its number, its [`InStatus::Worker`] metrics, and `drops`.
+fn worker(i: usize, w: &WorkerMetrics) -> Value {
+    let (mut out, mut drops) = (Map::new(), Map::new());
+    out.insert("worker".to_owned(), json!(i));
+    for metric in &METRICS {
+        match metric.status {
+            InStatus::Worker(key) => {
+                out.insert(key.to_owned(), value(metric.read, w));
+            }
+            InStatus::Drop(key) => {
+                drops.insert(key.to_owned(), value(metric.read, w));
+            }
+            InStatus::DropReasons => {
+                if let Value::Object(reasons) = value(metric.read, w) {
+                    drops.extend(reasons);
+                }
+            }
+            InStatus::No | InStatus::Mptcp(_) | InStatus::Timing(_) => {}
+        }
+    }
+    out.insert("drops".to_owned(), Value::Object(drops));
+    Value::Object(out)
+}
+
+/// A worker's value of a metric: a number, an object by label value, or a histogram in
+/// brief.
+fn value(read: Read, w: &WorkerMetrics) -> Value {
+    match read {
+        Read::Cell(get) => json!(WorkerMetrics::get(get(w))),
+        Read::Labelled(_, get) => json!(BTreeMap::from_iter(get(w).labelled())),
+        Read::Histogram(get) => summary(&get(w).read()),
+    }
+}
+
+/// A metric summed over the workers: a number, an object by label value, or a histogram
+/// in brief.
+fn summed(shared: &Shared, read: Read) -> Value {
+    match read {
+        Read::Cell(get) => {
+            json!(shared.workers.iter().map(|w| WorkerMetrics::get(get(w))).sum::<u64>())
+        }
+        Read::Labelled(_, get) => {
+            let mut by_label = BTreeMap::<&str, u64>::new();
+            for (label, n) in shared.workers.iter().flat_map(|w| get(w).labelled()) {
+                *by_label.entry(label).or_default() += n;
+            }
+            json!(by_label)
+        }
+        Read::Histogram(get) => {
+            let mut all = Histogram::default();
+            for w in &shared.workers {
+                all.add(&get(w).read());
+            }
+            summary(&all)
+        }
+    }
 }
 
 /// A histogram in brief: how many, the mean, and the bucket bounds of p50 and p99 (seconds;

@@ -11,7 +11,9 @@ use netreaktor_pipeline::shard::{
     ShardStats,
 };
 
-/// One worker's published counters.
+/// One worker's published counters. Their exported names, help texts and places in
+/// `/status` are in [`crate::telemetry::METRICS`]; the cells follow [`ShardStats`] and
+/// [`LoopStats`] field for field unless said.
 #[derive(Debug, Default)]
 pub(crate) struct WorkerMetrics {
     pub(crate) frames_received: AtomicU64,
@@ -84,7 +86,8 @@ impl<E: Reason> Cells<E> {
         }
     }
 
-    /// The cell of `reason`.
+    /// The cell of `reason` (the tests set cells one by one).
+    #[cfg(test)]
     pub(crate) fn cell(&self, reason: E) -> Option<&AtomicU64> {
         self.cells.get(reason.index())
     }
