@@ -38,7 +38,7 @@ pub(crate) fn render(shared: &Shared) -> String {
             InStatus::Timing(key) => {
                 timings.insert(key.to_owned(), summed(shared, metric.read));
             }
-            InStatus::No | InStatus::Worker(_) | InStatus::Drop(_) | InStatus::DropReasons => {}
+            InStatus::No | InStatus::Worker(_) | InStatus::Drops(_) | InStatus::DropReasons => {}
         }
     }
     let status = json!({
@@ -60,7 +60,7 @@ fn worker(i: usize, w: &WorkerMetrics) -> Value {
             InStatus::Worker(key) => {
                 out.insert(key.to_owned(), value(metric.read, w));
             }
-            InStatus::Drop(key) => {
+            InStatus::Drops(key) => {
                 drops.insert(key.to_owned(), value(metric.read, w));
             }
             InStatus::DropReasons => {

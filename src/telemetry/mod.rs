@@ -107,7 +107,7 @@ pub(crate) enum InStatus {
     /// This key of each worker's object.
     Worker(&'static str),
     /// This key of each worker's `drops` object.
-    Drop(&'static str),
+    Drops(&'static str),
     /// Each label value a key of each worker's `drops` object.
     DropReasons,
     /// This key of `mptcp`, summed over the workers.

@@ -1,7 +1,7 @@
 //! The exported per-worker metrics, in the order `/metrics` lists them. Names and help texts
 //! are read by dashboards and `tests/scripts/*.sh`: change them only deliberately.
 
-use super::InStatus::{Drop, DropReasons, Mptcp, No, Timing, Worker};
+use super::InStatus::{DropReasons, Drops, Mptcp, No, Timing, Worker};
 use super::Kind::{Counter, Gauge, Histogram};
 use super::{InStatus, Kind, Metric, Read};
 use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
@@ -50,14 +50,14 @@ pub(crate) const METRICS: [Metric; 35] = [
     one("handoff_dropped_total", "Frames dropped: hand-off queue full", Counter, |m| {
         &m.handoff_dropped
     })
-    .shown(Drop("handoff_full")),
+    .shown(Drops("handoff_full")),
     one("tx_ring_full_total", "Transmit rounds cut short by a full TX ring", Counter, |m| {
         &m.tx_full
     }),
     one("no_neighbour_total", "Packets dropped: next-hop MAC unknown", Counter, |m| {
         &m.no_neighbour
     })
-    .shown(Drop("no_neighbour")),
+    .shown(Drops("no_neighbour")),
     one("connections_accepted_total", "Client connections accepted", Counter, |m| &m.accepted)
         .shown(Worker("accepted")),
     one("connections_refused_total", "Client connections reset at max_connections", Counter, |m| {
@@ -98,7 +98,7 @@ pub(crate) const METRICS: [Metric; 35] = [
     one("replies_dropped_total", "RSTs not sent: reply queue full", Counter, |m| {
         &m.replies_dropped
     })
-    .shown(Drop("replies")),
+    .shown(Drops("replies")),
     one("origin_ports_reused_total", "Origin ports taken over from TIME-WAIT", Counter, |m| {
         &m.time_wait_reused
     }),
