@@ -17,6 +17,7 @@
 mod afxdp;
 mod check;
 mod config;
+mod endpoint;
 mod inspect;
 mod logs;
 mod metrics;
@@ -24,6 +25,7 @@ mod neigh;
 mod notify;
 mod run;
 mod status;
+mod telemetry;
 #[cfg(test)]
 mod testnet;
 mod worker;

@@ -1,263 +1,65 @@
-//! The control thread's HTTP endpoint on a kernel socket (management network): `/metrics`
-//! (Prometheus text format 0.0.4) from the workers' published counters, `/healthz` (the
-//! process runs) and `/readyz` (the workers run and steering is attached). One request per
-//! connection, served in turn: it is for a scraper and an operator, not for load.
+//! `/metrics`: the Prometheus text (format 0.0.4) of every worker's published cells, one
+//! family per entry of [`METRICS`], and of the steering programs' verdicts.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use anyhow::Context;
-use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{BOUNDS_MICROS, END_NAMES, FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
+use netreaktor_pipeline::shard::BOUNDS_MICROS;
 
-use crate::worker::metrics::{HistogramCells, WorkerMetrics};
-use crate::xdp::{Counter, Counters};
+use crate::telemetry::{METRICS, Metric, Read, Shared};
+use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
+use crate::xdp::Counter;
 
-/// What the endpoint reports.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) workers: Vec<Arc<WorkerMetrics>>,
-    /// Per steering program: its interface and its counters in `Counter::ALL` order, copied
-    /// by the control thread about once a second.
-    pub(crate) steering: Vec<(String, [AtomicU64; Counter::ALL.len()])>,
-    /// Per steering program: its interface and the XDP mode in use.
-    pub(crate) xdp_modes: Vec<(String, String)>,
-    pub(crate) ready: AtomicBool,
-}
-
-impl Shared {
-    /// Copies the counters of the steering program on `interface`.
-    pub(crate) fn set_steering(&self, interface: &str, counters: &Counters) {
-        if let Some((_, cells)) = self.steering.iter().find(|(name, _)| name == interface) {
-            for (cell, counter) in cells.iter().zip(Counter::ALL) {
-                cell.store(counters.get(counter), Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Binds `listen` and serves from a background thread until `stop` is set.
-pub(crate) fn serve(
-    listen: SocketAddr,
-    shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    let listener =
-        TcpListener::bind(listen).with_context(|| format!("metrics: binding {listen}"))?;
-    listener.set_nonblocking(true).context("metrics: non-blocking")?;
-    let handle = std::thread::Builder::new().name("nr-metrics".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = answer(stream, &shared);
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    })?;
-    Ok(handle)
-}
-
-fn answer(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line)?;
-    let path = line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body) = match path {
-        "/metrics" => ("200 OK", render(shared)),
-        "/status" => ("200 OK", crate::status::render(shared)),
-        "/healthz" => ("200 OK", "ok\n".to_owned()),
-        "/readyz" if shared.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
-        "/readyz" => ("503 Service Unavailable", "starting\n".to_owned()),
-        _ => ("404 Not Found", "not found\n".to_owned()),
-    };
-    let mut out = &stream;
-    write!(
-        out,
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-/// Reads one counter of a worker.
-type Field = fn(&WorkerMetrics) -> &AtomicU64;
-
-/// The Prometheus text of every worker's counters.
+/// The Prometheus text of every worker's counters and of the steering programs.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, Field); 28] = [
-        ("frames_received_total", "Frames taken from the RX rings", |m| &m.frames_received),
-        ("frames_sent_total", "Frames put on the TX rings", |m| &m.frames_sent),
-        ("frames_handed_off_total", "Frames passed to their owning worker", |m| &m.handed_off),
-        ("handoff_dropped_total", "Frames dropped: hand-off queue full", |m| &m.handoff_dropped),
-        ("tx_ring_full_total", "Transmit rounds cut short by a full TX ring", |m| &m.tx_full),
-        ("no_neighbour_total", "Packets dropped: next-hop MAC unknown", |m| &m.no_neighbour),
-        ("connections_accepted_total", "Client connections accepted", |m| &m.accepted),
-        ("connections_refused_total", "Client connections reset at max_connections", |m| {
-            &m.refused_limit
-        }),
-        ("connections_active", "Spliced connections held", |m| &m.active),
-        ("mptcp_connections_active", "MPTCP connections held", |m| &m.mptcp_active),
-        ("mptcp_subflows_active", "Live subflows of those", |m| &m.subflows),
-        ("connections_refused_draining_total", "SYNs reset while draining on SIGTERM", |m| {
-            &m.refused_draining
-        }),
-        ("origin_attempts_total", "Origin connect attempts", |m| &m.origin_attempts),
-        ("origin_retries_total", "Origin connect retries on the next origin", |m| {
-            &m.origin_retries
-        }),
-        ("unmatched_segments_total", "Segments for no connection (answered with RST)", |m| {
-            &m.unmatched
-        }),
-        ("bytes_to_origin_total", "Bytes moved client to origin", |m| &m.bytes_to_origin),
-        ("bytes_to_client_total", "Bytes moved origin to client", |m| &m.bytes_to_client),
-        ("ports_exhausted_total", "Client connections reset: no free origin-side port", |m| {
-            &m.ports_exhausted
-        }),
-        ("replies_dropped_total", "RSTs not sent: reply queue full", |m| &m.replies_dropped),
-        ("origin_ports_reused_total", "Origin ports taken over from TIME-WAIT", |m| {
-            &m.time_wait_reused
-        }),
-        ("joins_refused_total", "MP_JOINs reset with MP_TCPRST (all reasons)", |m| {
-            &m.joins_refused
-        }),
-        ("mptcp_connections_total", "MPTCP connections established (RFC 8684)", |m| {
-            &m.mptcp_connections
-        }),
-        ("mptcp_joins_accepted_total", "Subflows joined, HMAC verified", |m| &m.joins_accepted),
-        ("mptcp_potentially_failed_total", "Subflows that stalled (ended connections)", |m| {
-            &m.potentially_failed
-        }),
-        ("mptcp_reinjected_bytes_total", "Bytes resent on another subflow (ended conns)", |m| {
-            &m.reinjected_bytes
-        }),
-        (
-            "mptcp_data_fin_timeouts_total",
-            "Connections reset: our DATA_FIN never DATA_ACKed",
-            |m| &m.data_fin_gave_up,
-        ),
-        ("loops_total", "Worker loop iterations", |m| &m.loops),
-        ("sleeps_total", "Worker sleeps in poll(2)", |m| &m.sleeps),
-    ];
-    for (name, help, get) in counters {
-        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-        let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
-        for (i, w) in shared.workers.iter().enumerate() {
-            let _ =
-                writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {}", WorkerMetrics::get(get(w)));
-        }
-    }
-    let drops: [(&str, Field); 3] = [
-        ("malformed", |m| &m.dropped_malformed),
-        ("checksum", |m| &m.dropped_checksum),
-        ("not_tcp", |m| &m.dropped_not_tcp),
-    ];
-    let _ = writeln!(out, "# HELP netreaktor_frames_dropped_total Frames dropped, by reason.");
-    let _ = writeln!(out, "# TYPE netreaktor_frames_dropped_total counter");
-    for (i, w) in shared.workers.iter().enumerate() {
-        for (reason, get) in drops {
-            let value = WorkerMetrics::get(get(w));
-            let _ = writeln!(
-                out,
-                "netreaktor_frames_dropped_total{{worker=\"{i}\",reason=\"{reason}\"}} {value}"
-            );
-        }
-    }
-    let families: [(&str, &str, &str, &[&str], Cells); 4] = [
-        ("connections", "Spliced connections held, by phase", "state", &SplicePhase::NAMES, |m| {
-            &m.phases
-        }),
-        ("splices_ended_total", "Spliced connections ended, by how", "end", &END_NAMES, |m| {
-            &m.ended
-        }),
-        (
-            "mptcp_fallbacks_total",
-            "Clients that offered MPTCP and got plain TCP, by reason",
-            "reason",
-            &FALLBACK_NAMES,
-            |m| &m.mptcp_fallback,
-        ),
-        (
-            "mptcp_joins_refused_total",
-            "MP_JOINs refused with MP_TCPRST, by reason",
-            "reason",
-            &JOIN_REFUSAL_NAMES,
-            |m| &m.joins_refused_by,
-        ),
-    ];
-    for (name, help, label, names, get) in families {
-        render_family(shared, &mut out, (name, help, label), names, get);
-    }
-    let histograms: [(&str, &str, HistogramField); 2] = [
-        (
-            "connection_setup_seconds",
-            "From a client connection's acceptance to its origin connection's establishment",
-            |m| &m.setup,
-        ),
-        (
-            "mptcp_handover_stall_seconds",
-            "Data-level stalls across a subflow's failure or end, last progress to next",
-            |m| &m.handover_stall,
-        ),
-    ];
-    for (name, help, get) in histograms {
-        render_histogram(shared, &mut out, (name, help), get);
+    for metric in &METRICS {
+        render_metric(shared, &mut out, metric);
     }
     render_steering(shared, &mut out);
     out
 }
 
-/// Reads one histogram of a worker.
-type HistogramField = fn(&WorkerMetrics) -> &HistogramCells;
-
-/// One histogram per worker: cumulative buckets with `le` in seconds, the sum, the count.
-fn render_histogram(
-    shared: &Shared,
-    out: &mut String,
-    (name, help): (&str, &str),
-    get: HistogramField,
-) {
-    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} histogram");
+/// One metric's `# HELP` and `# TYPE` lines and its samples, worker by worker.
+fn render_metric(shared: &Shared, out: &mut String, metric: &Metric) {
+    let (name, help, kind) = (metric.name, metric.help, metric.kind.name());
+    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
     for (i, w) in shared.workers.iter().enumerate() {
-        let h = get(w).read();
-        let bounds = BOUNDS_MICROS.iter().map(|&us| (us as f64 / 1e6).to_string());
-        let les = bounds.chain(std::iter::once("+Inf".to_owned()));
-        for (le, n) in les.zip(h.cumulative()) {
-            let _ = writeln!(out, "netreaktor_{name}_bucket{{worker=\"{i}\",le=\"{le}\"}} {n}");
+        match metric.read {
+            Read::Cell(get) => {
+                let value = WorkerMetrics::get(get(w));
+                let _ = writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {value}");
+            }
+            Read::Labelled(label, get) => render_labelled(out, (name, i), label, get(w)),
+            Read::Histogram(get) => render_histogram(out, (name, i), get(w)),
         }
-        let sum = h.sum_micros as f64 / 1e6;
-        let _ = writeln!(out, "netreaktor_{name}_sum{{worker=\"{i}\"}} {sum}");
-        let _ = writeln!(out, "netreaktor_{name}_count{{worker=\"{i}\"}} {}", h.count());
     }
 }
 
-/// Reads a labelled family of counters of a worker.
-type Cells = fn(&WorkerMetrics) -> &[AtomicU64];
-
-/// One counter (or gauge) family with a label per value, per worker.
-fn render_family(
-    shared: &Shared,
+/// A worker's samples of a labelled family: one per label value.
+fn render_labelled(
     out: &mut String,
-    (name, help, label): (&str, &str, &str),
-    names: &[&str],
-    get: Cells,
+    (name, i): (&str, usize),
+    label: &str,
+    cells: &dyn LabelledCells,
 ) {
-    let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
-    for (i, w) in shared.workers.iter().enumerate() {
-        for (value_name, cell) in names.iter().zip(get(w)) {
-            let value = WorkerMetrics::get(cell);
-            let _ = writeln!(
-                out,
-                "netreaktor_{name}{{worker=\"{i}\",{label}=\"{value_name}\"}} {value}"
-            );
-        }
+    for (value_name, value) in cells.labelled() {
+        let _ =
+            writeln!(out, "netreaktor_{name}{{worker=\"{i}\",{label}=\"{value_name}\"}} {value}");
     }
+}
+
+/// A worker's histogram: cumulative buckets with `le` in seconds, the sum, the count.
+fn render_histogram(out: &mut String, (name, i): (&str, usize), cells: &HistogramCells) {
+    let h = cells.read();
+    let bounds = BOUNDS_MICROS.iter().map(|&us| (us as f64 / 1e6).to_string());
+    let les = bounds.chain(std::iter::once("+Inf".to_owned()));
+    for (le, n) in les.zip(h.cumulative()) {
+        let _ = writeln!(out, "netreaktor_{name}_bucket{{worker=\"{i}\",le=\"{le}\"}} {n}");
+    }
+    let sum = h.sum_micros as f64 / 1e6;
+    let _ = writeln!(out, "netreaktor_{name}_sum{{worker=\"{i}\"}} {sum}");
+    let _ = writeln!(out, "netreaktor_{name}_count{{worker=\"{i}\"}} {}", h.count());
 }
 
 /// The steering programs' verdicts.
@@ -281,6 +83,11 @@ fn render_steering(shared: &Shared, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use netreaktor_pipeline::proxy::SplicePhase;
+
     use super::*;
 
     fn shared_with(metrics: WorkerMetrics) -> Shared {
@@ -319,7 +126,8 @@ mod tests {
     #[test]
     fn connections_by_state_is_a_gauge_family() {
         let m = WorkerMetrics::default();
-        m.phases[3].store(7, Ordering::Relaxed);
+        let closing = m.phases.cell(SplicePhase::Closing).expect("one cell per phase");
+        closing.store(7, Ordering::Relaxed);
         let text = render(&shared_with(m));
         assert!(text.contains("# TYPE netreaktor_connections gauge\n"), "{text}");
         assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"closing\"} 7\n"));

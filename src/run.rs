@@ -28,13 +28,14 @@ use tracing::{error, info, warn};
 use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::logs::{self, LogFormat};
-use crate::metrics::{self, Shared};
 use crate::notify;
+use crate::telemetry::Shared;
 use crate::worker::handoff::Handoff;
 use crate::worker::metrics::WorkerMetrics;
 use crate::worker::{self, Registration, Role, WorkerSpec};
 use crate::xdp::maps::OriginPorts;
 use crate::xdp::{AttachMode, SteerConfig, Steering};
+use crate::{endpoint, metrics};
 
 /// Runs the appliance until a signal; returns the exit status.
 pub(crate) fn run(
@@ -174,7 +175,7 @@ impl Appliance {
             let _ = appliance.stop(&stop);
             return Err(error);
         }
-        let metrics = metrics::serve(config.metrics.listen.0, Arc::clone(&appliance.shared), stop);
+        let metrics = endpoint::serve(config.metrics.listen.0, Arc::clone(&appliance.shared), stop);
         appliance.metrics = Some(metrics?);
         appliance.shared.ready.store(true, Ordering::Relaxed);
         Ok(appliance)

@@ -2,93 +2,111 @@
 //! `/status` on its metrics address ([`render`]); the command fetches it and prints a table
 //! ([`run`]), or the JSON with `--json`.
 
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use netreaktor_pipeline::proxy::SplicePhase;
-use netreaktor_pipeline::shard::{FALLBACK_NAMES, Histogram, JOIN_REFUSAL_NAMES};
-use serde_json::{Value, json};
+use netreaktor_pipeline::shard::Histogram;
+use serde_json::{Map, Value, json};
 
 use crate::config;
-use crate::metrics::Shared;
-use crate::worker::metrics::{HistogramCells, WorkerMetrics};
+use crate::telemetry::{InStatus, METRICS, Read, Shared};
+use crate::worker::metrics::WorkerMetrics;
 
-/// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals.
+/// The summary as JSON: readiness, XDP modes, per-worker counters and gauges, MPTCP totals,
+/// timings; each metric where [`METRICS`] says.
 pub(crate) fn render(shared: &Shared) -> String {
-    let get = WorkerMetrics::get;
-    let workers: Vec<Value> = shared
-        .workers
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let phases = SplicePhase::NAMES.iter().zip(&w.phases);
-            let by_state: serde_json::Map<String, Value> =
-                phases.map(|(name, cell)| ((*name).to_owned(), json!(get(cell)))).collect();
-            json!({
-                "worker": i,
-                "connections": get(&w.active),
-                "by_state": by_state,
-                "mptcp_connections": get(&w.mptcp_active),
-                "subflows": get(&w.subflows),
-                "accepted": get(&w.accepted),
-                "frames_received": get(&w.frames_received),
-                "bytes_to_client": get(&w.bytes_to_client),
-                "bytes_to_origin": get(&w.bytes_to_origin),
-                "drops": {
-                    "malformed": get(&w.dropped_malformed),
-                    "checksum": get(&w.dropped_checksum),
-                    "not_tcp": get(&w.dropped_not_tcp),
-                    "handoff_full": get(&w.handoff_dropped),
-                    "no_neighbour": get(&w.no_neighbour),
-                    "replies": get(&w.replies_dropped),
-                },
-            })
-        })
-        .collect();
-    let sum = |f: fn(&WorkerMetrics) -> u64| shared.workers.iter().map(|w| f(w)).sum::<u64>();
-    let by_name = |names: &[&str], cells: fn(&WorkerMetrics) -> &[std::sync::atomic::AtomicU64]| {
-        let mut out = serde_json::Map::new();
-        for (k, name) in names.iter().enumerate() {
-            let n: u64 = shared.workers.iter().map(|w| cells(w).get(k).map_or(0, get)).sum();
-            out.insert((*name).to_owned(), json!(n));
-        }
-        Value::Object(out)
-    };
+    let workers: Vec<Value> =
+        shared.workers.iter().enumerate().map(|(i, w)| worker(i, w)).collect();
     let xdp: Vec<Value> = shared
         .xdp_modes
         .iter()
         .map(|(interface, mode)| json!({"interface": interface, "mode": mode}))
         .collect();
-    let timing = |get: fn(&WorkerMetrics) -> &HistogramCells| {
-        let mut all = Histogram::default();
-        for w in &shared.workers {
-            all.add(&get(w).read());
+    let (mut mptcp, mut timings) = (Map::new(), Map::new());
+    for metric in &METRICS {
+        match metric.status {
+            InStatus::Mptcp(key) => {
+                mptcp.insert(key.to_owned(), summed(shared, metric.read));
+            }
+            InStatus::Timing(key) => {
+                timings.insert(key.to_owned(), summed(shared, metric.read));
+            }
+            InStatus::No | InStatus::Worker(_) | InStatus::Drops(_) | InStatus::DropReasons => {}
         }
-        summary(&all)
-    };
+    }
     let status = json!({
-        "ready": shared.ready.load(std::sync::atomic::Ordering::Relaxed),
-        "timings": {
-            "connection_setup": timing(|w| &w.setup),
-            "handover_stall": timing(|w| &w.handover_stall),
-        },
+        "ready": shared.ready.load(Ordering::Relaxed),
+        "timings": timings,
         "xdp": xdp,
         "workers": workers,
-        "mptcp": {
-            "connections_total": sum(|w| WorkerMetrics::get(&w.mptcp_connections)),
-            "joins_accepted": sum(|w| WorkerMetrics::get(&w.joins_accepted)),
-            "joins_refused": by_name(&JOIN_REFUSAL_NAMES, |w| &w.joins_refused_by),
-            "fallbacks": by_name(&FALLBACK_NAMES, |w| &w.mptcp_fallback),
-            "potentially_failed": sum(|w| WorkerMetrics::get(&w.potentially_failed)),
-            "reinjected_bytes": sum(|w| WorkerMetrics::get(&w.reinjected_bytes)),
-            "data_fin_timeouts": sum(|w| WorkerMetrics::get(&w.data_fin_gave_up)),
-        },
+        "mptcp": mptcp,
     });
     format!("{status}\n")
+}
+
+/// One worker's object: its number, its [`InStatus::Worker`] metrics, and `drops`.
+fn worker(i: usize, w: &WorkerMetrics) -> Value {
+    let (mut out, mut drops) = (Map::new(), Map::new());
+    out.insert("worker".to_owned(), json!(i));
+    for metric in &METRICS {
+        match metric.status {
+            InStatus::Worker(key) => {
+                out.insert(key.to_owned(), value(metric.read, w));
+            }
+            InStatus::Drops(key) => {
+                drops.insert(key.to_owned(), value(metric.read, w));
+            }
+            InStatus::DropReasons => {
+                if let Value::Object(reasons) = value(metric.read, w) {
+                    drops.extend(reasons);
+                }
+            }
+            InStatus::No | InStatus::Mptcp(_) | InStatus::Timing(_) => {}
+        }
+    }
+    out.insert("drops".to_owned(), Value::Object(drops));
+    Value::Object(out)
+}
+
+/// A worker's value of a metric: a number, an object by label value, or a histogram in
+/// brief.
+fn value(read: Read, w: &WorkerMetrics) -> Value {
+    match read {
+        Read::Cell(get) => json!(WorkerMetrics::get(get(w))),
+        Read::Labelled(_, get) => json!(BTreeMap::from_iter(get(w).labelled())),
+        Read::Histogram(get) => summary(&get(w).read()),
+    }
+}
+
+/// A metric summed over the workers: a number, an object by label value, or a histogram
+/// in brief.
+fn summed(shared: &Shared, read: Read) -> Value {
+    match read {
+        Read::Cell(get) => {
+            json!(shared.workers.iter().map(|w| WorkerMetrics::get(get(w))).sum::<u64>())
+        }
+        Read::Labelled(_, get) => {
+            let mut by_label = BTreeMap::<&str, u64>::new();
+            for (label, n) in shared.workers.iter().flat_map(|w| get(w).labelled()) {
+                *by_label.entry(label).or_default() += n;
+            }
+            json!(by_label)
+        }
+        Read::Histogram(get) => {
+            let mut all = Histogram::default();
+            for w in &shared.workers {
+                all.add(&get(w).read());
+            }
+            summary(&all)
+        }
+    }
 }
 
 /// A histogram in brief: how many, the mean, and the bucket bounds of p50 and p99 (seconds;
@@ -222,9 +240,9 @@ fn timing(v: &Value) -> String {
 fn by_state(s: &Value) -> String {
     let workers = s["workers"].as_array().map_or(&[][..], Vec::as_slice);
     let total = |name: &str| workers.iter().filter_map(|w| w["by_state"][name].as_u64()).sum();
-    let parts: Vec<String> = SplicePhase::NAMES
+    let parts: Vec<String> = SplicePhase::ALL
         .iter()
-        .map(|name| (name, total(name)))
+        .map(|phase| (phase.name(), total(phase.name())))
         .filter(|&(_, n): &(_, u64)| n > 0)
         .map(|(name, n)| format!("{name} {n}"))
         .collect();

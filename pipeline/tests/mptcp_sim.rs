@@ -36,7 +36,7 @@ mod tx;
 
 use netreaktor_pipeline::netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::SpliceEnd;
-use netreaktor_pipeline::shard::BOUNDS_MICROS;
+use netreaktor_pipeline::shard::{BOUNDS_MICROS, Fallback, JoinRefusal};
 use netreaktor_pipeline::tcp::CloseReason;
 use netreaktor_pipeline::time::Instant;
 
@@ -95,7 +95,7 @@ fn two_paths_different_delays_and_rates() {
         let read_at = run.client().log.read_all_at.expect("checked complete");
         if up.max(down) >= 2_000_000 && read_at > joined_by + ms(50) {
             // A transfer that ends before the join arrives refuses it (subflow_limit).
-            assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
+            assert_eq!(m.joins_refused.total(), 0, "{id}\n{d}");
             assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
             assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
         }
@@ -122,8 +122,8 @@ fn full_size_segments_fit_a_1500_mtu() {
 fn check_one_join(run: &scenario::Run) {
     let (id, d) = (run.id(), run.describe());
     let m = run.proxy().stats().mptcp;
-    assert_eq!(m.fallback, [0; 6], "{id}\n{d}");
-    assert_eq!(m.joins_refused, [0; 5], "{id}\n{d}");
+    assert_eq!(m.fallback.total(), 0, "{id}\n{d}");
+    assert_eq!(m.joins_refused.total(), 0, "{id}\n{d}");
     assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
     assert_eq!(run.proxy().log.max_subflows, 2, "{id}\n{d}");
 }
@@ -374,15 +374,15 @@ fn fallback_to_plain_tcp() {
         let m = run.proxy().stats().mptcp;
         // A stripped third ACK should count `no_option_on_third_ack`: see
         // `stripped_capable_is_counted`.
-        let fallback_counted = m.fallback.iter().sum::<u64>();
+        let fallback_counted = m.fallback.total();
         assert!(fallback_counted <= u64::from(offer == Offer::Stripped), "{id}\n{d}");
-        assert_eq!((m.joins_accepted, m.joins_refused), (0, [0; 5]), "{id}\n{d}");
+        assert_eq!((m.joins_accepted, m.joins_refused.total()), (0, 0), "{id}\n{d}");
         assert_eq!(run.client().subs.len(), 1, "{id}: a join after fallback\n{d}");
     }
 }
 
 /// (h) A third ACK without MP_CAPABLE after an MP_CAPABLE SYN,ACK is a fallback counted as
-/// `no_option_on_third_ack` (FALLBACK_NAMES[3]).
+/// `no_option_on_third_ack` (`Fallback::NoOptionOnThirdAck`).
 #[test]
 fn stripped_capable_is_counted() {
     for seed in seeds(FEW) {
@@ -392,7 +392,8 @@ fn stripped_capable_is_counted() {
         let run = run(spec);
         check_complete(&run, false);
         let m = run.proxy().stats().mptcp;
-        assert_eq!(m.fallback, [0, 0, 0, 1, 0, 0], "{}\n{}", run.id(), run.describe());
+        let counted = (m.fallback.get(Fallback::NoOptionOnThirdAck), m.fallback.total());
+        assert_eq!(counted, (1, 1), "{}\n{}", run.id(), run.describe());
     }
 }
 
@@ -417,7 +418,9 @@ fn forged_joins_are_refused() {
         check_complete(&run, true);
         let (id, d) = (run.id(), run.describe());
         let m = run.proxy().stats().mptcp;
-        assert_eq!(m.joins_refused, [1, 0, 1, 0, 0], "{id}\n{d}");
+        let refused = &m.joins_refused;
+        let counted = (refused.get(JoinRefusal::UnknownToken), refused.get(JoinRefusal::BadHmac));
+        assert_eq!((counted, refused.total()), ((1, 1), 2), "{id}\n{d}");
         assert_eq!(m.joins_accepted, 0, "{id}\n{d}");
         for s in run.client().subs.iter().filter(|s| s.forged()) {
             // RFC 8684 §3.6: 0x01, an MPTCP-specific error.

@@ -1,29 +1,32 @@
 //! What a worker publishes for the control thread: its counters, copied into atomics every
-//! few milliseconds (the data path never waits on a reader), read by `/metrics`.
+//! few milliseconds (the data path never waits on a reader), read by `/metrics` and
+//! `/status` through the table of `crate::telemetry`.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use netreaktor_pipeline::proxy::SplicePhase;
 use netreaktor_pipeline::shard::{
-    BUCKETS, Census, END_KINDS, FALLBACK_KINDS, Histogram, JOIN_REFUSAL_KINDS, ShardStats,
+    BUCKETS, Census, Counts, EndKind, Fallback, FrameDrop, Histogram, JoinRefusal, Reason,
+    ShardStats,
 };
 
-/// One worker's published counters.
+/// One worker's published counters. Their exported names, help texts and places in
+/// `/status` are in [`crate::telemetry::METRICS`]; the cells follow [`ShardStats`] and
+/// [`LoopStats`] field for field unless said.
 #[derive(Debug, Default)]
 pub(crate) struct WorkerMetrics {
     pub(crate) frames_received: AtomicU64,
     pub(crate) handed_off: AtomicU64,
     pub(crate) handoff_dropped: AtomicU64,
-    pub(crate) dropped_malformed: AtomicU64,
-    pub(crate) dropped_checksum: AtomicU64,
-    pub(crate) dropped_not_tcp: AtomicU64,
+    pub(crate) dropped: Cells<FrameDrop>,
     pub(crate) unmatched: AtomicU64,
     pub(crate) accepted: AtomicU64,
     pub(crate) refused_limit: AtomicU64,
     pub(crate) active: AtomicU64,
     pub(crate) origin_attempts: AtomicU64,
     pub(crate) origin_retries: AtomicU64,
-    pub(crate) ended: [AtomicU64; END_KINDS],
+    pub(crate) ended: Cells<EndKind>,
     pub(crate) bytes_to_origin: AtomicU64,
     pub(crate) bytes_to_client: AtomicU64,
     pub(crate) frames_sent: AtomicU64,
@@ -41,17 +44,71 @@ pub(crate) struct WorkerMetrics {
     pub(crate) unfinished: AtomicU64,
     /// Connections held by phase, MPTCP connections held and their live subflows (the
     /// shard's census, kept as connections settle).
-    pub(crate) phases: [AtomicU64; SplicePhase::NAMES.len()],
+    pub(crate) phases: Cells<SplicePhase>,
     pub(crate) mptcp_active: AtomicU64,
     pub(crate) subflows: AtomicU64,
-    pub(crate) mptcp_fallback: [AtomicU64; FALLBACK_KINDS],
+    pub(crate) mptcp_fallback: Cells<Fallback>,
     pub(crate) joins_accepted: AtomicU64,
-    pub(crate) joins_refused_by: [AtomicU64; JOIN_REFUSAL_KINDS],
+    pub(crate) joins_refused_by: Cells<JoinRefusal>,
     pub(crate) potentially_failed: AtomicU64,
     pub(crate) reinjected_bytes: AtomicU64,
     pub(crate) data_fin_gave_up: AtomicU64,
     pub(crate) setup: HistogramCells,
     pub(crate) handover_stall: HistogramCells,
+}
+
+/// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
+/// order.
+pub(crate) struct Cells<E: Reason> {
+    cells: Box<[AtomicU64]>,
+    family: std::marker::PhantomData<E>,
+}
+
+impl<E: Reason> Default for Cells<E> {
+    fn default() -> Self {
+        let cells = E::EACH.iter().map(|_| AtomicU64::new(0)).collect();
+        Cells { cells, family: std::marker::PhantomData }
+    }
+}
+
+impl<E: Reason> Cells<E> {
+    /// Publishes `counts`.
+    fn publish(&self, counts: &Counts<E>) {
+        self.publish_each(counts.iter());
+    }
+
+    /// Publishes a value per reason.
+    fn publish_each(&self, values: impl Iterator<Item = (E, u64)>) {
+        for (reason, value) in values {
+            if let Some(cell) = self.cells.get(reason.index()) {
+                set(cell, value);
+            }
+        }
+    }
+
+    /// The cell of `reason` (the tests set cells one by one).
+    #[cfg(test)]
+    pub(crate) fn cell(&self, reason: E) -> Option<&AtomicU64> {
+        self.cells.get(reason.index())
+    }
+}
+
+impl<E: Reason> fmt::Debug for Cells<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.labelled()).finish()
+    }
+}
+
+/// Published cells with a label value each, whatever their reason family.
+pub(crate) trait LabelledCells {
+    /// Each label value and its cell's value, in the family's order.
+    fn labelled(&self) -> Vec<(&'static str, u64)>;
+}
+
+impl<E: Reason> LabelledCells for Cells<E> {
+    fn labelled(&self) -> Vec<(&'static str, u64)> {
+        E::EACH.iter().zip(self.cells.iter()).map(|(e, cell)| (e.name(), get(cell))).collect()
+    }
 }
 
 /// A published [`Histogram`]: observations per bucket (not cumulative) and their sum.
@@ -113,18 +170,14 @@ impl WorkerMetrics {
         set(&self.frames_received, own.frames_received);
         set(&self.handed_off, own.handed_off);
         set(&self.handoff_dropped, own.handoff_dropped);
-        set(&self.dropped_malformed, shard.dropped_malformed);
-        set(&self.dropped_checksum, shard.dropped_checksum);
-        set(&self.dropped_not_tcp, shard.dropped_not_tcp);
+        self.dropped.publish(&shard.dropped);
         set(&self.unmatched, shard.unmatched);
         set(&self.accepted, shard.accepted);
         set(&self.refused_limit, shard.refused_limit);
         set(&self.active, shard.active);
         set(&self.origin_attempts, shard.origin_attempts);
         set(&self.origin_retries, shard.origin_retries);
-        for (cell, &value) in self.ended.iter().zip(&shard.ended) {
-            set(cell, value);
-        }
+        self.ended.publish(&shard.ended);
         set(&self.bytes_to_origin, shard.bytes_to_origin);
         set(&self.bytes_to_client, shard.bytes_to_client);
         set(&self.frames_sent, own.frames_sent);
@@ -136,13 +189,9 @@ impl WorkerMetrics {
         set(&self.refused_draining, shard.refused_draining);
         let m = &shard.mptcp;
         set(&self.mptcp_connections, m.connections);
-        for (cell, &value) in self.mptcp_fallback.iter().zip(&m.fallback) {
-            set(cell, value);
-        }
+        self.mptcp_fallback.publish(&m.fallback);
         set(&self.joins_accepted, m.joins_accepted);
-        for (cell, &value) in self.joins_refused_by.iter().zip(&m.joins_refused) {
-            set(cell, value);
-        }
+        self.joins_refused_by.publish(&m.joins_refused);
         set(&self.potentially_failed, m.potentially_failed);
         set(&self.reinjected_bytes, m.reinjected_bytes);
         set(&self.data_fin_gave_up, m.data_fin_gave_up);
@@ -155,14 +204,79 @@ impl WorkerMetrics {
 
     /// Publishes the gauges of a census.
     pub(crate) fn publish_census(&self, census: &Census) {
-        for (cell, &n) in self.phases.iter().zip(&census.phases) {
-            set(cell, n as u64);
-        }
+        let phases = SplicePhase::ALL.into_iter().zip(census.phases);
+        self.phases.publish_each(phases.map(|(phase, n)| (phase, n as u64)));
         set(&self.mptcp_active, census.mptcp_connections as u64);
         set(&self.subflows, census.subflows as u64);
     }
 
+    /// The value of one of its cells.
     pub(crate) fn get(cell: &AtomicU64) -> u64 {
-        cell.load(Ordering::Relaxed)
+        get(cell)
     }
+}
+
+fn get(cell: &AtomicU64) -> u64 {
+    cell.load(Ordering::Relaxed)
+}
+
+/// Every published cell set to a distinct value, for the rendering tests.
+#[cfg(test)]
+pub(crate) fn sample(worker: u64) -> WorkerMetrics {
+    let m = WorkerMetrics::default();
+    let mut next = worker * 1000;
+    let mut put = |cell: &AtomicU64| {
+        next += 1;
+        set(cell, next);
+    };
+    for cell in [
+        &m.frames_received,
+        &m.handed_off,
+        &m.handoff_dropped,
+        m.dropped.cell(FrameDrop::Malformed).expect("one cell per reason"),
+        m.dropped.cell(FrameDrop::Checksum).expect("one cell per reason"),
+        m.dropped.cell(FrameDrop::NotTcp).expect("one cell per reason"),
+        &m.unmatched,
+        &m.accepted,
+        &m.refused_limit,
+        &m.active,
+        &m.origin_attempts,
+        &m.origin_retries,
+        &m.bytes_to_origin,
+        &m.bytes_to_client,
+        &m.frames_sent,
+        &m.tx_full,
+        &m.no_neighbour,
+        &m.ports_exhausted,
+        &m.time_wait_reused,
+        &m.joins_refused,
+        &m.replies_dropped,
+        &m.loops,
+        &m.sleeps,
+        &m.mptcp_connections,
+        &m.refused_draining,
+        &m.unfinished,
+        &m.mptcp_active,
+        &m.subflows,
+        &m.joins_accepted,
+        &m.potentially_failed,
+        &m.reinjected_bytes,
+        &m.data_fin_gave_up,
+    ] {
+        put(cell);
+    }
+    let arrays: [&[AtomicU64]; 7] = [
+        &m.ended.cells,
+        &m.phases.cells,
+        &m.mptcp_fallback.cells,
+        &m.joins_refused_by.cells,
+        &m.setup.counts,
+        &m.handover_stall.counts,
+        std::slice::from_ref(&m.setup.sum_micros),
+    ];
+    for cell in arrays.into_iter().flatten() {
+        put(cell);
+    }
+    put(&m.handover_stall.sum_micros);
+    m
 }

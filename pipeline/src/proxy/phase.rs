@@ -21,13 +21,29 @@ pub enum SplicePhase {
 }
 
 impl SplicePhase {
-    /// The names of the phases in metrics and status, in declaration order.
-    pub const NAMES: [&'static str; 5] =
-        ["connecting", "open", "half_closed", "closing", "time_wait"];
+    /// Every phase, in declaration order.
+    pub const ALL: [SplicePhase; 5] = [
+        SplicePhase::Connecting,
+        SplicePhase::Open,
+        SplicePhase::HalfClosed,
+        SplicePhase::Closing,
+        SplicePhase::TimeWait,
+    ];
 
-    /// Its position in declaration order (and in [`NAMES`](Self::NAMES)).
+    /// Its position in declaration order (and in [`ALL`](Self::ALL)).
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// Its name in metrics (`state="..."`) and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            SplicePhase::Connecting => "connecting",
+            SplicePhase::Open => "open",
+            SplicePhase::HalfClosed => "half_closed",
+            SplicePhase::Closing => "closing",
+            SplicePhase::TimeWait => "time_wait",
+        }
     }
 
     /// Whether a splice in this phase counts toward `max_connections`: it may still carry

@@ -29,6 +29,7 @@ mod output;
 mod route;
 mod stats;
 mod table;
+mod telemetry;
 mod time_wait;
 
 #[cfg(test)]
@@ -42,10 +43,8 @@ pub use events::{HandoverSummary, ShardEvent};
 pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
-pub use stats::{
-    Census, END_KINDS, END_NAMES, FALLBACK_KINDS, FALLBACK_NAMES, JOIN_REFUSAL_KINDS,
-    JOIN_REFUSAL_NAMES, MptcpCounters, ShardStats, end_index,
-};
+pub use stats::{Census, MptcpCounters, ShardStats};
+pub use telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal, Reason};
 
 use crate::mptcp::conn::MptcpConfig;
 use crate::proxy::{Client, OriginPicker, Side, Splice, SpliceConfig, SpliceStatus};
@@ -216,11 +215,11 @@ impl Shard {
                 self.on_segment(now, local, remote, &f.tcp);
                 return FrameOutcome::Handled;
             }
-            Ok(_) => self.stats.dropped_not_tcp += 1,
+            Ok(_) => self.stats.dropped.add(FrameDrop::NotTcp),
             Err(FrameError::TcpChecksum | FrameError::Ipv4(WireError::Checksum)) => {
-                self.stats.dropped_checksum += 1;
+                self.stats.dropped.add(FrameDrop::Checksum);
             }
-            Err(_) => self.stats.dropped_malformed += 1,
+            Err(_) => self.stats.dropped.add(FrameDrop::Malformed),
         }
         self.stats.frames += 1;
         FrameOutcome::Handled
@@ -620,7 +619,7 @@ impl Shard {
         if let Some(end) = end {
             e.ended = true;
             let client = e.splice.client().tuple().1;
-            self.stats.ended[end_index(end)] += 1;
+            self.stats.ended.add(EndKind::from(end));
             let mptcp = e.splice.client().mptcp().map(|m| {
                 let s = m.stats();
                 self.stats.mptcp.add_connection(s);

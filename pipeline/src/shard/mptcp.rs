@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::stats::{FALLBACK_NAMES, JOIN_REFUSAL_NAMES};
 use super::table::{FourTuple, KeyedHasher};
+use super::telemetry::{Fallback, JoinRefusal};
 use super::{Shard, token_owner};
 use crate::mptcp::conn::{Checksums, Connection as Mptcp, MptcpConfig};
 use crate::mptcp::crypto::KeyRng;
-use crate::mptcp::handshake::{self, Decline, KeyDeriver, SynOffer, ThirdAck};
+use crate::mptcp::handshake::{self, KeyDeriver, SynOffer, ThirdAck};
 use crate::proxy::Client;
 use crate::tcp::Connection;
 use crate::tcp::hooks::SynAckOptions;
@@ -39,22 +39,14 @@ pub(super) struct PendingJoin {
     at: Instant,
 }
 
-/// Why a join is refused, an index into [`JOIN_REFUSAL_NAMES`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
-    UnknownToken = 0,
-    Limit = 1,
-    BadHmac = 2,
-    NoPending = 3,
-    TableFull = 4,
-}
-
-impl Refusal {
-    /// The MP_TCPRST reason code (RFC 8684 §3.6).
-    fn reason(self) -> MpTcpRstReason {
-        match self {
-            Refusal::Limit | Refusal::TableFull => MpTcpRstReason(0x02), // lack of resources
-            _ => MpTcpRstReason(0x01),                                   // MPTCP-specific error
+/// The MP_TCPRST reason code of a refused join (RFC 8684 §3.6).
+fn rst_reason(why: JoinRefusal) -> MpTcpRstReason {
+    match why {
+        // Lack of resources.
+        JoinRefusal::SubflowLimit | JoinRefusal::TableFull => MpTcpRstReason(0x02),
+        // MPTCP-specific error.
+        JoinRefusal::UnknownToken | JoinRefusal::BadHmac | JoinRefusal::NoPendingJoin => {
+            MpTcpRstReason(0x01)
         }
     }
 }
@@ -119,11 +111,7 @@ impl Shard {
                 self.capable_syn_ack(&cfg, (local, remote), seg.seq_number, checksums)
             }
             (SynOffer::Declined(why), Some(_)) => {
-                self.count_fallback(match why {
-                    Decline::Version0 => 0,
-                    Decline::Flags => 1,
-                    Decline::Malformed => 2,
-                });
+                self.stats.mptcp.fallback.add(Fallback::from(why));
                 SynAckOptions::EMPTY
             }
             _ => SynAckOptions::EMPTY,
@@ -141,7 +129,7 @@ impl Shard {
         peer_checksums: bool,
     ) -> SynAckOptions {
         let Some(key) = self.derive_key(local, remote, client_isn) else {
-            self.count_fallback(5);
+            self.stats.mptcp.fallback.add(Fallback::NoKey);
             return SynAckOptions::EMPTY;
         };
         let checksums = peer_checksums || cfg.checksums == Checksums::Required;
@@ -165,20 +153,20 @@ impl Shard {
         now: Instant,
         tuple: FourTuple,
         mut join: PendingJoin,
-    ) -> Result<SynAckOptions, Refusal> {
-        let slot = *self.mptcp.tokens.get(&join.token).ok_or(Refusal::UnknownToken)?;
+    ) -> Result<SynAckOptions, JoinRefusal> {
+        let slot = *self.mptcp.tokens.get(&join.token).ok_or(JoinRefusal::UnknownToken)?;
         if let Some(old) = self.mptcp.joins.get(&tuple).filter(|j| j.token == join.token) {
             join.our_nonce = old.our_nonce; // a retransmitted SYN
         } else {
             let pending = self.mptcp.joins.values().filter(|j| j.token == join.token).count();
-            let conn = self.mptcp_conn(slot).ok_or(Refusal::UnknownToken)?;
+            let conn = self.mptcp_conn(slot).ok_or(JoinRefusal::UnknownToken)?;
             if !conn.has_room() || conn.live_subflows() + pending >= self.max_subflows(slot) {
-                return Err(Refusal::Limit);
+                return Err(JoinRefusal::SubflowLimit);
             }
             self.make_room_for_join(now)?;
             join.our_nonce = self.mptcp.nonces.random_u32();
         }
-        let conn = self.mptcp_conn(slot).ok_or(Refusal::UnknownToken)?;
+        let conn = self.mptcp_conn(slot).ok_or(JoinRefusal::UnknownToken)?;
         let mac = conn.hmac().syn_ack_hmac(join.our_nonce, join.their_nonce);
         let addr_id = self.local_addr_id(slot, tuple.0);
         self.mptcp.joins.insert(tuple, join);
@@ -201,12 +189,12 @@ impl Shard {
     }
 
     /// Expired pending joins go; a table still full refuses the join.
-    fn make_room_for_join(&mut self, now: Instant) -> Result<(), Refusal> {
+    fn make_room_for_join(&mut self, now: Instant) -> Result<(), JoinRefusal> {
         if self.mptcp.joins.len() >= PENDING_JOINS_MAX {
             self.mptcp.joins.retain(|_, j| now.saturating_duration_since(j.at) < PENDING_JOIN_TTL);
         }
         if self.mptcp.joins.len() >= PENDING_JOINS_MAX {
-            return Err(Refusal::TableFull);
+            return Err(JoinRefusal::TableFull);
         }
         Ok(())
     }
@@ -221,11 +209,11 @@ impl Shard {
         local: SocketAddr,
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
-        why: Refusal,
+        why: JoinRefusal,
     ) {
         self.count_refusal(why);
         let mut reply = Reply::reset_for(local, remote, seg);
-        reply.options = ReplyOptions::Reset(handshake::reset_option(why.reason()));
+        reply.options = ReplyOptions::Reset(handshake::reset_option(rst_reason(why)));
         self.push_client_reply(reply);
     }
 
@@ -245,7 +233,7 @@ impl Shard {
             (ThirdAck::Join { hmac }, _) => self.attach_join(now, client, &hmac),
             (_, _) if self.mptcp.joins.contains_key(&tuple) => {
                 self.mptcp.joins.remove(&tuple);
-                self.refuse_subflow(&client, Refusal::NoPending);
+                self.refuse_subflow(&client, JoinRefusal::NoPendingJoin);
             }
             (ThirdAck::Capable { remote_key, local_key, checksums }, Some(cfg)) => {
                 let seg = establishing.expect("a third ACK was read from it");
@@ -254,7 +242,7 @@ impl Shard {
             (ThirdAck::Plain, Some(_)) if offered => {
                 // RFC 8684 §3.1: our MP_CAPABLE SYN,ACK was answered without the option (a
                 // middlebox stripped it): plain TCP.
-                self.count_fallback(3);
+                self.stats.mptcp.fallback.add(Fallback::NoOptionOnThirdAck);
                 self.start(now, service, Client::Tcp(client));
             }
             _ => {
@@ -278,7 +266,7 @@ impl Shard {
         let key = match key {
             Some(k) if k.key() == local_key && !self.mptcp.tokens.contains_key(&k.token()) => k,
             _ => {
-                self.count_fallback(4);
+                self.stats.mptcp.fallback.add(Fallback::KeyMismatch);
                 self.start(now, service, Client::Tcp(client));
                 return;
             }
@@ -309,16 +297,16 @@ impl Shard {
     fn attach_join(&mut self, now: Instant, client: Connection, hmac: &[u8; 20]) {
         let tuple = (client.local(), client.remote());
         let Some(join) = self.mptcp.joins.remove(&tuple) else {
-            return self.refuse_subflow(&client, Refusal::NoPending);
+            return self.refuse_subflow(&client, JoinRefusal::NoPendingJoin);
         };
         let Some(&slot) = self.mptcp.tokens.get(&join.token) else {
-            return self.refuse_subflow(&client, Refusal::UnknownToken);
+            return self.refuse_subflow(&client, JoinRefusal::UnknownToken);
         };
         let Some(conn) = self.mptcp_conn(slot) else {
-            return self.refuse_subflow(&client, Refusal::UnknownToken);
+            return self.refuse_subflow(&client, JoinRefusal::UnknownToken);
         };
         let Ok(proof) = conn.hmac().verify_ack_hmac(join.our_nonce, join.their_nonce, hmac) else {
-            return self.refuse_subflow(&client, Refusal::BadHmac);
+            return self.refuse_subflow(&client, JoinRefusal::BadHmac);
         };
         let attached = self
             .table
@@ -334,29 +322,21 @@ impl Shard {
                 }
                 self.settle(now, slot);
             }
-            Some(Err(client)) => self.refuse_subflow(&client, Refusal::Limit),
+            Some(Err(client)) => self.refuse_subflow(&client, JoinRefusal::SubflowLimit),
             None => {}
         }
     }
 
     /// Resets an accepted subflow with MP_TCPRST; no connection is touched (RFC 8684 §3.2).
-    fn refuse_subflow(&mut self, client: &Connection, why: Refusal) {
+    fn refuse_subflow(&mut self, client: &Connection, why: JoinRefusal) {
         self.count_refusal(why);
-        let options = ReplyOptions::Reset(handshake::reset_option(why.reason()));
+        let options = ReplyOptions::Reset(handshake::reset_option(rst_reason(why)));
         self.reset_accepted(client, options);
     }
 
-    fn count_refusal(&mut self, why: Refusal) {
-        const _: () = assert!(JOIN_REFUSAL_NAMES.len() == 5);
+    fn count_refusal(&mut self, why: JoinRefusal) {
         self.stats.joins_refused += 1;
-        self.stats.mptcp.joins_refused[why as usize] += 1;
-    }
-
-    fn count_fallback(&mut self, index: usize) {
-        const _: () = assert!(FALLBACK_NAMES.len() == 6);
-        if let Some(n) = self.stats.mptcp.fallback.get_mut(index) {
-            *n += 1;
-        }
+        self.stats.mptcp.joins_refused.add(why);
     }
 
     /// Forgets the token and closed subflows of the entry in `slot`.

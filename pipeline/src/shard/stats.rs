@@ -1,6 +1,7 @@
 //! A shard's counters: what came in, what was dropped and why, how splices ended.
 
 use super::histogram::Histogram;
+use super::telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal};
 use crate::proxy::{SpliceEnd, SplicePhase, SpliceStatus};
 
 /// Counters of one shard, monotonic except `active`.
@@ -8,17 +9,12 @@ use crate::proxy::{SpliceEnd, SplicePhase, SpliceStatus};
 pub struct ShardStats {
     /// Frames handed to [`Shard::handle_frame`](super::Shard::handle_frame).
     pub frames: u64,
-    /// Dropped: truncated or malformed headers, IP fragments.
-    pub dropped_malformed: u64,
-    /// Dropped: the TCP (or IPv4 header) checksum did not verify.
-    pub dropped_checksum: u64,
-    /// Dropped: not TCP (ARP, ICMP, UDP, other EtherTypes): the steering program passes
-    /// those to the kernel, so they only come from a misconfiguration.
-    pub dropped_not_tcp: u64,
+    /// Frames dropped before any connection saw them, by reason.
+    pub dropped: Counts<FrameDrop>,
     /// TCP segments other than a SYN for no connection, half-open or not (answered with a
     /// RST unless RSTs, RFC 9293 §3.10.7.1-2).
     pub unmatched: u64,
-    /// MP_JOIN SYNs refused: their token names no connection here (RFC 8684 §3.2).
+    /// MP_JOINs refused, all reasons together (by reason: [`MptcpCounters::joins_refused`]).
     pub joins_refused: u64,
     /// Client connections accepted (handshake complete).
     pub accepted: u64,
@@ -38,8 +34,8 @@ pub struct ShardStats {
     pub ports_exhausted: u64,
     /// Origin-side ports taken over from a connection in TIME-WAIT (RFC 6191).
     pub time_wait_reused: u64,
-    /// Splice ends by kind, indexed by [`end_index`].
-    pub ended: [u64; END_KINDS],
+    /// Splice ends by kind.
+    pub ended: Counts<EndKind>,
     /// Bytes moved client -> origin.
     pub bytes_to_origin: u64,
     /// Bytes moved origin -> client.
@@ -54,32 +50,17 @@ pub struct ShardStats {
     pub setup: Histogram,
 }
 
-/// How many fallback reasons are counted.
-pub const FALLBACK_KINDS: usize = 6;
-
-/// Why a client that offered MPTCP got plain TCP, in [`MptcpCounters::fallback`] order.
-pub const FALLBACK_NAMES: [&str; FALLBACK_KINDS] =
-    ["version0", "flags", "malformed", "no_option_on_third_ack", "key_mismatch", "no_key"];
-
-/// How many join refusal reasons are counted.
-pub const JOIN_REFUSAL_KINDS: usize = 5;
-
-/// Why an MP_JOIN was refused (RST with MP_TCPRST), in [`MptcpCounters::joins_refused`]
-/// order.
-pub const JOIN_REFUSAL_NAMES: [&str; JOIN_REFUSAL_KINDS] =
-    ["unknown_token", "subflow_limit", "bad_hmac", "no_pending_join", "table_full"];
-
 /// A shard's MPTCP counters (RFC 8684 handshakes, fallbacks, joins, failover).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MptcpCounters {
     /// MPTCP connections established (MP_CAPABLE handshake complete).
     pub connections: u64,
-    /// Clients that offered MPTCP and got plain TCP, by reason ([`FALLBACK_NAMES`]).
-    pub fallback: [u64; FALLBACK_KINDS],
+    /// Clients that offered MPTCP and got plain TCP, by reason.
+    pub fallback: Counts<Fallback>,
     /// Subflows joined (HMAC verified, attached).
     pub joins_accepted: u64,
-    /// Joins refused, by reason ([`JOIN_REFUSAL_NAMES`]).
-    pub joins_refused: [u64; JOIN_REFUSAL_KINDS],
+    /// Joins refused with MP_TCPRST, by reason.
+    pub joins_refused: Counts<JoinRefusal>,
     /// Subflows marked potentially failed (no progress past the failover time), summed
     /// over connections once they ended.
     pub potentially_failed: u64,
@@ -112,31 +93,12 @@ impl MptcpCounters {
 /// The connections a shard holds now ([`Shard::census`](super::Shard::census)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Census {
-    /// Splices by phase, in [`SplicePhase::NAMES`] order.
-    pub phases: [usize; SplicePhase::NAMES.len()],
+    /// Splices by phase, in [`SplicePhase::ALL`] order.
+    pub phases: [usize; SplicePhase::ALL.len()],
     /// Splices whose client side is MPTCP.
     pub mptcp_connections: usize,
     /// Their subflows not ended.
     pub subflows: usize,
-}
-
-/// How many kinds of [`SpliceEnd`] are counted.
-pub const END_KINDS: usize = 6;
-
-/// The names of the end kinds, for metrics labels, in [`end_index`] order.
-pub const END_NAMES: [&str; END_KINDS] =
-    ["closed", "client_reset", "origin_reset", "origin_unreachable", "idle_timeout", "aborted"];
-
-/// Where [`ShardStats::ended`] counts `end`.
-pub fn end_index(end: SpliceEnd) -> usize {
-    match end {
-        SpliceEnd::Closed => 0,
-        SpliceEnd::ClientReset => 1,
-        SpliceEnd::OriginReset => 2,
-        SpliceEnd::OriginUnreachable(_) => 3,
-        SpliceEnd::IdleTimeout => 4,
-        SpliceEnd::Aborted => 5,
-    }
 }
 
 /// The end a status reports, if it is final.

@@ -110,8 +110,8 @@ fn garbage_is_counted_and_strays_get_a_reset() {
     shard.handle_frame(now, &frame("10.10.0.2:8080".parse().unwrap(), stray, TcpFlags::ACK), true);
     let s = *shard.stats();
     assert_eq!(s.frames, 4);
-    assert_eq!(s.dropped_checksum, 1);
-    assert_eq!(s.dropped_malformed + s.dropped_not_tcp, 2);
+    assert_eq!(s.dropped.get(FrameDrop::Checksum), 1);
+    assert_eq!(s.dropped.get(FrameDrop::Malformed) + s.dropped.get(FrameDrop::NotTcp), 2);
     assert_eq!(s.unmatched, 1);
     let mut buf = vec![0u8; 2000];
     let rst = shard.poll_transmit(now, Side::Origin, &mut buf).unwrap();
@@ -262,7 +262,7 @@ fn stopping_resets_both_sides_of_every_splice() {
     use crate::tcp::CloseReason;
     assert_eq!(rig.client.close_reason(), Some(CloseReason::Reset));
     assert_eq!(rig.origin.as_ref().unwrap().close_reason(), Some(CloseReason::Reset));
-    assert_eq!(rig.shard.stats().ended[end_index(crate::proxy::SpliceEnd::Aborted)], 1);
+    assert_eq!(rig.shard.stats().ended.get(EndKind::Aborted), 1);
     assert_eq!(rig.shard.connections(), 0, "both sides closed: the splice is gone");
 }
 

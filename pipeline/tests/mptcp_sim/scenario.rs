@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
 use netreaktor_pipeline::netsim::{Dirs, IfaceId, LinkConfig, LinkId, Network, NodeId, Rng};
 use netreaktor_pipeline::proxy::SpliceEnd;
+use netreaktor_pipeline::shard::FrameDrop;
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
@@ -265,7 +266,11 @@ pub(crate) fn check_common(run: &Run) {
     let census = run.proxy().shard.census();
     assert_eq!(census, Default::default(), "{id}: the census drifted\n{d}");
     let s = run.proxy().stats();
-    assert_eq!(s.dropped_malformed + s.dropped_checksum, 0, "{id}: proxy bad frames\n{d}");
+    assert_eq!(
+        s.dropped.get(FrameDrop::Malformed) + s.dropped.get(FrameDrop::Checksum),
+        0,
+        "{id}: proxy bad frames\n{d}"
+    );
 }
 
 /// Byte-exact both ways, clean ends, `Closed`, in the bound; `mptcp` says whether the

@@ -80,7 +80,7 @@ impl ServerNode {
     /// Every splice has finished (and at least one existed).
     pub(crate) fn all_finished(&self) -> bool {
         let stats = self.shard.stats();
-        stats.accepted > 0 && stats.ended.iter().sum::<u64>() == stats.accepted
+        stats.accepted > 0 && stats.ended.total() == stats.accepted
     }
 
     fn settle(&mut self, now: Instant) {

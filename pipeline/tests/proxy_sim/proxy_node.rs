@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
 use netreaktor_pipeline::netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::proxy::{Side, Splice, SpliceConfig, SpliceEnd};
-use netreaktor_pipeline::shard::{ServiceConfig, Shard, ShardConfig, ShardEvent};
+use netreaktor_pipeline::shard::{FrameDrop, ServiceConfig, Shard, ShardConfig, ShardEvent};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::time::Instant;
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
@@ -84,7 +84,7 @@ impl ProxyNode {
     /// Every splice has finished (and at least one existed).
     pub(crate) fn all_finished(&self) -> bool {
         let stats = self.shard.stats();
-        stats.accepted > 0 && stats.ended.iter().sum::<u64>() == stats.accepted
+        stats.accepted > 0 && stats.ended.total() == stats.accepted
     }
 
     /// The shard's census of the splices it holds.
@@ -109,7 +109,8 @@ impl ProxyNode {
         }
         let stats = self.shard.stats();
         self.log.unmatched = stats.unmatched;
-        self.log.bad_frames = stats.dropped_malformed + stats.dropped_checksum;
+        self.log.bad_frames =
+            stats.dropped.get(FrameDrop::Malformed) + stats.dropped.get(FrameDrop::Checksum);
         self.log.peak_heap = self.log.peak_heap.max(self.shard.heap_bytes());
     }
 

@@ -1,0 +1,201 @@
+//! What the appliance reports, described once: the state the control thread reads
+//! ([`Shared`]: the workers' published cells, the steering programs' counters, readiness) and
+//! the table of exported per-worker metrics ([`METRICS`]: name, help, type, how to read it
+//! from a worker's cells, where `/status` shows it). The Prometheus text
+//! (`crate::metrics`), the `/status` JSON and `netreaktor status` (`crate::status`) iterate
+//! the table; none of them lists counters of its own.
+
+mod table;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+pub(crate) use table::METRICS;
+
+use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
+use crate::xdp::{Counter, Counters};
+
+/// What the endpoint reports.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Per worker: the cells it publishes.
+    pub(crate) workers: Vec<Arc<WorkerMetrics>>,
+    /// Per steering program: its interface and its counters in `Counter::ALL` order, copied
+    /// by the control thread about once a second.
+    pub(crate) steering: Vec<(String, [AtomicU64; Counter::ALL.len()])>,
+    /// Per steering program: its interface and the XDP mode in use.
+    pub(crate) xdp_modes: Vec<(String, String)>,
+    /// The workers run and steering is attached.
+    pub(crate) ready: AtomicBool,
+}
+
+impl Shared {
+    /// Copies the counters of the steering program on `interface`.
+    pub(crate) fn set_steering(&self, interface: &str, counters: &Counters) {
+        if let Some((_, cells)) = self.steering.iter().find(|(name, _)| name == interface) {
+            for (cell, counter) in cells.iter().zip(Counter::ALL) {
+                cell.store(counters.get(counter), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// One exported per-worker metric.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Metric {
+    /// Its Prometheus name without the `netreaktor_` prefix.
+    pub(crate) name: &'static str,
+    /// Its Prometheus help text, without the final period.
+    pub(crate) help: &'static str,
+    /// Its Prometheus type.
+    pub(crate) kind: Kind,
+    /// How to read it from a worker's cells.
+    pub(crate) read: Read,
+    /// Where `/status` shows it.
+    pub(crate) status: InStatus,
+}
+
+/// A Prometheus metric type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Monotonic; its name ends in `_total`.
+    Counter,
+    /// A value now.
+    Gauge,
+    /// Durations in buckets, with their sum and count.
+    Histogram,
+}
+
+impl Kind {
+    /// Its name on a `# TYPE` line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// How a metric is read from a worker's published cells.
+#[derive(Clone, Copy)]
+pub(crate) enum Read {
+    /// One cell.
+    Cell(fn(&WorkerMetrics) -> &AtomicU64),
+    /// One cell per value of the label named here (a reason family).
+    Labelled(&'static str, fn(&WorkerMetrics) -> &dyn LabelledCells),
+    /// A histogram.
+    Histogram(fn(&WorkerMetrics) -> &HistogramCells),
+}
+
+impl std::fmt::Debug for Read {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Read::Cell(_) => f.write_str("Cell"),
+            Read::Labelled(label, _) => write!(f, "Labelled({label})"),
+            Read::Histogram(_) => f.write_str("Histogram"),
+        }
+    }
+}
+
+/// Where `/status` shows a metric. A labelled metric is an object by label value, or for
+/// [`InStatus::DropReasons`] one key per label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InStatus {
+    /// Only in `/metrics`.
+    No,
+    /// This key of each worker's object.
+    Worker(&'static str),
+    /// This key of each worker's `drops` object.
+    Drops(&'static str),
+    /// Each label value a key of each worker's `drops` object.
+    DropReasons,
+    /// This key of `mptcp`, summed over the workers.
+    Mptcp(&'static str),
+    /// This key of `timings`: the workers' histograms merged, in brief.
+    Timing(&'static str),
+}
+
+/// Two workers with every cell distinct and one steering program, for the rendering tests.
+#[cfg(test)]
+pub(crate) fn sample() -> Shared {
+    use crate::worker::metrics::sample;
+    Shared {
+        workers: vec![Arc::new(sample(0)), Arc::new(sample(1))],
+        steering: vec![("srv0".to_owned(), std::array::from_fn(|i| AtomicU64::new(i as u64)))],
+        xdp_modes: vec![("srv0".to_owned(), "native".to_owned())],
+        ready: AtomicBool::new(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netreaktor_pipeline::proxy::SplicePhase;
+    use netreaktor_pipeline::shard::{EndKind, Fallback, FrameDrop, JoinRefusal, Reason};
+
+    use super::*;
+
+    fn metric(name: &str) -> &'static Metric {
+        METRICS.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    fn labels<E: Reason>() -> Vec<&'static str> {
+        E::EACH.iter().map(|e| e.name()).collect()
+    }
+
+    /// A labelled metric's label name and values, as exported.
+    fn exported(name: &str) -> (&'static str, Vec<&'static str>) {
+        let w = WorkerMetrics::default();
+        let Read::Labelled(label, get) = metric(name).read else { panic!("{name} has no label") };
+        (label, get(&w).labelled().into_iter().map(|(value, _)| value).collect())
+    }
+
+    #[test]
+    fn every_reason_family_is_exported_with_its_names() {
+        assert_eq!(exported("frames_dropped_total"), ("reason", labels::<FrameDrop>()));
+        assert_eq!(exported("connections"), ("state", labels::<SplicePhase>()));
+        assert_eq!(exported("splices_ended_total"), ("end", labels::<EndKind>()));
+        assert_eq!(exported("mptcp_fallbacks_total"), ("reason", labels::<Fallback>()));
+        assert_eq!(exported("mptcp_joins_refused_total"), ("reason", labels::<JoinRefusal>()));
+    }
+
+    #[test]
+    fn types_follow_names_and_reads() {
+        for m in &METRICS {
+            let histogram = matches!(m.read, Read::Histogram(_));
+            assert_eq!(m.kind == Kind::Histogram, histogram, "{}", m.name);
+            assert_eq!(m.kind == Kind::Counter, m.name.ends_with("_total"), "{}", m.name);
+            assert!(!m.help.ends_with('.'), "{}", m.name);
+        }
+        for (i, m) in METRICS.iter().enumerate() {
+            assert!(METRICS[..i].iter().all(|o| o.name != m.name), "{} twice", m.name);
+        }
+    }
+
+    /// The names the test scripts and dashboards read.
+    #[test]
+    fn the_names_scripts_read_are_exported() {
+        for name in [
+            "frames_received_total",
+            "frames_sent_total",
+            "frames_handed_off_total",
+            "frames_dropped_total",
+            "connections_accepted_total",
+            "connections_refused_draining_total",
+            "connections",
+            "unmatched_segments_total",
+            "bytes_to_origin_total",
+            "bytes_to_client_total",
+            "splices_ended_total",
+            "mptcp_connections_total",
+            "mptcp_joins_accepted_total",
+            "mptcp_joins_refused_total",
+            "mptcp_fallbacks_total",
+            "mptcp_potentially_failed_total",
+            "mptcp_reinjected_bytes_total",
+            "mptcp_handover_stall_seconds",
+        ] {
+            metric(name);
+        }
+    }
+}
