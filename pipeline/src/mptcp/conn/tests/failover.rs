@@ -53,3 +53,23 @@ fn a_backup_subflow_is_not_used_while_the_primary_is_healthy() {
     }
     assert_eq!(h.conn.stats().reinjected_bytes, 0);
 }
+
+/// RFC 8684 §3.3.6: reinjection puts a stalled subflow's data on another subflow. With no
+/// other subflow there is nowhere to reinject: the data stays with the subflow, whose own
+/// retransmission (its RTO, 300 ms) resends it with its mapping. (Failover after
+/// max(50 ms, 0 × SRTT + 4 × RTTVAR) = 200 ms here, before the RTO.)
+#[test]
+fn a_stalled_subflow_with_no_other_keeps_its_data() {
+    let mut h = Harness::new(MptcpConfig { failover_rtts: 0, ..MptcpConfig::default() });
+    let data = pattern(1000);
+    h.conn.send(&data);
+    let map = DssMapping::new(h.our_dsn(0), true, 1, 1000);
+    let first = Seg::ours(PSH | ACK, 0, 0, h.peer_dsn(0)).mapping(map).data(&data);
+    assert_eq!(h.transmit(), [(0, first.clone())]);
+    assert_eq!(h.fire(), ms(200));
+    assert_eq!(h.conn.stats().potentially_failed, 1);
+    assert_eq!(h.transmit(), [], "no copy on the same subflow");
+    assert_eq!(h.fire(), ms(100));
+    assert_eq!(h.transmit(), [(0, first)]);
+    assert_eq!(h.conn.stats().reinjected_bytes, 0);
+}
