@@ -68,15 +68,26 @@ impl Connection {
                 s.stalled = true;
                 self.stats.potentially_failed += 1;
             }
+            // RFC 8684 §3.3.6: a stalled subflow's data is reinjected on the others. With no
+            // other, it stays: a copy queued behind the original on the same subflow could
+            // only arrive after it; the subflow's own retransmission resends it.
+            let reinject = ended || (stalled && self.other_usable(id));
+            let held = reinject && self.reinject_from(id);
             // A handover: the subflow failed or ended while data was outstanding (its own,
             // now reinjected, or another's). One under way is extended to what is
             // outstanding now.
-            if (ended || stalled) && (self.reinject_from(id) || self.snd_nxt != self.snd_una) {
+            if (ended || stalled) && (held || self.snd_nxt != self.snd_una) {
                 self.begin_handover(now, silent_since);
             }
         }
         self.nudge_signals(now);
         self.check_end(now);
+    }
+
+    /// Whether a subflow other than `id` can carry data.
+    fn other_usable(&self, id: usize) -> bool {
+        let others = self.subflows.iter().enumerate().filter(|&(i, _)| i != id);
+        others.filter_map(|(_, s)| s.as_ref()).any(super::Subflow::usable)
     }
 
     /// A handover from a subflow silent since `since`: its stall counts the data-level gaps
