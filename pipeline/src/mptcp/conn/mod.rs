@@ -215,6 +215,7 @@ impl Connection {
             // RFC 8684 §3.2: the third ACK of a join is acknowledged before data flows.
             s.tcp.send_ack_now();
         }
+        self.reinject_stalled();
         Ok(id)
     }
 

@@ -84,6 +84,21 @@ impl Connection {
         self.check_end(now);
     }
 
+    /// RFC 8684 §3.3.6: the data of every stalled subflow, kept while it had no other to go
+    /// to, is queued for reinjection now that another has joined. An iPhone in handover mode
+    /// opens its cellular subflow only once Wi-Fi looks bad: the data the dead Wi-Fi subflow
+    /// holds moves to it at once, not at the data-level timeout.
+    pub(super) fn reinject_stalled(&mut self) {
+        let stalled = |s: &Option<super::Subflow>| s.as_ref().is_some_and(|s| s.stalled);
+        let ids: Vec<usize> =
+            (0..self.subflows.len()).filter(|&i| stalled(&self.subflows[i])).collect();
+        for id in ids {
+            if self.other_usable(id) {
+                self.reinject_from(id);
+            }
+        }
+    }
+
     /// Whether a subflow other than `id` can carry data.
     fn other_usable(&self, id: usize) -> bool {
         let others = self.subflows.iter().enumerate().filter(|&(i, _)| i != id);

@@ -2,7 +2,7 @@
 
 use super::harness::*;
 use crate::mptcp::conn::MptcpConfig;
-use crate::wire::mptcp::{Dss, DssMapping};
+use crate::wire::mptcp::{Dss, DssMapping, MptcpOption};
 
 /// RFC 8684 §3.3.6: a subflow with data outstanding and no acknowledgement for its
 /// failover time (max(50 ms, 2 × SRTT + 4 × RTTVAR) = 400 ms) is potentially failed: its
@@ -72,4 +72,28 @@ fn a_stalled_subflow_with_no_other_keeps_its_data() {
     assert_eq!(h.fire(), ms(100));
     assert_eq!(h.transmit(), [(0, first)]);
     assert_eq!(h.conn.stats().reinjected_bytes, 0);
+}
+
+/// RFC 8684 §3.3.6: data a lone subflow held when it stalled (nowhere to reinject it then)
+/// goes on the next subflow that joins, at once: an iPhone in handover mode joins its
+/// cellular subflow only once Wi-Fi looks bad, after the stall.
+#[test]
+fn data_held_by_a_lone_stalled_subflow_moves_to_the_next_join() {
+    let mut h = Harness::new(MptcpConfig { failover_rtts: 0, ..MptcpConfig::default() });
+    let data = pattern(1000);
+    h.conn.send(&data);
+    let map = DssMapping::new(h.our_dsn(0), true, 1, 1000);
+    let first = Seg::ours(PSH | ACK, 0, 0, h.peer_dsn(0)).mapping(map).data(&data);
+    assert_eq!(h.transmit(), [(0, first.clone())]);
+    assert_eq!(h.fire(), ms(200));
+    assert!(h.conn.subflow(0).expect("subflow 0").is_stalled());
+    assert_eq!(h.transmit(), [], "nowhere to reinject yet");
+    let id = h.join(1, true);
+    let out = h.transmit();
+    let on_join: Vec<_> = out.iter().filter(|(sub, s)| *sub == id && !s.data.is_empty()).collect();
+    assert_eq!(on_join.len(), 1, "{out:?}");
+    assert_eq!(on_join[0].1.data, data, "the same bytes");
+    let mapped = |o: &MptcpOption<'_>| matches!(o, MptcpOption::Dss(d) if d.mapping == Some(map));
+    assert!(on_join[0].1.mptcp.iter().any(mapped), "the same mapping: {:?}", on_join[0].1);
+    assert_eq!(h.conn.stats().reinjected_bytes, 1000);
 }
