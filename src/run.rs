@@ -31,11 +31,16 @@ use crate::logs::{self, LogFormat};
 use crate::notify;
 use crate::telemetry::Shared;
 use crate::worker::handoff::Handoff;
+use crate::worker::link::{NextHopBoard, Resolver};
 use crate::worker::metrics::WorkerMetrics;
 use crate::worker::{self, Registration, Role, WorkerSpec};
 use crate::xdp::maps::OriginPorts;
 use crate::xdp::{AttachMode, SteerConfig, Steering};
 use crate::{endpoint, metrics};
+
+/// How long start-up waits for the kernel to resolve the origins' next hops (the first SYN to
+/// an origin without one is dropped, and retransmitted a second later).
+const FIRST_RESOLVE: Duration = Duration::from_millis(200);
 
 /// Runs the appliance until a signal; returns the exit status.
 pub(crate) fn run(
@@ -105,6 +110,8 @@ struct Appliance {
     workers: Vec<JoinHandle<anyhow::Result<()>>>,
     shared: Arc<Shared>,
     metrics: Option<JoinHandle<()>>,
+    /// Keeps the origins' next hops the workers read.
+    resolver: Resolver,
 }
 
 impl Appliance {
@@ -142,6 +149,11 @@ impl Appliance {
             ready: AtomicBool::new(false),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
+        let origins = config.to_services().into_iter().flat_map(|s| s.origins);
+        let next_hops = NextHopBoard::new(origins.map(|o| o.ip()));
+        let mut resolver = Resolver::open(Arc::clone(&next_hops))?;
+        // The first SYN to an origin needs its next hop: give the kernel a moment to resolve.
+        resolver.resolve_all(FIRST_RESOLVE);
         let epoch = Instant::now();
         let secret = secret()?;
         let (tx, rx) = mpsc::channel();
@@ -157,6 +169,7 @@ impl Appliance {
                 port: port_config(config),
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
+                next_hops: Arc::clone(&next_hops),
                 stop: Arc::clone(&stop),
                 drain: Arc::clone(&drain),
                 capture: config
@@ -169,7 +182,8 @@ impl Appliance {
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
         }
-        let mut appliance = Appliance { steering, workers: handles, shared, metrics: None };
+        let mut appliance =
+            Appliance { steering, workers: handles, shared, metrics: None, resolver };
         if let Err(error) = appliance.register(&rx, workers) {
             stop.store(true, Ordering::Relaxed);
             let _ = appliance.stop(&stop);
@@ -226,6 +240,7 @@ impl Appliance {
                 stop.store(true, Ordering::Relaxed);
                 return true;
             }
+            self.resolver.tick();
             if copied.elapsed() >= Duration::from_secs(1) {
                 self.copy_steering_counters();
                 copied = Instant::now();

@@ -166,7 +166,7 @@ fn set(cell: &AtomicU64, value: u64) {
 
 impl WorkerMetrics {
     /// Publishes a snapshot.
-    pub(crate) fn publish(&self, shard: &ShardStats, own: &LoopStats, no_neighbour: u64) {
+    pub(crate) fn publish(&self, shard: &ShardStats, own: &LoopStats) {
         set(&self.frames_received, own.frames_received);
         set(&self.handed_off, own.handed_off);
         set(&self.handoff_dropped, own.handoff_dropped);
@@ -182,7 +182,7 @@ impl WorkerMetrics {
         set(&self.bytes_to_client, shard.bytes_to_client);
         set(&self.frames_sent, own.frames_sent);
         set(&self.tx_full, own.tx_full);
-        set(&self.no_neighbour, no_neighbour);
+        set(&self.no_neighbour, shard.no_neighbour);
         set(&self.ports_exhausted, shard.ports_exhausted);
         set(&self.time_wait_reused, shard.time_wait_reused);
         set(&self.joins_refused, shard.joins_refused);

@@ -1,7 +1,7 @@
 //! The per-core workers (ARCHITECTURE.md, "Workers"): one thread per configured core, pinned,
 //! run to completion. Each owns AF_XDP ports on its queues of both interfaces, a
-//! [`Shard`] (its connections and timers) and its next-hop cache; nothing on the data path
-//! takes a lock.
+//! [`Shard`] (its connections, timers and the link-layer addresses it learnt, [`link`]);
+//! nothing on the data path takes a lock or asks the kernel anything.
 //!
 //! One loop iteration is one batch: read the clock once; take what every RX ring holds
 //! (frames owned by another worker go to it over [`handoff`]); take what other workers handed
@@ -14,7 +14,7 @@
 
 mod capture;
 pub(crate) mod handoff;
-mod link;
+pub(crate) mod link;
 pub(crate) mod metrics;
 
 use std::os::fd::{AsRawFd, RawFd};
@@ -30,11 +30,10 @@ use anyhow::Context;
 use netreaktor_pipeline::proxy::Side;
 use netreaktor_pipeline::shard::{FrameOutcome, Route, Router, Shard, ShardConfig, ShardEvent};
 use netreaktor_pipeline::time::Instant;
-use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
 
 use crate::afxdp::{BindMode, Port, PortConfig, wait_readable};
 use handoff::Handoff;
-use link::{NextHops, interface_mac};
+use link::{NextHopBoard, interface_mac};
 use metrics::{LoopStats, WorkerMetrics};
 
 /// Frames taken from one RX ring per batch. Large on purpose: under load a batch fills, and
@@ -52,9 +51,6 @@ const PUBLISH: Duration = Duration::from_millis(10);
 
 /// The hop count of a frame handed to its known owner: it is handled there, whatever it is.
 const FINAL: u8 = u8::MAX;
-
-/// Bytes of an Ethernet header without a VLAN tag.
-const ETH_LEN: usize = 14;
 
 /// Which interface a port serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +76,8 @@ pub(crate) struct WorkerSpec {
     pub(crate) port: PortConfig,
     pub(crate) handoff: Arc<Handoff>,
     pub(crate) metrics: Arc<WorkerMetrics>,
+    /// The origins' next hops, kept by the control thread.
+    pub(crate) next_hops: Arc<NextHopBoard>,
     pub(crate) stop: Arc<AtomicBool>,
     /// Set on SIGTERM: take no new connections, finish the ones held.
     pub(crate) drain: Arc<AtomicBool>,
@@ -144,8 +142,8 @@ struct Worker {
     ports: Vec<QueuePorts>,
     shard: Shard,
     router: Router,
-    hops: NextHops,
-    macs: [[u8; 6]; 2],
+    /// The origins' next hops, and the version last handed to the shard.
+    next_hops: (Arc<NextHopBoard>, Option<u64>),
     handoff: Arc<Handoff>,
     metrics: Arc<WorkerMetrics>,
     stop: Arc<AtomicBool>,
@@ -203,9 +201,8 @@ impl Worker {
             workers: usize::from(cfg.workers.max(1)),
             ports,
             router,
-            shard: Shard::new(spec.shard, now),
-            hops: NextHops::open()?,
-            macs: [client_mac, origin_mac],
+            shard: Worker::shard(spec.shard, now, [client_mac, origin_mac]),
+            next_hops: (spec.next_hops, None),
             handoff: spec.handoff,
             metrics: spec.metrics,
             stop: spec.stop,
@@ -216,6 +213,24 @@ impl Worker {
             epoch: spec.epoch,
             stats: LoopStats::default(),
         })
+    }
+
+    /// The worker's shard, its frames leaving from `macs` (client side, origin side).
+    fn shard(cfg: ShardConfig, now: Instant, macs: [[u8; 6]; 2]) -> Shard {
+        let mut shard = Shard::new(cfg, now);
+        shard.set_link_address(Side::Client, macs[0]);
+        shard.set_link_address(Side::Origin, macs[1]);
+        shard
+    }
+
+    /// Hands the shard the origins' next hops when the control thread changed them.
+    fn take_next_hops(&mut self) {
+        let (board, seen) = &mut self.next_hops;
+        let version = board.version();
+        if *seen != Some(version) {
+            board.each_known(|ip, mac| self.shard.set_next_hop(ip, mac));
+            *seen = Some(version);
+        }
     }
 
     /// What a sleeping worker waits on: its hand-off wake-up socket and every port.
@@ -251,7 +266,7 @@ impl Worker {
                 self.shard.handle_timeout(now);
                 work += 1;
             }
-            work += self.transmit(now, wall)?;
+            work += self.transmit(now)?;
             if wall.duration_since(published) >= PUBLISH {
                 self.publish();
                 published = wall;
@@ -271,14 +286,13 @@ impl Worker {
     /// Resets every connection so clients and origins learn at once that it is gone, rather
     /// than after their retransmission timeouts, and publishes the last counters.
     fn shut_down(&mut self) -> anyhow::Result<()> {
-        let wall = WallInstant::now();
-        let now = clock(self.epoch, wall);
+        let now = clock(self.epoch, WallInstant::now());
         self.shard.abort_all(now);
         if let Some(c) = self.capture.as_ref().filter(|c| c.skipped > 0) {
             tracing::warn!(target: "netreaktor", worker = self.id, frames = c.skipped, "capture file full: frames not written");
         }
         for _ in 0..8 {
-            if self.transmit(now, wall)? == 0 {
+            if self.transmit(now)? == 0 {
                 break;
             }
         }
@@ -328,10 +342,10 @@ impl Worker {
 
     /// Everything the shard has to send, each side through the first queue's port of its
     /// interface; then one kick per port.
-    fn transmit(&mut self, now: Instant, wall: WallInstant) -> anyhow::Result<usize> {
+    fn transmit(&mut self, now: Instant) -> anyhow::Result<usize> {
         let mut sent = 0;
-        for (side, mac) in [(Side::Client, self.macs[0]), (Side::Origin, self.macs[1])] {
-            sent += self.transmit_side(now, wall, side, mac);
+        for side in [Side::Client, Side::Origin] {
+            sent += self.transmit_side(now, side);
         }
         for queue in &mut self.ports {
             queue.client.kick()?;
@@ -343,14 +357,9 @@ impl Worker {
         Ok(sent)
     }
 
-    fn transmit_side(
-        &mut self,
-        now: Instant,
-        wall: WallInstant,
-        side: Side,
-        src: [u8; 6],
-    ) -> usize {
-        let Worker { ports, shard, hops, stats, capture, .. } = self;
+    /// The shard writes each frame, Ethernet header included, straight into a TX slot.
+    fn transmit_side(&mut self, now: Instant, side: Side) -> usize {
+        let Worker { ports, shard, stats, capture, .. } = self;
         let iface = u32::from(side == Side::Origin && ports[0].origin.is_some());
         let port = ports[0].side(side);
         let mut sent = 0;
@@ -360,23 +369,13 @@ impl Worker {
                 return sent;
             };
             let buf = slot.buf();
-            let Some(t) = buf.get_mut(ETH_LEN..).and_then(|ip| shard.poll_transmit(now, side, ip))
-            else {
+            let Some(t) = shard.poll_frame(now, side, buf) else {
                 return sent;
             };
-            // The packet is dropped (TCP retransmits it) while its next hop is unknown.
-            let Some(dst) = hops.mac(t.remote.ip(), wall) else {
-                continue;
-            };
-            let ethertype = if t.remote.is_ipv4() { EtherType::Ipv4 } else { EtherType::Ipv6 };
-            let mut eth = EthernetFrame::new_unchecked(&mut buf[..ETH_LEN]);
-            eth.set_dst_addr(EthernetAddress(dst));
-            eth.set_src_addr(EthernetAddress(src));
-            eth.set_ethertype(ethertype);
             if let Some(c) = capture.as_mut() {
-                c.record(iface, false, &buf[..ETH_LEN + t.len]);
+                c.record(iface, false, &buf[..t.len]);
             }
-            slot.submit(ETH_LEN + t.len);
+            slot.submit(t.len);
             sent += 1;
         }
     }
@@ -397,6 +396,7 @@ impl Worker {
     }
 
     fn publish(&mut self) {
+        self.take_next_hops();
         if !self.draining && self.drain.load(Ordering::Relaxed) {
             self.draining = true;
             self.shard.drain();
@@ -411,7 +411,7 @@ impl Worker {
                 log_event(self.id, event);
             }
         }
-        self.metrics.publish(self.shard.stats(), &self.stats, self.hops.misses);
+        self.metrics.publish(self.shard.stats(), &self.stats);
     }
 }
 

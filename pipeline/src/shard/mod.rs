@@ -24,6 +24,7 @@
 mod config;
 mod events;
 mod histogram;
+mod link;
 mod mptcp;
 mod output;
 mod route;
@@ -41,6 +42,7 @@ use std::net::SocketAddr;
 pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
 pub use events::{HandoverSummary, ShardEvent};
 pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
+pub use link::ETHERNET_HEADER_LEN;
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
 pub use stats::{Census, MptcpCounters, ShardStats};
@@ -55,9 +57,11 @@ use crate::tcp::time_wait::TimeWaitOutcome;
 use crate::tcp::{Config, Connection};
 use crate::time::Instant;
 use crate::wire::Error as WireError;
+use crate::wire::ethernet::EthernetAddress;
 use crate::wire::frame::{ChecksumPolicy, Frame, FrameError, parse_frame};
 use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 
+use link::Link;
 use output::{ip_header_len, write_ip_header};
 use table::{KeyedHasher, Table, side_index};
 use time_wait::TimeWaits;
@@ -120,6 +124,8 @@ pub struct Shard {
     census: Census,
     /// Finished connections in TIME-WAIT, without their splices.
     time_wait: TimeWaits,
+    /// Our MACs and our peers' next hops.
+    link: Link,
 }
 
 impl Shard {
@@ -163,6 +169,7 @@ impl Shard {
             draining: false,
             census: Census::default(),
             time_wait: TimeWaits::new(&client_tcp, &cfg.origin_tcp),
+            link: Link::new(KeyedHasher::new(&cfg.secret)),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
             // A different start each run: a restarted appliance does not reuse first the
@@ -212,6 +219,7 @@ impl Shard {
                     return FrameOutcome::NotHere;
                 }
                 self.stats.frames += 1;
+                self.link.learn(self.side_of(local), remote.ip(), f.ethernet.src_addr);
                 self.on_segment(now, local, remote, &f.tcp);
                 return FrameOutcome::Handled;
             }
@@ -223,6 +231,45 @@ impl Shard {
         }
         self.stats.frames += 1;
         FrameOutcome::Handled
+    }
+
+    /// The side a segment to `local` arrived on: origin connections leave from
+    /// `origin_source`, everything else is a service address.
+    fn side_of(&self, local: SocketAddr) -> Side {
+        if local.ip() == self.origin_source { Side::Origin } else { Side::Client }
+    }
+
+    /// Sets our MAC on `side`: the source address of every frame
+    /// [`poll_frame`](Self::poll_frame) writes for it.
+    pub fn set_link_address(&mut self, side: Side, mac: [u8; 6]) {
+        self.link.set_ours(side, EthernetAddress(mac));
+    }
+
+    /// Sets the next hop toward `dst` (an origin's, from the kernel's neighbour table), for
+    /// packets to a destination no frame has come from yet.
+    pub fn set_next_hop(&mut self, dst: std::net::IpAddr, mac: [u8; 6]) {
+        self.link.set_next_hop(dst, EthernetAddress(mac));
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with the Ethernet header in front: writes the
+    /// next frame leaving by `side` into `buf` (at least 114 bytes plus an MSS) and returns it,
+    /// its `len` counting the [`ETHERNET_HEADER_LEN`] bytes of the header. The header goes to
+    /// the address the destination's frames came from (or its next hop, see
+    /// [`set_next_hop`](Self::set_next_hop)); a packet to a destination with none known is
+    /// dropped and counted (`no_neighbour`), and the next one taken.
+    pub fn poll_frame(
+        &mut self,
+        now: Instant,
+        side: Side,
+        buf: &mut [u8],
+    ) -> Option<ShardTransmit> {
+        loop {
+            let t = self.poll_transmit(now, side, buf.get_mut(ETHERNET_HEADER_LEN..)?)?;
+            if self.link.write_header(side, t.remote.ip(), buf) {
+                return Some(ShardTransmit { len: ETHERNET_HEADER_LEN + t.len, ..t });
+            }
+            self.stats.no_neighbour += 1;
+        }
     }
 
     /// Whether a segment to a listener is a non-SYN matching nothing here.
@@ -440,7 +487,7 @@ impl Shard {
         if seg.flags.contains(TcpFlags::RST) {
             return;
         }
-        let side = if local.ip() == self.origin_source { Side::Origin } else { Side::Client };
+        let side = self.side_of(local);
         if !self.replies[side_index(side)].push(Reply::reset_for(local, remote, seg)) {
             self.stats.replies_dropped += 1;
         }
@@ -726,7 +773,7 @@ impl Shard {
         let slots = self.table.slots();
         let splices: usize =
             slots.filter_map(|s| self.table.get(s)).map(|e| e.splice.heap_bytes()).sum();
-        splices + self.time_wait.heap_bytes()
+        splices + self.time_wait.heap_bytes() + self.link.heap_bytes()
     }
 
     /// Connections held as TIME-WAIT entries (their splices are gone), both sides.

@@ -44,6 +44,9 @@ pub struct ShardStats {
     pub segments_out: u64,
     /// Replies (RSTs) not sent because the reply queue was full.
     pub replies_dropped: u64,
+    /// Packets not sent: no next-hop MAC known for their destination
+    /// ([`Shard::poll_frame`](super::Shard::poll_frame)). TCP retransmits them.
+    pub no_neighbour: u64,
     /// MPTCP: handshakes, fallbacks, joins.
     pub mptcp: MptcpCounters,
     /// From a client connection's acceptance to its origin connection's establishment.

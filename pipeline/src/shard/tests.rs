@@ -395,7 +395,8 @@ fn a_finished_splice_leaves_a_time_wait_entry_whose_tuple_a_new_syn_reopens() {
     assert_eq!(rig.client.state(), crate::tcp::State::Closed, "the client got our last ACK");
     assert_eq!(rig.shard.connections(), 0, "the splice is gone");
     assert_eq!(rig.shard.time_wait_entries(), 1);
-    assert_eq!(rig.shard.heap_bytes(), crate::tcp::time_wait::TimeWaitTable::ENTRY_BYTES);
+    let entry = crate::tcp::time_wait::TimeWaitTable::ENTRY_BYTES;
+    assert_eq!(rig.shard.heap_bytes() - rig.shard.link.heap_bytes(), entry);
     assert_eq!(rig.shard.census(), rig.shard.census_by_scan());
     let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
     // Two seconds later the same client port connects again.
@@ -430,4 +431,53 @@ fn an_origin_port_in_time_wait_is_reused_after_a_second() {
     let port = rig.shard.free_port(rig.now, origin).map(|a| a.port());
     assert_eq!(port, Some(40_000));
     assert_eq!(rig.shard.time_wait_stats(Side::Origin).reused, 1);
+}
+
+/// The link layer both ways: a reply goes to the MAC its request came from, from our MAC on
+/// that side; an origin no frame came from yet gets the next hop set for it, and a packet
+/// with no next hop known is dropped and counted, never sent to a guessed address.
+#[test]
+fn frames_go_to_the_mac_their_peer_sent_from() {
+    use crate::wire::ethernet::EthernetFrame;
+    let now = Instant::ZERO;
+    let mut shard = Shard::new(cfg(0, 1), now);
+    shard.set_link_address(Side::Client, [2, 0, 0, 0, 0, 0xc1]);
+    shard.set_link_address(Side::Origin, [2, 0, 0, 0, 0, 0x01]);
+    let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    let service: SocketAddr = SERVICE.parse().unwrap();
+    // frame_with sends from 02:00:00:00:00:01.
+    shard.handle_frame(now, &frame(client, service, TcpFlags::SYN), true);
+    let mut buf = vec![0u8; 2000];
+    let synack = shard.poll_frame(now, Side::Client, &mut buf).expect("a SYN,ACK");
+    let eth = EthernetFrame::new_checked(&buf[..synack.len]).unwrap();
+    assert_eq!(eth.dst_addr(), EthernetAddress([2, 0, 0, 0, 0, 1]));
+    assert_eq!(eth.src_addr(), EthernetAddress([2, 0, 0, 0, 0, 0xc1]));
+    let seg = parse(&buf[ETHERNET_HEADER_LEN + 20..synack.len]);
+    assert!(seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK));
+    // The client's ACK completes the handshake; the origin SYN has no next hop yet.
+    let template = frame(client, service, TcpFlags::ACK);
+    let ack = TcpRepr {
+        seq_number: TcpSeqNumber(1001),
+        ack_number: seg.seq_number + 1,
+        ..parse(&template[34..])
+    };
+    shard.handle_frame(now, &frame_with(client, service, &ack), true);
+    assert_eq!(shard.poll_frame(now, Side::Origin, &mut buf), None);
+    assert_eq!(shard.stats().no_neighbour, 1, "the origin SYN was dropped and counted");
+    // With the next hop set, the SYN's retransmission goes out to it.
+    let origin: IpAddr = "10.10.0.2".parse().unwrap();
+    shard.set_next_hop(origin, [2, 0, 0, 0, 0, 0x0e]);
+    let mut syn = None;
+    while syn.is_none() {
+        let at = shard.poll_timeout().expect("the SYN's retransmission timer");
+        assert!(at < now + crate::time::Duration::from_secs(2), "no retransmission");
+        shard.handle_timeout(at);
+        while shard.poll_frame(at, Side::Client, &mut buf).is_some() {}
+        syn = shard.poll_frame(at, Side::Origin, &mut buf);
+    }
+    let syn = syn.expect("the SYN again");
+    let eth = EthernetFrame::new_checked(&buf[..syn.len]).unwrap();
+    assert_eq!(eth.dst_addr(), EthernetAddress([2, 0, 0, 0, 0, 0x0e]));
+    assert_eq!(eth.src_addr(), EthernetAddress([2, 0, 0, 0, 0, 0x01]));
+    assert_eq!(syn.remote, "10.10.0.2:8080".parse().unwrap());
 }

@@ -1,0 +1,106 @@
+//! The link layer both ways: which Ethernet address a packet leaving by a side goes to.
+//!
+//! Nothing here asks the kernel. A peer's MAC (for a client, the access router's, or the
+//! client's own when it is on-link) is learnt from the frames it sends: a reply goes back to
+//! the link-layer address its request came from. What no frame has taught yet, an origin
+//! before the first SYN to it, comes from next hops the caller sets
+//! ([`Shard::set_next_hop`](super::Shard::set_next_hop)): the appliance's control thread
+//! reads them from the kernel's neighbour table and refreshes them, so a worker never waits
+//! on netlink. Last, a side falls back to the address its latest frame came from: behind one
+//! router, every peer's next hop.
+//!
+//! The learnt table is bounded per side: when full, a new address replaces an arbitrary
+//! one (its hasher is keyed, so a peer cannot choose which). A flood of spoofed sources costs
+//! a bounded table and evicts learnt entries, which then fall back to the side's latest hop.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::proxy::Side;
+use crate::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
+
+use super::table::{KeyedHasher, side_index};
+
+/// Learnt addresses kept per side.
+pub(crate) const LEARNT_MAX: usize = 65_536;
+
+/// Bytes of the Ethernet header the shard writes (no VLAN tag).
+pub const ETHERNET_HEADER_LEN: usize = 14;
+
+/// The link-layer addresses of one shard.
+#[derive(Debug)]
+pub(crate) struct Link {
+    /// Our address on each side (client, origin).
+    ours: [EthernetAddress; 2],
+    learnt: [HashMap<IpAddr, EthernetAddress, KeyedHasher>; 2],
+    /// Where the latest frame received on each side came from.
+    latest: [Option<EthernetAddress>; 2],
+    /// Next hops set by the caller, by destination.
+    next_hops: HashMap<IpAddr, EthernetAddress>,
+}
+
+impl Link {
+    pub(crate) fn new(hasher: KeyedHasher) -> Link {
+        Link {
+            ours: [EthernetAddress([0; 6]); 2],
+            learnt: [HashMap::with_hasher(hasher), HashMap::with_hasher(hasher)],
+            latest: [None; 2],
+            next_hops: HashMap::new(),
+        }
+    }
+
+    /// Sets our address on `side`: the source of every frame leaving by it.
+    pub(crate) fn set_ours(&mut self, side: Side, mac: EthernetAddress) {
+        self.ours[side_index(side)] = mac;
+    }
+
+    /// Sets the next hop toward `dst` (used until a frame from `dst` teaches another).
+    pub(crate) fn set_next_hop(&mut self, dst: IpAddr, mac: EthernetAddress) {
+        self.next_hops.insert(dst, mac);
+    }
+
+    /// Learns that `src`, on `side`, sent a frame from `mac`.
+    pub(crate) fn learn(&mut self, side: Side, src: IpAddr, mac: EthernetAddress) {
+        let i = side_index(side);
+        self.latest[i] = Some(mac);
+        let table = &mut self.learnt[i];
+        if let Some(known) = table.get_mut(&src) {
+            *known = mac;
+            return;
+        }
+        if table.len() >= LEARNT_MAX
+            && let Some(&evicted) = table.keys().next()
+        {
+            table.remove(&evicted);
+        }
+        table.insert(src, mac);
+    }
+
+    /// The next hop toward `dst` leaving by `side`, if any is known.
+    pub(crate) fn next_hop(&self, side: Side, dst: IpAddr) -> Option<EthernetAddress> {
+        let i = side_index(side);
+        let learnt = self.learnt[i].get(&dst).copied();
+        learnt.or_else(|| self.next_hops.get(&dst).copied()).or(self.latest[i])
+    }
+
+    /// Writes the Ethernet header of a packet to `dst` leaving by `side` into
+    /// `buf[..ETHERNET_HEADER_LEN]`; false if the next hop is unknown or `buf` is short.
+    pub(crate) fn write_header(&self, side: Side, dst: IpAddr, buf: &mut [u8]) -> bool {
+        let (Some(to), Some(header)) =
+            (self.next_hop(side, dst), buf.get_mut(..ETHERNET_HEADER_LEN))
+        else {
+            return false;
+        };
+        let mut eth = EthernetFrame::new_unchecked(header);
+        eth.set_dst_addr(to);
+        eth.set_src_addr(self.ours[side_index(side)]);
+        eth.set_ethertype(if dst.is_ipv4() { EtherType::Ipv4 } else { EtherType::Ipv6 });
+        true
+    }
+
+    /// Bytes the learnt tables hold (an estimate: key, value and a control byte each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let entry = size_of::<IpAddr>() + size_of::<EthernetAddress>() + 1;
+        self.learnt.iter().map(|t| t.capacity() * entry).sum()
+    }
+}
