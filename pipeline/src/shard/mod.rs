@@ -734,9 +734,9 @@ impl Shard {
         self.census
     }
 
-    /// The census counted afresh over the whole table, to check the one kept.
-    #[cfg(test)]
-    fn census_by_scan(&self) -> Census {
+    /// The census counted afresh over the whole table, O(connections), to check the kept
+    /// [`census`](Self::census) (tests and fuzzing).
+    pub fn census_by_scan(&self) -> Census {
         let mut census = Census::default();
         for e in self.table.slots().filter_map(|s| self.table.get(s)) {
             census.phases[e.splice.phase().index()] += 1;
