@@ -64,6 +64,7 @@ use netreaktor_pipeline::shard::{
 };
 use netreaktor_pipeline::tcp::Config;
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
+use netreaktor_pipeline::tcp::time_wait::TimeWaitTable;
 use netreaktor_pipeline::time::{Duration, Instant};
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 
@@ -242,11 +243,12 @@ impl World {
         self.shards.iter().filter_map(Shard::poll_timeout).min()
     }
 
-    /// With every peer silent, runs the timers until no connection is left: none may be
-    /// held forever (each has a timer that ends it: idle, retransmission, TIME-WAIT).
+    /// With every peer silent, runs the timers until no connection and no TIME-WAIT entry is
+    /// left: none may be held forever (each has a timer that ends it: idle, retransmission,
+    /// TIME-WAIT).
     fn wind_down(&mut self) {
         for _ in 0..WIND_DOWN {
-            if self.shards.iter().all(|s| s.connections() == 0) {
+            if self.shards.iter().all(|s| s.connections() == 0 && s.time_wait_entries() == 0) {
                 return;
             }
             let Some(at) = self.next_timeout() else { break };
@@ -256,6 +258,8 @@ impl World {
         for (w, shard) in self.shards.iter().enumerate() {
             let (n, census) = (shard.connections(), shard.census());
             assert_eq!(n, 0, "worker {w} holds {n} connections for good: {census:?}");
+            let tw = shard.time_wait_entries();
+            assert_eq!(tw, 0, "worker {w} holds {tw} TIME-WAIT entries past 2·MSL");
         }
     }
 
@@ -293,6 +297,10 @@ impl World {
     }
 }
 
+/// Bytes allowed beside the splices and TIME-WAIT entries: the learnt MACs of the few
+/// addresses used here, and ACKs queued by the TIME-WAIT tables.
+const LINK_SLACK: usize = 64 * 1024;
+
 /// Connections, memory and the census of one shard.
 fn check_bounds(shard: &Shard) {
     let limit = 2 * MAX_CONNECTIONS + CONNECTION_SLACK;
@@ -300,8 +308,12 @@ fn check_bounds(shard: &Shard) {
     assert_eq!(shard.stats().active, shard.connections() as u64, "stats.active drifted");
     let tcp = SEND_BUFFER + RECV_BUFFER;
     let splice = MAX_SUBFLOWS * tcp + 2 * MPTCP_BUFFER + tcp;
+    // TIME-WAIT entries replace finished splices; the learnt link-layer addresses are a
+    // handful here (LINK_SLACK covers their table and queued TIME-WAIT ACKs).
+    let time_wait = shard.time_wait_entries() * TimeWaitTable::ENTRY_BYTES;
+    let bound = shard.connections() * splice + time_wait + LINK_SLACK;
     let heap = shard.heap_bytes();
-    assert!(heap <= shard.connections() * splice, "{heap} bytes in {}", shard.connections());
+    assert!(heap <= bound, "{heap} bytes in {} connections", shard.connections());
     assert_eq!(shard.census(), shard.census_by_scan(), "the kept census drifted");
 }
 
