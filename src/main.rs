@@ -11,6 +11,10 @@
 //! - `netreaktor run -c FILE`: run the appliance (root): XDP steering, AF_XDP workers, the
 //!   `/metrics` endpoint; SIGINT or SIGTERM stops it cleanly.
 
+// `unsafe` lives only in the AF_XDP ring and syscall modules and the bpf syscall module,
+// which allow it (each block with a `// SAFETY:` note); everywhere else it is an error.
+#![deny(unsafe_code)]
+
 // Some accessors (kernel counters, forced bind and attach modes) serve only the root tests
 // until the configuration exposes them.
 #[cfg_attr(not(test), allow(dead_code))]

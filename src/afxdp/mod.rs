@@ -29,8 +29,11 @@
 mod batch;
 mod config;
 mod counters;
+#[allow(unsafe_code)]
 mod rx;
+#[allow(unsafe_code)]
 mod sys;
+#[allow(unsafe_code)]
 mod tx;
 
 #[cfg(test)]

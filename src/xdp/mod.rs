@@ -12,6 +12,7 @@
 
 pub(crate) mod maps;
 mod stale;
+#[allow(unsafe_code)]
 pub(crate) mod sys;
 
 #[cfg(test)]
