@@ -5,7 +5,7 @@
 //!
 //! - `forward/{tcp,mptcp}/{upload,download}`: a client (plain TCP, or MPTCP v1 with a DSS on
 //!   every segment, RFC 8684 §3.3) and an origin around one shard. Only the shard's calls are
-//!   timed (`handle_frame`, `poll_transmit`, `handle_timeout` and the Ethernet header); the
+//!   timed (`handle_frame`, `poll_frame`, `handle_timeout`); the
 //!   two hosts' work happens between timed spans. One iteration is one data segment
 //!   delivered to the far host.
 //! - `floor/copy_and_checksum`: what forwarding one segment cannot go below: one copy of the
@@ -17,10 +17,9 @@
 mod hosts;
 
 use std::hint::black_box;
-use std::time::{Duration as WallDuration, Instant as WallInstant};
+use std::time::Duration as WallDuration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use netreaktor_pipeline::proxy::Side;
 use netreaktor_pipeline::wire::checksum;
 
 use hosts::{Direction, MSS_DATA, Rig};
@@ -59,16 +58,6 @@ fn floor(c: &mut Criterion) {
     });
     group.finish();
 }
-
-/// Times `f`, the shard's share of a step.
-pub(crate) fn timed(spent: &mut WallDuration, f: impl FnOnce()) {
-    let started = WallInstant::now();
-    f();
-    *spent += started.elapsed();
-}
-
-/// Sides in the order the worker drains them.
-pub(crate) const SIDES: [Side; 2] = [Side::Client, Side::Origin];
 
 criterion_group!(benches, forward, floor);
 criterion_main!(benches);

@@ -3,7 +3,7 @@
 //! one of our own TCP connections. Neither is timed.
 
 use std::net::SocketAddr;
-use std::time::Duration as WallDuration;
+use std::time::{Duration as WallDuration, Instant as WallInstant};
 
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, KeyMaterial};
 use netreaktor_pipeline::proxy::Side;
@@ -11,9 +11,7 @@ use netreaktor_pipeline::shard::{ServiceConfig, Shard, ShardConfig};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::{Config, Connection};
 use netreaktor_pipeline::time::{Duration, Instant};
-use netreaktor_pipeline::wire::ethernet::{
-    EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-};
+use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
 use netreaktor_pipeline::wire::frame::{ChecksumPolicy, Frame, IpRepr, TcpFrame, parse_frame};
 use netreaktor_pipeline::wire::mptcp::{
     DataSeq, Dss, DssMapping, MpCapable, MpCapableFlags, MptcpOption, MptcpVersion,
@@ -21,16 +19,25 @@ use netreaktor_pipeline::wire::mptcp::{
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use netreaktor_pipeline::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
 
-use super::{SIDES, timed};
+/// Times `f`, the shard's share of a step.
+pub(crate) fn timed(spent: &mut WallDuration, f: impl FnOnce()) {
+    let started = WallInstant::now();
+    f();
+    *spent += started.elapsed();
+}
+
+/// Sides in the order the worker drains them.
+pub(crate) const SIDES: [Side; 2] = [Side::Client, Side::Origin];
 
 /// Data bytes per segment: a 1500-byte MTU less IP, TCP and 12 bytes of options.
 pub(crate) const MSS_DATA: usize = 1448;
 
 const CLIENT: &str = "10.1.0.2:40000";
-const SERVICE: &str = "10.9.0.2:80";
-const ORIGIN: &str = "10.10.0.2:8080";
+pub(crate) const SERVICE: &str = "10.9.0.2:80";
+pub(crate) const ORIGIN: &str = "10.10.0.2:8080";
+/// The origin's next hop and the client's (frames from the hosts come from it).
+pub(crate) const ORIGIN_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x0e];
 const SOURCE: &str = "10.10.0.1";
-const ETH_LEN: usize = 14;
 /// Virtual time per step: the segments of one step arrive at once.
 const STEP: Duration = Duration::from_micros(10);
 
@@ -52,7 +59,7 @@ impl Direction {
     }
 }
 
-fn addr(s: &str) -> SocketAddr {
+pub(crate) fn addr(s: &str) -> SocketAddr {
     s.parse().expect("benchmark address")
 }
 
@@ -61,7 +68,7 @@ fn big_buffers() -> Config {
     Config { send_buffer: 1 << 22, recv_buffer: 1 << 22, ..Config::default() }
 }
 
-fn shard_config(mptcp: bool) -> ShardConfig {
+pub(crate) fn shard_config(mptcp: bool) -> ShardConfig {
     let tcp = big_buffers();
     ShardConfig {
         worker: 0,
@@ -85,7 +92,7 @@ fn shard_config(mptcp: bool) -> ShardConfig {
 }
 
 /// An Ethernet frame carrying `tcp` from `src` to `dst`, checksums filled in.
-fn frame(src: SocketAddr, dst: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
+pub(crate) fn frame(src: SocketAddr, dst: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
     let ethernet = EthernetRepr {
         src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
         dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
@@ -99,7 +106,7 @@ fn frame(src: SocketAddr, dst: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
     out
 }
 
-fn parse_segment(bytes: &[u8]) -> TcpRepr<'_> {
+pub(crate) fn parse_segment(bytes: &[u8]) -> TcpRepr<'_> {
     let packet = TcpPacket::new_checked(bytes).expect("engine output parses");
     TcpRepr::parse(&packet).expect("engine output parses")
 }
@@ -107,8 +114,9 @@ fn parse_segment(bytes: &[u8]) -> TcpRepr<'_> {
 /// A client whose segments are written by hand: sequence numbers, the MP_CAPABLE handshake,
 /// DSS mappings and DATA_ACKs, and nothing else (no retransmission: the benchmark loses no
 /// segment).
-struct Client {
+pub(crate) struct Client {
     mptcp: bool,
+    local: SocketAddr,
     key: KeyMaterial,
     peer: Option<KeyMaterial>,
     iss: u32,
@@ -124,11 +132,13 @@ struct Client {
 }
 
 impl Client {
-    fn new(mptcp: bool) -> Client {
-        let key = KeyMaterial::new(0x0123_4567_89ab_cdef, HashAlgo::Sha256);
+    /// A client from port `port` of the client address.
+    pub(crate) fn new(mptcp: bool, port: u16) -> Client {
+        let key = KeyMaterial::new(0x0123_4567_89ab_cdef ^ u64::from(port), HashAlgo::Sha256);
         let iss = 1_000;
         Client {
             mptcp,
+            local: SocketAddr::new(addr(CLIENT).ip(), port),
             key,
             peer: None,
             iss,
@@ -159,7 +169,7 @@ impl Client {
         }
         let len = w.finish();
         let tcp = TcpRepr {
-            src_port: addr(CLIENT).port(),
+            src_port: self.local.port(),
             dst_port: addr(SERVICE).port(),
             seq_number: TcpSeqNumber(self.snd_nxt),
             ack_number: TcpSeqNumber(self.rcv_nxt),
@@ -169,10 +179,10 @@ impl Client {
             options: TcpOptions::new(&opts[..len]),
             payload,
         };
-        frame(addr(CLIENT), addr(SERVICE), &tcp)
+        frame(self.local, addr(SERVICE), &tcp)
     }
 
-    fn syn(&mut self) -> Vec<u8> {
+    pub(crate) fn syn(&mut self) -> Vec<u8> {
         let capable = MpCapable::syn(MptcpVersion::V1, Client::flags(), self.key.key());
         let f = self.segment(TcpFlags::SYN, Some(MptcpOption::MpCapable(capable)), &[]);
         self.snd_nxt = self.snd_nxt.wrapping_add(1);
@@ -180,7 +190,7 @@ impl Client {
     }
 
     /// The third ACK: MP_CAPABLE with both keys (RFC 8684 §3.1).
-    fn third_ack(&mut self) -> Vec<u8> {
+    pub(crate) fn third_ack(&mut self) -> Vec<u8> {
         let peer = self.peer.map_or(0, |p| p.key());
         let capable = MpCapable::ack(MptcpVersion::V1, Client::flags(), self.key.key(), peer);
         self.segment(TcpFlags::ACK, Some(MptcpOption::MpCapable(capable)), &[])
@@ -213,7 +223,7 @@ impl Client {
     }
 
     /// Takes a segment the shard sent.
-    fn on_segment(&mut self, seg: &TcpRepr<'_>) {
+    pub(crate) fn on_segment(&mut self, seg: &TcpRepr<'_>) {
         let seq = seg.seq_number.0;
         if seg.flags.contains(TcpFlags::SYN) {
             self.rcv_nxt = seq.wrapping_add(1);
@@ -283,8 +293,8 @@ impl Rig {
     pub(crate) fn established(mptcp: bool) -> Rig {
         let now = Instant::from_secs(1);
         let mut rig = Rig {
-            shard: Shard::new(shard_config(mptcp), now),
-            client: Client::new(mptcp),
+            shard: shard_with_link(shard_config(mptcp), now),
+            client: Client::new(mptcp, addr(CLIENT).port()),
             origin: None,
             now,
             arena: vec![0u8; 1 << 20],
@@ -423,13 +433,17 @@ impl Rig {
     }
 }
 
-/// One frame from the shard into `buf`: the IP packet after the Ethernet header, then the
-/// Ethernet header (as the worker writes it). Returns the frame's length.
+/// One frame from the shard into `buf`, Ethernet header included, as the worker takes it.
+/// Returns the frame's length.
 fn transmit(shard: &mut Shard, now: Instant, side: Side, buf: &mut [u8]) -> Option<usize> {
-    let t = shard.poll_transmit(now, side, buf.get_mut(ETH_LEN..)?)?;
-    let mut eth = EthernetFrame::new_unchecked(&mut buf[..ETH_LEN]);
-    eth.set_dst_addr(EthernetAddress([2, 0, 0, 0, 0, 1]));
-    eth.set_src_addr(EthernetAddress([2, 0, 0, 0, 0, 2]));
-    eth.set_ethertype(EtherType::Ipv4);
-    Some(ETH_LEN + t.len)
+    shard.poll_frame(now, side, buf).map(|t| t.len)
+}
+
+/// A shard with its link addresses and the origin's next hop set, as the worker sets them.
+pub(crate) fn shard_with_link(cfg: ShardConfig, now: Instant) -> Shard {
+    let mut shard = Shard::new(cfg, now);
+    shard.set_link_address(Side::Client, [2, 0, 0, 0, 0, 0xc1]);
+    shard.set_link_address(Side::Origin, [2, 0, 0, 0, 0, 0x01]);
+    shard.set_next_hop(addr(ORIGIN).ip(), ORIGIN_MAC);
+    shard
 }

@@ -38,6 +38,7 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
 pub use events::{HandoverSummary, ShardEvent};
@@ -102,7 +103,8 @@ pub struct Shard {
     workers: u16,
     origin_source: std::net::IpAddr,
     origin_ports: std::ops::RangeInclusive<u16>,
-    origin_tcp: Config,
+    /// The origin connections' config, shared by them.
+    origin_tcp: Arc<Config>,
     checksums: ChecksumPolicy,
     services: Vec<Service>,
     /// Each listener and its service's index.
@@ -160,7 +162,7 @@ impl Shard {
             workers: cfg.workers.max(1),
             origin_source: cfg.origin_source,
             origin_ports: cfg.origin_ports.clone(),
-            origin_tcp: cfg.origin_tcp,
+            origin_tcp: Arc::new(cfg.origin_tcp),
             checksums: cfg.checksums,
             services,
             listeners,
@@ -565,7 +567,7 @@ impl Shard {
         let local = self.free_port(now, origin)?;
         self.stats.origin_attempts += 1;
         let iss = self.isn.isn(now, local, origin);
-        Some(Connection::connect(self.origin_tcp, local, origin, iss, now))
+        Some(Connection::connect(Arc::clone(&self.origin_tcp), local, origin, iss, now))
     }
 
     /// The next port of this worker's share (`first + worker + k * workers`) not in use

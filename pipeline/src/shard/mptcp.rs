@@ -243,10 +243,10 @@ impl Shard {
                 // RFC 8684 §3.1: our MP_CAPABLE SYN,ACK was answered without the option (a
                 // middlebox stripped it): plain TCP.
                 self.stats.mptcp.fallback.add(Fallback::NoOptionOnThirdAck);
-                self.start(now, service, Client::Tcp(client));
+                self.start(now, service, Client::from(client));
             }
             _ => {
-                self.start(now, service, Client::Tcp(client));
+                self.start(now, service, Client::from(client));
             }
         }
     }
@@ -267,7 +267,7 @@ impl Shard {
             Some(k) if k.key() == local_key && !self.mptcp.tokens.contains_key(&k.token()) => k,
             _ => {
                 self.stats.mptcp.fallback.add(Fallback::KeyMismatch);
-                self.start(now, service, Client::Tcp(client));
+                self.start(now, service, Client::from(client));
                 return;
             }
         };

@@ -92,7 +92,6 @@ pub struct Connection {
     cfg: MptcpConfig,
     local: KeyMaterial,
     remote: KeyMaterial,
-    hmac: HmacKeys,
     /// DSS checksums in use (negotiated in MP_CAPABLE, RFC 8684 §3.1).
     csum: bool,
     subflows: Vec<Option<Subflow>>,
@@ -152,7 +151,6 @@ impl Connection {
         now: Instant,
     ) -> Connection {
         let remote = KeyMaterial::new(remote_key, local.algo());
-        let hmac = HmacKeys::new(&local, remote_key);
         let snd_start = local.idsn().wrapping_add(1);
         let rcv_start = remote.idsn().wrapping_add(1);
         let announce = cfg
@@ -166,7 +164,6 @@ impl Connection {
             cfg,
             local,
             remote,
-            hmac,
             csum,
             subflows: Vec::new(),
             snd_una: snd_start,
@@ -248,9 +245,13 @@ impl Connection {
         self.local.token()
     }
 
-    /// The keyed HMACs of this connection (for MP_JOIN SYN,ACKs and third ACKs).
-    pub fn hmac(&self) -> &HmacKeys {
-        &self.hmac
+    /// The keyed HMACs of this connection (for MP_JOIN SYN,ACKs and third ACKs, ADD_ADDR).
+    ///
+    /// Built on each call (four SHA-256 compressions) rather than kept: they serve a join or an
+    /// announcement, a few times in a connection's life, and kept they would cost every
+    /// connection 328 bytes (docs/performance.md, "Memory").
+    pub fn hmac(&self) -> HmacKeys {
+        HmacKeys::new(&self.local, self.remote.key())
     }
 
     /// The peer's key material (its key and token).

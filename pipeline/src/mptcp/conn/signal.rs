@@ -22,7 +22,7 @@ impl Connection {
                 AddAddrForm::Announce { hmac } => {
                     let mac = u64::from_be_bytes(hmac);
                     let verified =
-                        self.hmac.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac);
+                        self.hmac().verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac);
                     match verified {
                         // RFC 8684 §3.4.1: echo it. We open no subflows (the server side).
                         Ok(v) => self.echo = Some((v.id(), v.addr(), v.port())),

@@ -152,7 +152,8 @@ impl Connection {
         let fastclose = self.fastclose_out.then(|| self.remote.key());
         let echo = self.echo;
         let announce = self.announce_due(now);
-        let hmac = &self.hmac;
+        // An ADD_ADDR's HMAC (RFC 8684 §3.4.1), only when one is due.
+        let hmac = announce.map(|_| self.hmac());
         let s = self.subflows.get_mut(usize::from(id)).and_then(Option::as_mut)?;
         let mut hook = DssHook {
             reset_reason: s.reset_reason,
@@ -162,7 +163,7 @@ impl Connection {
             fastclose,
             echo,
             announce,
-            hmac,
+            hmac: hmac.as_ref(),
             wrote_echo: false,
             wrote_announce: false,
         };
@@ -200,7 +201,7 @@ struct DssHook<'a> {
     reset_reason: Option<MpTcpRstReason>,
     echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
     announce: Option<(u8, std::net::IpAddr)>,
-    hmac: &'a HmacKeys,
+    hmac: Option<&'a HmacKeys>,
     wrote_echo: bool,
     wrote_announce: bool,
 }
@@ -225,7 +226,7 @@ impl DssHook<'_> {
             self.wrote_echo = w.push_with(opt.buffer_len(), |b| opt.emit(b)).is_ok();
         }
         if let Some((id, addr)) = self.announce
-            && let Some(mac) = self.hmac.add_addr_hmac(id, addr, None)
+            && let Some(mac) = self.hmac.and_then(|h| h.add_addr_hmac(id, addr, None))
         {
             let opt = AddAddr::announce(id, addr, None, mac.to_be_bytes());
             self.wrote_announce = w.push_with(opt.buffer_len(), |b| opt.emit(b)).is_ok();

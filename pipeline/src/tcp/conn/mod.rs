@@ -29,6 +29,7 @@ mod user;
 mod tests;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use input::Received;
 pub use output::Transmit;
@@ -119,7 +120,9 @@ pub struct Stats {
 /// One TCP connection (a TCB, RFC 9293 §3.3.1).
 #[derive(Debug)]
 pub struct Connection {
-    cfg: Config,
+    /// Shared by every connection a listener or an owner makes with it: 8 bytes a connection
+    /// instead of the config's 168 (docs/performance.md, "Memory").
+    cfg: Arc<Config>,
     local: SocketAddr,
     remote: SocketAddr,
     state: State,
@@ -168,13 +171,13 @@ impl Connection {
     /// [`poll_transmit`](Self::poll_transmit). `iss` comes from an
     /// [`IsnGenerator`](super::isn::IsnGenerator) (RFC 6528).
     pub fn connect(
-        cfg: Config,
+        cfg: impl Into<Arc<Config>>,
         local: SocketAddr,
         remote: SocketAddr,
         iss: TcpSeqNumber,
         now: Instant,
     ) -> Connection {
-        let mut conn = Connection::new(cfg, local, remote, iss, now);
+        let mut conn = Connection::new(cfg.into(), local, remote, iss, now);
         conn.transition(State::Closed, Event::ActiveOpen);
         conn.snd.syn_due = true;
         conn.active_open = true;
@@ -185,14 +188,14 @@ impl Connection {
     /// hands it over. SYN-RECEIVED, the SYN,ACK due at the next
     /// [`poll_transmit`](Self::poll_transmit).
     pub fn accept(
-        cfg: Config,
+        cfg: impl Into<Arc<Config>>,
         local: SocketAddr,
         remote: SocketAddr,
         iss: TcpSeqNumber,
         syn: &TcpRepr<'_>,
         now: Instant,
     ) -> Connection {
-        let mut conn = Connection::new(cfg, local, remote, iss, now);
+        let mut conn = Connection::new(cfg.into(), local, remote, iss, now);
         conn.transition(State::Closed, Event::PassiveOpen);
         conn.transition(State::Listen, Event::RecvSyn);
         conn.rcv.on_syn(syn.seq_number);
@@ -206,7 +209,7 @@ impl Connection {
     /// as the ESTABLISHED state would (its data, if any, is received). `advertised` is the
     /// window our SYN,ACK carried.
     pub fn from_cookie(
-        cfg: Config,
+        cfg: impl Into<Arc<Config>>,
         local: SocketAddr,
         remote: SocketAddr,
         ack: &TcpRepr<'_>,
@@ -215,7 +218,7 @@ impl Connection {
         now: Instant,
     ) -> (Connection, Received) {
         let iss = ack.ack_number - 1usize;
-        let mut conn = Connection::new(cfg, local, remote, iss, now);
+        let mut conn = Connection::new(cfg.into(), local, remote, iss, now);
         conn.transition(State::Closed, Event::PassiveOpen);
         conn.transition(State::Listen, Event::RecvSyn);
         conn.rcv.on_syn(ack.seq_number - 1usize);
@@ -235,7 +238,7 @@ impl Connection {
     }
 
     fn new(
-        cfg: Config,
+        cfg: Arc<Config>,
         local: SocketAddr,
         remote: SocketAddr,
         iss: TcpSeqNumber,

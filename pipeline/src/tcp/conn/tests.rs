@@ -201,3 +201,9 @@ fn a_lost_tail_is_recovered_by_a_probe_not_the_rto() {
     assert_eq!(p.a.stats().rtos, 0, "{:?}", p.a.stats());
     assert_eq!(p.a.stats().tail_probes, 1, "{:?}", p.a.stats());
 }
+
+/// The idle size of a connection that docs/architecture.md states ("Memory").
+#[test]
+fn an_idle_connection_is_1176_bytes() {
+    assert_eq!(core::mem::size_of::<Connection>(), 1176);
+}

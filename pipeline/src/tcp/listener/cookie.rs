@@ -2,6 +2,7 @@
 //! the half-open table is full, and the ACK that brings it back.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::{DropReason, Listener, ListenerOutcome, Reply, ReplyOptions};
 use crate::tcp::conn::Connection;
@@ -92,8 +93,15 @@ impl Listener {
             return ListenerOutcome::Dropped(DropReason::AcceptQueueFull);
         }
         let window = self.syn_ack_window();
-        let (conn, _) =
-            Connection::from_cookie(self.cfg.tcp, local, remote, seg, &syn, window, now);
+        let (conn, _) = Connection::from_cookie(
+            Arc::clone(&self.tcp[1]),
+            local,
+            remote,
+            seg,
+            &syn,
+            window,
+            now,
+        );
         if !conn.state().is_synchronized() {
             self.stats.dropped_cookie_not_established += 1;
             return ListenerOutcome::Dropped(DropReason::CookieNotEstablished);

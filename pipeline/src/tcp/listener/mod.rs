@@ -9,7 +9,7 @@
 //! retransmit its SYN,ACK, answer a retransmitted SYN, and give up after
 //! [`ListenerConfig::synack_retries`]. Its send and receive buffers are allocated lazily by the
 //! first byte (see [`buffer`](super::buffer)), so a half-open entry allocates no buffer: it
-//! costs `size_of::<Connection>()` (1336 bytes on x86-64 today) plus its 64-byte key, a flag
+//! costs `size_of::<Connection>()` (1176 bytes on x86-64 today) plus its 64-byte key, a flag
 //! and B-tree node overhead. [`Listener::HALF_OPEN_ENTRY_BYTES`] bounds it at twice the
 //! entry (3472 bytes today), so the default 1024 entries stay under 3.5 MiB; a compact
 //! entry rebuilt into a connection on the ACK would be smaller, at the cost of
@@ -51,6 +51,7 @@ mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub use reply::AddressedTransmit;
 pub(crate) use reply::{Reply, ReplyOptions, ReplyQueue};
@@ -174,6 +175,9 @@ type Key = (SocketAddr, SocketAddr);
 #[derive(Debug)]
 pub struct Listener {
     cfg: ListenerConfig,
+    /// The config of the connections it makes, shared by them: a half-open one's (SYN,ACK
+    /// retries `synack_retries`), and one rebuilt from a cookie (`cfg.tcp` as it is).
+    tcp: [Arc<Config>; 2],
     local: SocketAddr,
     isn: IsnGenerator,
     cookies: SynCookies,
@@ -208,8 +212,10 @@ impl Listener {
         isn: IsnGenerator,
         cookies: SynCookies,
     ) -> Listener {
+        let half_open = Config { syn_retries: cfg.synack_retries, ..cfg.tcp };
         Listener {
             replies: ReplyQueue::new(cfg.reply_queue),
+            tcp: [Arc::new(half_open), Arc::new(cfg.tcp)],
             cfg,
             local,
             isn,
@@ -352,8 +358,7 @@ impl Listener {
         self.stats.syns += 1;
         if self.half_open.len() < self.cfg.half_open_max {
             let iss = self.isn.isn(now, local, remote);
-            let mut cfg = self.cfg.tcp;
-            cfg.syn_retries = self.cfg.synack_retries;
+            let cfg = Arc::clone(&self.tcp[0]);
             let conn = Connection::accept(cfg, local, remote, iss, seg, now);
             self.insert_half_open((local, remote), conn, extra);
             self.stats.half_open_created += 1;
