@@ -3,7 +3,8 @@
 //! Everything that decides what happens to a packet lives here, and nothing here performs I/O:
 //! no sockets, no threads, no clock reads, no system randomness. Time enters as an
 //! [`time::Instant`] parameter and randomness as a seeded generator, so every behaviour can be
-//! replayed exactly in the deterministic network simulator ([`netsim`]).
+//! replayed exactly in the deterministic network simulator (crate `netreaktor-netsim`, in
+//! `pipeline/netsim`), whose suites in `pipeline/tests` prove the engines.
 //!
 //! Modules:
 //! - [`wire`]: checked zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6, TCP, every TCP
@@ -18,11 +19,9 @@
 //!   out.
 //! - [`time`]: the virtual-time `Instant` and `Duration` the pipeline runs on.
 //! - [`timer`]: a hierarchical timer wheel for many connections, O(1) arm and cancel.
-//! - [`netsim`]: the seeded, virtual-time network simulator the engines are proven in.
 #![forbid(unsafe_code)]
 
 pub mod mptcp;
-pub mod netsim;
 pub mod proxy;
 pub mod shard;
 pub mod tcp;

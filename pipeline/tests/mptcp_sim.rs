@@ -34,7 +34,7 @@ mod subflow;
 #[path = "mptcp_sim/tx.rs"]
 mod tx;
 
-use netreaktor_pipeline::netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
+use netreaktor_netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::SpliceEnd;
 use netreaktor_pipeline::shard::{BOUNDS_MICROS, Fallback, JoinRefusal};
 use netreaktor_pipeline::tcp::CloseReason;

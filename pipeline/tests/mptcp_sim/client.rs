@@ -7,8 +7,8 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::{IfaceId, Node, Rng, Transmit};
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
-use netreaktor_pipeline::netsim::{IfaceId, Node, Rng, Transmit};
 use netreaktor_pipeline::tcp::{Config, Connection, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 use netreaktor_pipeline::wire::frame::{ChecksumPolicy, Frame, parse_frame};

@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::{Dirs, IfaceId, LinkConfig, LinkId, Network, NodeId, Rng};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
-use netreaktor_pipeline::netsim::{Dirs, IfaceId, LinkConfig, LinkId, Network, NodeId, Rng};
 use netreaktor_pipeline::proxy::SpliceEnd;
 use netreaktor_pipeline::shard::FrameDrop;
 use netreaktor_pipeline::tcp::listener::ListenerConfig;

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
+use netreaktor_netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
 use netreaktor_pipeline::proxy::{SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};

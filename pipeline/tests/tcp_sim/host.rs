@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{IfaceId, Node, Transmit};
+use netreaktor_netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::tcp::cc::CongestionControl;
 use netreaktor_pipeline::tcp::{CloseReason, Config, ConnEvent, Connection, State};
 use netreaktor_pipeline::time::Instant;

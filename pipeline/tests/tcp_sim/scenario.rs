@@ -4,9 +4,7 @@
 
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{
-    Direction, Dirs, LinkConfig, LinkId, Network, NodeId, Rng, secs,
-};
+use netreaktor_netsim::{Direction, Dirs, LinkConfig, LinkId, Network, NodeId, Rng, secs};
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The seeded byte streams the applications send: byte `i` of stream `seed` is a pure function
 //! of `(seed, i)`, so neither side stores the stream; the receiver regenerates what it expects.
 
-use netreaktor_pipeline::netsim::mix64;
+use netreaktor_netsim::mix64;
 
 /// One seeded pseudo-random byte stream.
 #[derive(Debug, Clone, Copy)]

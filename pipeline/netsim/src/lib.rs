@@ -1,10 +1,14 @@
-//! A deterministic network simulator: the integration test harness for the TCP and MPTCP
-//! engines.
+//! NetReaktor's deterministic network simulator: the integration test harness for the TCP and
+//! MPTCP engines of [`netreaktor_pipeline`].
+//!
+//! The pipeline performs no I/O: time enters it as an [`Instant`] parameter and randomness as a
+//! seeded generator, so every behaviour can be replayed exactly here, where the engines are
+//! proven. Only tests use this crate; the appliance does not link it.
 //!
 //! Nodes are sans-I/O state machines ([`Node`]) that exchange Ethernet frames over
 //! point-to-point links between `(node, interface)` [`Endpoint`]s. Time is virtual
-//! ([`Instant`](crate::time::Instant), microseconds) and every random decision comes from a seeded
-//! xoshiro256** generator ([`Rng`]) written out in this module, so the same seed and the same
+//! ([`Instant`], microseconds) and every random decision comes from a seeded
+//! xoshiro256** generator ([`Rng`]) written out in this crate, so the same seed and the same
 //! scenario give the same run bit for bit, on every machine and after every dependency
 //! upgrade. Nothing iterates a hash map and no decision uses floating point: rates are bits
 //! per second, probabilities parts per million ([`PPM`]).
@@ -43,7 +47,7 @@
 //! # Example
 //!
 //! ```
-//! use netreaktor_pipeline::netsim::{
+//! use netreaktor_netsim::{
 //!     Direction, IfaceId, LinkConfig, Network, Node, Transmit, ms,
 //! };
 //! use netreaktor_pipeline::time::Instant;
@@ -78,6 +82,9 @@
 //! assert_eq!(net.node::<Sink>(b).0, [Instant::from_millis(21)]);
 //! assert_eq!(net.stats(link, Direction::AToB).delivered, 1);
 //! ```
+//!
+//! [`Instant`]: netreaktor_pipeline::time::Instant
+#![forbid(unsafe_code)]
 
 mod channel;
 mod event;

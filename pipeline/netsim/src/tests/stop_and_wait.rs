@@ -6,9 +6,10 @@
 
 use std::collections::VecDeque;
 
+use netreaktor_pipeline::time::{Duration, Instant};
+
 use super::nodes::{PAYLOAD, eth_frame};
-use crate::netsim::{IfaceId, Node, Transmit};
-use crate::time::{Duration, Instant};
+use crate::{IfaceId, Node, Transmit};
 
 const DATA: u8 = 0;
 const ACK: u8 = 1;

@@ -2,8 +2,9 @@
 
 use std::collections::VecDeque;
 
-use crate::netsim::{IfaceId, Node, Transmit};
-use crate::time::{Duration, Instant};
+use netreaktor_pipeline::time::{Duration, Instant};
+
+use crate::{IfaceId, Node, Transmit};
 
 /// Ethertype 0x88B5, reserved for local experiments (IEEE 802), so pcaps stay readable.
 const ETHERTYPE_EXPERIMENTAL: [u8; 2] = [0x88, 0xB5];

@@ -1,8 +1,9 @@
 //! The event trace and its running hash, for determinism checks and assertions.
 
+use netreaktor_pipeline::time::Instant;
+
 use super::link::{Direction, LinkId};
 use super::stats::DropReason;
-use crate::time::Instant;
 
 /// Something that happened to a frame on a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,8 +7,9 @@ mod stop_and_wait;
 use nodes::{Echo, Sender, Sink, Stuck, seq_frame};
 use stop_and_wait::{SwReceiver, SwSender};
 
+use netreaktor_pipeline::time::{Duration, Instant};
+
 use super::*;
-use crate::time::{Duration, Instant};
 
 use Direction::{AToB, BToA};
 

@@ -4,9 +4,10 @@
 use core::fmt;
 use std::collections::BTreeMap;
 
+use netreaktor_pipeline::time::Instant;
+
 use super::Network;
 use super::link::{Direction, LinkId};
-use crate::time::Instant;
 
 /// A closure scheduled to run on the network at a given time.
 pub(crate) type Action = Box<dyn FnOnce(&mut Network)>;

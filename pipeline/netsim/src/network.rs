@@ -4,6 +4,8 @@
 use core::any::Any;
 use core::fmt;
 
+use netreaktor_pipeline::time::{Duration, Instant};
+
 use super::channel::{Channel, Effect};
 use super::event::{Event, EventQueue};
 use super::link::{Direction, Dirs, LinkConfig, LinkId};
@@ -12,7 +14,6 @@ use super::pcap::PcapWriter;
 use super::rng::Rng;
 use super::stats::LinkStats;
 use super::trace::{Fnv64, LinkEvent, TraceEntry, hash_entry};
-use crate::time::{Duration, Instant};
 
 /// The default [`Network::set_step_limit`]: steps one `run_*` call may take.
 pub const DEFAULT_STEP_LIMIT: u64 = 1_000_000;

@@ -10,11 +10,12 @@
 
 use std::collections::VecDeque;
 
+use netreaktor_pipeline::time::{Duration, Instant};
+
 use super::link::{ETHERNET_HEADER_LEN, LinkConfig, QueueLimit};
 use super::rng::Rng;
 use super::stats::{DropReason, LinkStats};
 use super::trace::LinkEvent;
-use crate::time::{Duration, Instant};
 
 /// What a channel asks the network to do.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 //! little-endian; readers detect the byte order from the magic. Writing into a `Vec<u8>` is
 //! not I/O: a test may save [`PcapWriter::as_bytes`] to a file itself.
 
-use crate::time::Instant;
+use netreaktor_pipeline::time::Instant;
 
 /// The pcap magic for microsecond timestamps.
 const MAGIC_MICROS: u32 = 0xA1B2_C3D4;

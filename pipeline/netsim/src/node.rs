@@ -3,7 +3,7 @@
 use core::any::Any;
 use core::fmt;
 
-use crate::time::Instant;
+use netreaktor_pipeline::time::Instant;
 
 /// Identifies a node in one [`Network`](super::Network): the order in which it was added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -2,8 +2,9 @@
 
 use core::fmt;
 
+use netreaktor_pipeline::time::Duration;
+
 use super::rng::PPM;
-use crate::time::Duration;
 
 /// Identifies a link in one [`Network`](super::Network): the order in which it was added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -98,7 +99,7 @@ pub enum QueueLimit {
 /// The behaviour of one direction of a link. Build it with the chained setters:
 ///
 /// ```
-/// use netreaktor_pipeline::netsim::{LinkConfig, ms, percent};
+/// use netreaktor_netsim::{LinkConfig, ms, percent};
 /// let wifi = LinkConfig::new().delay(ms(20)).jitter(ms(2)).rate_mbps(100).loss_ppm(percent(1));
 /// assert_eq!(wifi.loss_ppm, 10_000);
 /// ```

@@ -2,11 +2,12 @@
 
 use core::fmt;
 
+use netreaktor_pipeline::time::{Duration, Instant};
+
 use super::Network;
 use super::event::Event;
 use super::link::{Direction, LinkId};
 use super::node::Transmit;
-use crate::time::{Duration, Instant};
 
 /// Why a `run_*` call returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
