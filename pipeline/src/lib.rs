@@ -11,8 +11,9 @@
 //!   option and every MPTCP suboption of RFC 8684 (v1) and RFC 6824 (v0); checksums.
 //! - [`tcp`]: the TCP engine's building blocks: congestion control, SACK scoreboard, RTO
 //!   estimator, ISNs, SYN cookies, buffers.
-//! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4), and a passive
-//!   observer of MPTCP connections in captures.
+//! - [`mptcp`]: MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1-§3.4). The passive observer
+//!   of MPTCP connections in captures that checks them is the crate `netreaktor-observer`
+//!   (`pipeline/observer`).
 //! - [`proxy`]: a client connection spliced to an origin connection with bounded buffers,
 //!   backpressure, half-close and reset propagation, and round-robin origin selection.
 //! - [`shard`]: one worker's share of the appliance: listeners, splices, timers, frames in and

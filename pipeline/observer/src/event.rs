@@ -3,9 +3,10 @@
 use core::fmt;
 use core::net::IpAddr;
 
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::mptcp::MpTcpRst;
+
 use super::Side;
-use crate::time::Instant;
-use crate::wire::mptcp::MpTcpRst;
 
 /// Why a connection is plain TCP after an MP_CAPABLE SYN (RFC 8684 §3.1, §3.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,13 +7,14 @@
 //! [`HmacKeys::verify_ack_hmac`]. The subflow is established when the responder
 //! acknowledges the third ACK.
 //!
-//! [`HmacKeys::verify_syn_ack_hmac`]: crate::mptcp::crypto::HmacKeys::verify_syn_ack_hmac
-//! [`HmacKeys::verify_ack_hmac`]: crate::mptcp::crypto::HmacKeys::verify_ack_hmac
+//! [`HmacKeys::verify_syn_ack_hmac`]: netreaktor_pipeline::mptcp::crypto::HmacKeys::verify_syn_ack_hmac
+//! [`HmacKeys::verify_ack_hmac`]: netreaktor_pipeline::mptcp::crypto::HmacKeys::verify_ack_hmac
+
+use netreaktor_pipeline::wire::mptcp::MpJoin;
 
 use super::process::Seg;
 use super::subflow::{JoinNonces, SubflowState};
 use super::{CheckKind, EventKind, ObservedConnection, Outcome};
-use crate::wire::mptcp::MpJoin;
 
 impl ObservedConnection {
     /// The responder's SYN/ACK: its address ID, backup bit, nonce and truncated HMAC.

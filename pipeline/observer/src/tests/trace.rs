@@ -3,13 +3,14 @@
 
 use core::net::SocketAddr;
 
-use crate::mptcp::observer::{Observer, ObserverConfig};
-use crate::time::Instant;
-use crate::wire::ethernet::{EthernetAddress, EthernetRepr};
-use crate::wire::frame::{ChecksumPolicy, IpRepr, TcpFrame};
-use crate::wire::mptcp::MptcpOption;
-use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
-use crate::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::ethernet::{EthernetAddress, EthernetRepr};
+use netreaktor_pipeline::wire::frame::{ChecksumPolicy, IpRepr, TcpFrame};
+use netreaktor_pipeline::wire::mptcp::MptcpOption;
+use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use netreaktor_pipeline::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
+
+use crate::{Observer, ObserverConfig};
 
 /// The direction of a segment on a flow: from the host that sent the SYN, or back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

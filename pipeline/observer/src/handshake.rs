@@ -5,11 +5,12 @@
 //! carries the initiator's key, the SYN/ACK the listener's, the third ACK both. The
 //! SYN/ACK's version is the negotiated one.
 
+use netreaktor_pipeline::wire::mptcp::{DataSeq, MpCapable};
+
 use super::connection::Handshake;
 use super::process::Seg;
 use super::subflow::SubflowState;
 use super::{CheckDetail, CheckKind, EventKind, Fallback, ObservedConnection, Outcome, Side};
-use crate::wire::mptcp::{DataSeq, MpCapable};
 
 impl ObservedConnection {
     /// The listener's SYN/ACK: its key, or the fallback when it carries no MP_CAPABLE.

@@ -1,13 +1,14 @@
-//! The MPTCP observer over the reference Linux-kernel captures in `tests/data/*.pcap`
-//! (made by `tests/scripts/make-captures.sh`, described in `tests/data/README.md`).
+//! The MPTCP observer over the reference Linux-kernel captures in `pipeline/tests/data/*.pcap`
+//! (made by `tests/scripts/make-captures.sh`, described in `pipeline/tests/data/README.md`).
 //!
 //! Every capture must parse without a frame or option error, every check the observer can
 //! make must pass (token, HMACs, IDSNs, mappings, keys), and each scenario must show what it
 //! was made for (joins, ADD_ADDR, fallbacks, resets and their reasons, MP_FAIL, MP_PRIO).
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-use netreaktor_pipeline::mptcp::observer::{
+use netreaktor_observer::{
     CheckKind, EventKind, Fallback, HmacStatus, ObservedConnection, Observer, ObserverConfig,
     Outcome, Side, SubflowKind, SubflowState,
 };
@@ -81,7 +82,7 @@ fn add_addrs(conn: &ObservedConnection) -> impl Iterator<Item = (bool, HmacStatu
 fn events<'a>(
     conn: &'a ObservedConnection,
     pick: impl Fn(&EventKind) -> bool + 'a,
-) -> impl Iterator<Item = &'a netreaktor_pipeline::mptcp::observer::Event> + 'a {
+) -> impl Iterator<Item = &'a netreaktor_observer::Event> + 'a {
     conn.events().iter().filter(move |event| pick(&event.kind))
 }
 

@@ -1,11 +1,12 @@
 //! Routing one segment of a followed subflow through the connection's processing steps.
 
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr};
+
 use super::connection::Handshake;
 use super::options::SegmentOptions;
 use super::subflow::SubflowKind;
 use super::{Fallback, ObservedConnection, Side};
-use crate::time::Instant;
-use crate::wire::tcp::{TcpFlags, TcpRepr};
 
 /// One segment of a followed subflow, with the MPTCP options it carries.
 #[derive(Debug, Clone, Copy)]

@@ -2,11 +2,12 @@
 //! MP_PRIO, MP_FAIL, MP_FASTCLOSE (RFC 8684 §3.3.8, §3.4, §3.5, §3.7) and resets with or
 //! without MP_TCPRST (RFC 8684 §3.6).
 
+use netreaktor_pipeline::wire::mptcp::{AddAddr, AddAddrForm, MpFail, MpFastclose, MpPrio};
+
 use super::join::pass_if;
 use super::process::Seg;
 use super::subflow::{SubflowKind, SubflowState};
 use super::{CheckDetail, CheckKind, EventKind, HmacStatus, ObservedConnection, Outcome};
-use crate::wire::mptcp::{AddAddr, AddAddrForm, MpFail, MpFastclose, MpPrio};
 
 impl ObservedConnection {
     /// ADD_ADDR: an announcement (its HMAC checked from the receiver's point of view,

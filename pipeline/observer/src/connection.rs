@@ -3,15 +3,16 @@
 
 use core::net::SocketAddr;
 
+use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::mptcp::{MpCapable, MpCapableFlags, MptcpVersion};
+
 use super::check::Tallies;
 use super::side::PerSide;
 use super::subflow::{JoinNonces, SubflowKind, SubflowState};
 use super::{
     Check, CheckDetail, CheckKind, Event, EventKind, Fallback, ObservedSubflow, Outcome, Side,
 };
-use crate::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
-use crate::time::Instant;
-use crate::wire::mptcp::{MpCapable, MpCapableFlags, MptcpVersion};
 
 /// How far the MP_CAPABLE handshake got (RFC 8684 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 
 use core::fmt;
 
+use netreaktor_pipeline::time::Instant;
+
 use super::Side;
-use crate::time::Instant;
 
 /// What was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

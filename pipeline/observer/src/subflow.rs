@@ -2,11 +2,12 @@
 
 use core::net::SocketAddr;
 
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+
 use super::Side;
 use super::mapping::MappingLog;
 use super::side::PerSide;
-use crate::time::Instant;
-use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 
 /// How a subflow came to belong to its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,16 +11,17 @@ use proptest::prelude::*;
 use scenario::*;
 use trace::{Dir, Flow, Trace};
 
-use super::mapping::{MAX_RANGES, MapRange, MappingLog};
-use super::*;
-use crate::mptcp::crypto::{HashAlgo, KeyMaterial, token};
-use crate::wire::Error;
-use crate::wire::frame::FrameError;
-use crate::wire::mptcp::{
+use netreaktor_pipeline::mptcp::crypto::{HashAlgo, KeyMaterial, token};
+use netreaktor_pipeline::wire::Error;
+use netreaktor_pipeline::wire::frame::FrameError;
+use netreaktor_pipeline::wire::mptcp::{
     DssMapping, MpCapable, MpCapableFlags, MpFastclose, MpJoin, MpTcpRst, MpTcpRstReason,
     MptcpOption, MptcpSubtype, MptcpVersion,
 };
-use crate::wire::tcp::TcpFlags;
+use netreaktor_pipeline::wire::tcp::TcpFlags;
+
+use super::mapping::{MAX_RANGES, MapRange, MappingLog};
+use super::*;
 
 fn only(observer: &Observer) -> &ObservedConnection {
     assert_eq!(observer.connections().len(), 1, "{:?}", observer.connections());
@@ -228,7 +229,7 @@ fn infinite_mapping_is_a_fallback_and_mp_fail_an_event() {
     let c0 = kc.idsn().wrapping_add(1);
     let map = DssMapping::new(c0, true, 1, 10);
     t.send(&mut f0, Dir::Fwd, ACK, &[dss(None, Some(map), false)], &[0; 10]);
-    let fail = crate::wire::mptcp::MpFail { dsn: c0 };
+    let fail = netreaktor_pipeline::wire::mptcp::MpFail { dsn: c0 };
     let ack = dss(Some((c0, true)), None, false);
     t.send(&mut f0, Dir::Rev, ACK, &[MptcpOption::MpFail(fail), ack], b"");
     let infinite = DssMapping::new(c0, true, 1, 0);

@@ -1,4 +1,10 @@
-//! A passive, sans-I/O follower of MPTCP connections, for captures.
+//! NetReaktor's passive MPTCP analyser: a sans-I/O follower of MPTCP connections, for
+//! captures.
+//!
+//! It follows MPTCP connections passively through a capture and checks their handshakes,
+//! HMACs, IDSNs and mappings with the keys and the cryptography of [`netreaktor_pipeline`]'s
+//! `mptcp::crypto` (for tests and `netreaktor inspect`). The appliance's data path does not use
+//! it, hence a crate of its own.
 //!
 //! [`Observer`] is fed Ethernet frames with their capture times. It follows every MPTCP
 //! connection from its MP_CAPABLE SYN and every subflow that joins it, learns the keys both
@@ -6,7 +12,7 @@
 //!
 //! - the MP_CAPABLE handshake and its key echo (RFC 8684 §3.1, RFC 6824 §3.1);
 //! - MP_JOIN tokens and HMACs (RFC 8684 §3.2), with the HMAC states of
-//!   [`crate::mptcp::crypto::HmacKeys`] seen from the side that verifies each message;
+//!   [`HmacKeys`] seen from the side that verifies each message;
 //! - ADD_ADDR HMACs (RFC 8684 §3.4.1);
 //! - the first DSN of each side against its IDSN, the first DATA_ACK against the peer's
 //!   IDSN, and the consistency of each subflow's mappings (RFC 8684 §3.3);
@@ -21,12 +27,16 @@
 //! Subflows are identified by their 4-tuple, oriented by the host that sent the SYN. An
 //! MP_JOIN SYN is attached to the connection one of whose keys has the token it carries; an
 //! unknown token is reported in [`Observer::unknown_joins`]. Frames that do not parse are
-//! counted by [`FrameError`](crate::wire::frame::FrameError), MPTCP options that do not
+//! counted by [`FrameError`], MPTCP options that do not
 //! parse by subtype ([`ObserverStats`]). Nothing here panics on any input, and memory is
 //! bounded by [`ObserverConfig`]: what does not fit is counted, not kept.
 //!
-//! Maps are `BTreeMap`s: the pipeline reads no OS randomness, which `HashMap`'s default
-//! hasher would.
+//! Maps are `BTreeMap`s: like the pipeline, the observer reads no OS randomness, which
+//! `HashMap`'s default hasher would.
+//!
+//! [`HmacKeys`]: netreaktor_pipeline::mptcp::crypto::HmacKeys
+//! [`FrameError`]: netreaktor_pipeline::wire::frame::FrameError
+#![forbid(unsafe_code)]
 
 mod check;
 mod connection;
@@ -57,8 +67,8 @@ pub use side::Side;
 pub use stats::ObserverStats;
 pub use subflow::{ObservedSubflow, SubflowKind, SubflowState};
 
-use crate::time::Instant;
-use crate::wire::frame::ChecksumPolicy;
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 
 /// What the observer verifies and how much it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

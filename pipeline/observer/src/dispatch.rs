@@ -3,15 +3,16 @@
 
 use core::net::SocketAddr;
 
+use netreaktor_pipeline::time::Instant;
+use netreaktor_pipeline::wire::frame::{Frame, TcpFrame, parse_frame};
+use netreaktor_pipeline::wire::mptcp::{MpCapable, MpJoin, MptcpVersion};
+use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr};
+
 use super::connection::Limits;
 use super::options::SegmentOptions;
 use super::process::Seg;
 use super::stats::bump;
 use super::{FlowKey, FlowSlot, ObservedConnection, Observer, Side, UnknownJoin};
-use crate::time::Instant;
-use crate::wire::frame::{Frame, TcpFrame, parse_frame};
-use crate::wire::mptcp::{MpCapable, MpJoin, MptcpVersion};
-use crate::wire::tcp::{TcpFlags, TcpRepr};
 
 impl Observer {
     /// Follows one captured Ethernet frame, seen at `now`.

@@ -3,11 +3,12 @@
 
 use core::fmt;
 
+use netreaktor_pipeline::wire::mptcp::{MpTcpRst, MptcpVersion};
+
 use super::{
     Check, CheckDetail, CheckKind, Event, EventKind, HmacStatus, ObservedConnection,
     ObservedSubflow, Outcome, Side, SubflowKind, SubflowState, UnknownJoin,
 };
-use crate::wire::mptcp::{MpTcpRst, MptcpVersion};
 
 /// The most failed checks listed under a connection.
 const MAX_FAILURES_SHOWN: usize = 8;

@@ -1,11 +1,12 @@
 //! The MPTCP options of one segment, decoded once for the connection's version.
 
-use super::ObserverStats;
-use crate::wire::mptcp::{
+use netreaktor_pipeline::wire::mptcp::{
     AddAddr, Dss, MpCapable, MpCapableKeys, MpFail, MpFastclose, MpJoin, MpPrio, MpTcpRst,
     MptcpOption, MptcpVersion, RemoveAddr,
 };
-use crate::wire::tcp_option::TcpOptions;
+use netreaktor_pipeline::wire::tcp_option::TcpOptions;
+
+use super::ObserverStats;
 
 /// The MPTCP options of a segment, one of each subtype at most (the first one when a
 /// segment carries two of a kind).

@@ -1,7 +1,7 @@
 //! Counters of what the observer saw, could not parse, or did not follow.
 
-use crate::wire::frame::FrameError;
-use crate::wire::mptcp::MptcpSubtype;
+use netreaktor_pipeline::wire::frame::FrameError;
+use netreaktor_pipeline::wire::mptcp::MptcpSubtype;
 
 /// Frame and option counters, one per reason (after Linux's per-reason MIB counters).
 ///

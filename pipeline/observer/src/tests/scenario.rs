@@ -3,13 +3,14 @@
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::trace::{Dir, Flow, Trace};
-use crate::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
-use crate::wire::mptcp::{
+use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
+use netreaktor_pipeline::wire::mptcp::{
     AddAddr, Dss, DssMapping, MpCapable, MpCapableFlags, MpJoin, MpPrio, MptcpOption, MptcpVersion,
     RemoveAddr,
 };
-use crate::wire::tcp::TcpFlags;
+use netreaktor_pipeline::wire::tcp::TcpFlags;
+
+use super::trace::{Dir, Flow, Trace};
 
 pub(super) const CLIENT_KEY: u64 = 0x0123_4567_89ab_cdef;
 pub(super) const SERVER_KEY: u64 = 0xfedc_ba98_7654_3210;

@@ -1,10 +1,11 @@
 //! DSS: DATA_ACKs, mappings and DATA_FINs (RFC 8684 §3.3, RFC 6824 §3.3), checked against
 //! the IDSNs derived from the keys and against the subflow's earlier mappings.
 
+use netreaktor_pipeline::wire::mptcp::{DataSeq, Dss};
+
 use super::mapping::MapRange;
 use super::process::Seg;
 use super::{CheckDetail, CheckKind, EventKind, Fallback, ObservedConnection, Outcome, Side};
-use crate::wire::mptcp::{DataSeq, Dss};
 
 /// How far past the peer's IDSN + 1 a first DATA_ACK may be: half the 32-bit space, the
 /// most any sender can have outstanding before its first acknowledgment (RFC 9293 §3.4).
