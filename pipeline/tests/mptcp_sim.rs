@@ -13,22 +13,14 @@
 
 #[path = "mptcp_sim/client.rs"]
 mod client;
-#[path = "proxy_sim/frames.rs"]
-#[allow(dead_code)]
-mod frames;
 #[path = "mptcp_sim/hook.rs"]
 mod hook;
-#[path = "proxy_sim/peer.rs"]
-#[allow(dead_code)]
-mod peer;
 #[path = "mptcp_sim/rx.rs"]
 mod rx;
 #[path = "mptcp_sim/scenario.rs"]
 mod scenario;
 #[path = "mptcp_sim/server_node.rs"]
 mod server_node;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 #[path = "mptcp_sim/subflow.rs"]
 mod subflow;
 #[path = "mptcp_sim/tx.rs"]

@@ -9,16 +9,10 @@
 //! A failing run prints its scenario and seed; `PROXY_SIM_SEED=<seed>` replays one seed,
 //! `PROXY_SIM_SEEDS=<n>` changes the count and `PROXY_SIM_VERBOSE=1` prints every run.
 
-#[path = "proxy_sim/frames.rs"]
-mod frames;
-#[path = "proxy_sim/peer.rs"]
-mod peer;
 #[path = "proxy_sim/proxy_node.rs"]
 mod proxy_node;
 #[path = "proxy_sim/scenario.rs"]
 mod scenario;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 
 use netreaktor_netsim::{LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::{ConnectFailure, SpliceConfig, SpliceEnd};

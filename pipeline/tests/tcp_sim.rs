@@ -9,15 +9,12 @@
 //! Then two efficiency checks: goodput on a clean 100 Mbit/s, 20 ms RTT path, and CUBIC's
 //! throughput under 1% random loss against RFC 9438 §5's response function.
 
-#[path = "tcp_sim/host.rs"]
-mod host;
 #[path = "tcp_sim/model.rs"]
 mod model;
 #[path = "tcp_sim/scenario.rs"]
 mod scenario;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 
+use netreaktor_netsim::hosts::TcpHost;
 use netreaktor_netsim::{LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::tcp::CloseReason;
 use netreaktor_pipeline::time::{Duration, Instant};
@@ -348,8 +345,8 @@ fn window_update_lost_after_pause() {
         let (client, server) = (run.client, run.server);
         let limit = Instant::from_secs(120);
         let stop = run.net.try_run_while(|net| {
-            let done = net.node::<host::Host>(client).finished()
-                && net.node::<host::Host>(server).finished();
+            let done =
+                net.node::<TcpHost>(client).finished() && net.node::<TcpHost>(server).finished();
             !done && net.now() < limit
         });
         run.stopped = stop.err().map(|e| e.to_string());

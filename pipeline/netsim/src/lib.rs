@@ -44,6 +44,12 @@
 //! [`Network::trace_hash`] hashes them all (and every frame's bytes) to assert determinism
 //! cheaply. [`Network::capture`] writes a classic pcap per endpoint, for Wireshark.
 //!
+//! # Hosts
+//!
+//! [`hosts`] holds the nodes the suites share: [`hosts::TcpHost`], one TCP connection of the
+//! pipeline's engine behind an Ethernet interface, with an application that sends and checks
+//! a seeded byte stream.
+//!
 //! # Example
 //!
 //! ```
@@ -88,6 +94,7 @@
 
 mod channel;
 mod event;
+pub mod hosts;
 mod link;
 mod network;
 mod node;

@@ -1,17 +1,17 @@
 //! The seeded byte streams the applications send: byte `i` of stream `seed` is a pure function
 //! of `(seed, i)`, so neither side stores the stream; the receiver regenerates what it expects.
 
-use netreaktor_netsim::mix64;
+use crate::mix64;
 
 /// One seeded pseudo-random byte stream.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Stream {
+pub struct Stream {
     seed: u64,
 }
 
 impl Stream {
     /// The stream of `seed`.
-    pub(crate) fn new(seed: u64) -> Stream {
+    pub fn new(seed: u64) -> Stream {
         Stream { seed }
     }
 
@@ -21,7 +21,7 @@ impl Stream {
     }
 
     /// Writes bytes `offset..offset + out.len()` of the stream into `out`.
-    pub(crate) fn fill(&self, offset: u64, out: &mut [u8]) {
+    pub fn fill(&self, offset: u64, out: &mut [u8]) {
         let mut pos = offset;
         let mut i = 0;
         while i < out.len() {
@@ -35,7 +35,7 @@ impl Stream {
     }
 
     /// The first position in `got` that differs from the stream at `offset`, if any.
-    pub(crate) fn mismatch(&self, offset: u64, got: &[u8]) -> Option<usize> {
+    pub fn mismatch(&self, offset: u64, got: &[u8]) -> Option<usize> {
         let mut want = [0u8; 4096];
         for (chunk_no, chunk) in got.chunks(want.len()).enumerate() {
             let at = chunk_no * want.len();
@@ -48,16 +48,21 @@ impl Stream {
     }
 }
 
-#[test]
-fn fill_is_random_access() {
-    let s = Stream::new(7);
-    let mut whole = [0u8; 100];
-    s.fill(0, &mut whole);
-    for start in 0..100 {
-        let mut part = vec![0u8; 100 - start];
-        s.fill(start as u64, &mut part);
-        assert_eq!(part, whole[start..]);
+#[cfg(test)]
+mod tests {
+    use super::Stream;
+
+    #[test]
+    fn fill_is_random_access() {
+        let s = Stream::new(7);
+        let mut whole = [0u8; 100];
+        s.fill(0, &mut whole);
+        for start in 0..100 {
+            let mut part = vec![0u8; 100 - start];
+            s.fill(start as u64, &mut part);
+            assert_eq!(part, whole[start..]);
+        }
+        assert_eq!(s.mismatch(3, &whole[3..]), None);
+        assert_ne!(Stream::new(8).mismatch(0, &whole), None);
     }
-    assert_eq!(s.mismatch(3, &whole[3..]), None);
-    assert_ne!(Stream::new(8).mismatch(0, &whole), None);
 }

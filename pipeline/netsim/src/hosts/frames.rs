@@ -1,5 +1,5 @@
-//! Ethernet and IPv4 around TCP segments, for every node of the proxy simulation, and the RST
-//! a host sends for a segment that matches no connection (RFC 9293 §3.10.7.1).
+//! Ethernet and IPv4 around TCP segments, for the test hosts and every other node that sends
+//! TCP, and the RST a host sends for a segment that matches no connection (RFC 9293 §3.10.7.1).
 
 use std::net::SocketAddr;
 
@@ -13,7 +13,7 @@ const MAC_SRC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
 const MAC_DST: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 2]);
 
 /// The frame carrying `tcp` from `local` to `remote` (both IPv4).
-pub(crate) fn wrap(local: SocketAddr, remote: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
+fn wrap(local: SocketAddr, remote: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
     let ethernet = EthernetRepr {
         src_addr: MAC_SRC,
         dst_addr: MAC_DST,
@@ -28,18 +28,14 @@ pub(crate) fn wrap(local: SocketAddr, remote: SocketAddr, tcp: &TcpRepr<'_>) -> 
 }
 
 /// The frame carrying the segment an engine wrote into `seg`.
-pub(crate) fn wrap_segment(local: SocketAddr, remote: SocketAddr, seg: &[u8]) -> Vec<u8> {
+pub fn wrap_segment(local: SocketAddr, remote: SocketAddr, seg: &[u8]) -> Vec<u8> {
     let packet = TcpPacket::new_checked(seg).expect("the engine emits well-formed segments");
     let tcp = TcpRepr::parse(&packet).expect("the engine emits well-formed segments");
     wrap(local, remote, &tcp)
 }
 
 /// RFC 9293 §3.10.7.1: the RST answering `seg` (none for a RST).
-pub(crate) fn reset_for(
-    local: SocketAddr,
-    remote: SocketAddr,
-    seg: &TcpRepr<'_>,
-) -> Option<Vec<u8>> {
+pub fn reset_for(local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) -> Option<Vec<u8>> {
     if seg.flags.contains(TcpFlags::RST) {
         return None;
     }
