@@ -1,4 +1,5 @@
-//! `netreaktor inspect`: a capture replayed through the pipeline's passive MPTCP observer.
+//! `netreaktor inspect`: a capture replayed through the passive MPTCP observer of
+//! `netreaktor-observer`.
 //!
 //! Reads pcap or pcapng (told apart by their magic numbers), hands every Ethernet frame with
 //! its capture timestamp to [`Observer`], and prints each connection's summary and the
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use netreaktor_pipeline::mptcp::observer::{Observer, ObserverConfig, Outcome};
+use netreaktor_observer::{Observer, ObserverConfig, Outcome};
 use netreaktor_pipeline::time::Instant;
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 use pcap_file::DataLink;

@@ -13,28 +13,20 @@
 
 #[path = "mptcp_sim/client.rs"]
 mod client;
-#[path = "proxy_sim/frames.rs"]
-#[allow(dead_code)]
-mod frames;
 #[path = "mptcp_sim/hook.rs"]
 mod hook;
-#[path = "proxy_sim/peer.rs"]
-#[allow(dead_code)]
-mod peer;
 #[path = "mptcp_sim/rx.rs"]
 mod rx;
 #[path = "mptcp_sim/scenario.rs"]
 mod scenario;
 #[path = "mptcp_sim/server_node.rs"]
 mod server_node;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 #[path = "mptcp_sim/subflow.rs"]
 mod subflow;
 #[path = "mptcp_sim/tx.rs"]
 mod tx;
 
-use netreaktor_pipeline::netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
+use netreaktor_netsim::{Direction, LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::SpliceEnd;
 use netreaktor_pipeline::shard::{BOUNDS_MICROS, Fallback, JoinRefusal};
 use netreaktor_pipeline::tcp::CloseReason;

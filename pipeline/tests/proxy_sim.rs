@@ -1,26 +1,20 @@
 //! The simulator proof of the proxy: a client host, the proxy node (a listener, an origin
-//! connection per client connection, a `proxy::Splice` between them) and one or two origin
-//! hosts, on `netsim` links. Byte-exact transfers both ways through the proxy under loss and
-//! delay; origin refused; first origin dead and the second answers; half-close in both
-//! orders; client abort and origin abort propagate as resets; idle timeout; and backpressure:
-//! a 10 MB download to a slow reader never makes the proxy hold more than its connections'
-//! configured buffers.
+//! connection per client connection, a `proxy::Splice` between them) and one or two origin hosts,
+//! on `netreaktor_netsim` links. Byte-exact transfers both ways through the proxy under loss and
+//! delay; origin refused; first origin dead and the second answers; half-close in both orders;
+//! client abort and origin abort propagate as resets; idle timeout; and backpressure: a 10 MB
+//! download to a slow reader never makes the proxy hold more than its connections' configured
+//! buffers.
 //!
 //! A failing run prints its scenario and seed; `PROXY_SIM_SEED=<seed>` replays one seed,
 //! `PROXY_SIM_SEEDS=<n>` changes the count and `PROXY_SIM_VERBOSE=1` prints every run.
 
-#[path = "proxy_sim/frames.rs"]
-mod frames;
-#[path = "proxy_sim/peer.rs"]
-mod peer;
 #[path = "proxy_sim/proxy_node.rs"]
 mod proxy_node;
 #[path = "proxy_sim/scenario.rs"]
 mod scenario;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 
-use netreaktor_pipeline::netsim::{LinkConfig, Rng, ms, percent, secs};
+use netreaktor_netsim::{LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::proxy::{ConnectFailure, SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::tcp::CloseReason;
 use netreaktor_pipeline::time::Instant;

@@ -1,24 +1,21 @@
 //! The simulator proof of the TCP engine: two hosts, each with one `tcp::Connection`, exchange
-//! seeded byte streams in both directions at once over a `netsim` link, then close. Every
-//! scenario runs at least 200 seeds and checks byte-exact delivery both ways, that both ends
-//! reach CLOSED or TIME-WAIT, and a bound on virtual time. A failing seed prints its scenario
-//! and seed; `TCP_SIM_SEED=<seed> cargo test --release --test tcp_sim <test>` replays it,
-//! `TCP_SIM_TRACE=1` then prints every segment each host receives, and `TCP_SIM_VERBOSE=1`
-//! prints every run's end time and counters.
+//! seeded byte streams in both directions at once over a `netreaktor_netsim` link, then close.
+//! Every scenario runs at least 200 seeds and checks byte-exact delivery both ways, that both ends
+//! reach CLOSED or TIME-WAIT, and a bound on virtual time. A failing seed prints its scenario and
+//! seed; `TCP_SIM_SEED=<seed> cargo test --release --test tcp_sim <test>` replays it,
+//! `TCP_SIM_TRACE=1` then prints every segment each host receives, and `TCP_SIM_VERBOSE=1` prints
+//! every run's end time and counters.
 //!
 //! Then two efficiency checks: goodput on a clean 100 Mbit/s, 20 ms RTT path, and CUBIC's
 //! throughput under 1% random loss against RFC 9438 §5's response function.
 
-#[path = "tcp_sim/host.rs"]
-mod host;
 #[path = "tcp_sim/model.rs"]
 mod model;
 #[path = "tcp_sim/scenario.rs"]
 mod scenario;
-#[path = "tcp_sim/stream.rs"]
-mod stream;
 
-use netreaktor_pipeline::netsim::{LinkConfig, Rng, ms, percent, secs};
+use netreaktor_netsim::hosts::TcpHost;
+use netreaktor_netsim::{LinkConfig, Rng, ms, percent, secs};
 use netreaktor_pipeline::tcp::CloseReason;
 use netreaktor_pipeline::time::{Duration, Instant};
 
@@ -162,8 +159,8 @@ fn blackhole_5_s_then_restored() {
         let _note = FailureNote(format!("scenario {} seed {seed}", spec.name));
         let run = run(spec);
         check_complete(&run);
-        let cut = run.net.stats(run.link, netreaktor_pipeline::netsim::Direction::AToB).dropped_cut
-            + run.net.stats(run.link, netreaktor_pipeline::netsim::Direction::BToA).dropped_cut;
+        let cut = run.net.stats(run.link, netreaktor_netsim::Direction::AToB).dropped_cut
+            + run.net.stats(run.link, netreaktor_netsim::Direction::BToA).dropped_cut;
         assert!(cut > 0, "{}: the cut dropped nothing", run.id());
     }
 }
@@ -284,7 +281,7 @@ fn cubic_1_percent_loss_matches_rfc_9438_model() {
             acked += conn.stats().bytes_acked;
             secs_total += run.net.now().saturating_duration_since(start).as_secs_f64();
             cwnd_sum += client.average_cwnd(run.net.now()) / conn.effective_mss() as f64;
-            let st = run.net.stats(run.link, netreaktor_pipeline::netsim::Direction::AToB);
+            let st = run.net.stats(run.link, netreaktor_netsim::Direction::AToB);
             dropped += st.dropped_loss;
             sent += st.sent;
         }
@@ -337,7 +334,7 @@ fn window_update_lost_after_pause() {
         spec.pause = Some((Side::Server, Instant::ZERO, secs(10)));
         spec.bound = secs(60);
         let mut run = scenario::build(spec);
-        let dir = netreaktor_pipeline::netsim::Direction::BToA;
+        let dir = netreaktor_netsim::Direction::BToA;
         run.net.schedule_cut(
             run.link,
             dir,
@@ -348,8 +345,8 @@ fn window_update_lost_after_pause() {
         let (client, server) = (run.client, run.server);
         let limit = Instant::from_secs(120);
         let stop = run.net.try_run_while(|net| {
-            let done = net.node::<host::Host>(client).finished()
-                && net.node::<host::Host>(server).finished();
+            let done =
+                net.node::<TcpHost>(client).finished() && net.node::<TcpHost>(server).finished();
             !done && net.now() < limit
         });
         run.stopped = stop.err().map(|e| e.to_string());

@@ -5,10 +5,9 @@
 //! HMACs that authenticate a new subflow (RFC 8684 §3.2, RFC 6824 §3.2) and the ADD_ADDR HMAC
 //! (RFC 8684 §3.4.1). The option formats themselves live in [`crate::wire::mptcp`].
 //!
-//! [`observer`] follows MPTCP connections passively through a capture and checks their
-//! handshakes, HMACs, IDSNs and mappings with those keys (for tests and `netreaktor inspect`).
+//! The passive observer that checks captured connections with these keys is the crate
+//! `netreaktor-observer` (`pipeline/observer`).
 
 pub mod conn;
 pub mod crypto;
 pub mod handshake;
-pub mod observer;

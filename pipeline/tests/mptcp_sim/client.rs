@@ -7,16 +7,15 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::hosts::{Stream, wrap_segment};
+use netreaktor_netsim::{IfaceId, Node, Rng, Transmit};
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
-use netreaktor_pipeline::netsim::{IfaceId, Node, Rng, Transmit};
 use netreaktor_pipeline::tcp::{Config, Connection, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 use netreaktor_pipeline::wire::frame::{ChecksumPolicy, Frame, parse_frame};
 use netreaktor_pipeline::wire::tcp::TcpSeqNumber;
 
-use super::frames::wrap_segment;
 use super::hook::{ClientHook, Mode, Signal};
-use super::stream::Stream;
 use super::subflow::{Forge, Kind, Sub};
 
 /// How the client offers MPTCP.

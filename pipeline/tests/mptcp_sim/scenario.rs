@@ -5,8 +5,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::hosts::{HostRole, Stream, TcpApp, TcpHost};
+use netreaktor_netsim::{Dirs, IfaceId, LinkConfig, LinkId, Network, NodeId, Rng};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
-use netreaktor_pipeline::netsim::{Dirs, IfaceId, LinkConfig, LinkId, Network, NodeId, Rng};
 use netreaktor_pipeline::proxy::SpliceEnd;
 use netreaktor_pipeline::shard::FrameDrop;
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
@@ -14,9 +15,7 @@ use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 
 use super::client::{ClientCfg, MpClient, Offer, Sched};
-use super::peer::{App, Peer, Role};
 use super::server_node::ServerNode;
-use super::stream::Stream;
 
 pub(crate) const WIFI: &str = "10.0.0.1";
 pub(crate) const CELL: &str = "10.0.1.1";
@@ -90,9 +89,9 @@ impl Spec {
         }
     }
 
-    pub(crate) fn origin_app(&self) -> App {
+    pub(crate) fn origin_app(&self) -> TcpApp {
         let c = &self.client;
-        App::new(c.rx, c.rx_len, c.tx, c.tx_len)
+        TcpApp::new(c.rx, c.rx_len, c.tx, c.tx_len)
     }
 }
 
@@ -118,8 +117,8 @@ impl Run {
         self.net.node::<ServerNode>(self.proxy)
     }
 
-    pub(crate) fn origin(&self) -> &Peer {
-        self.net.node::<Peer>(self.origin)
+    pub(crate) fn origin(&self) -> &TcpHost {
+        self.net.node::<TcpHost>(self.origin)
     }
 
     pub(crate) fn id(&self) -> String {
@@ -209,8 +208,8 @@ fn build(spec: Spec) -> Run {
     let proxy = net.add_node(proxy);
     let wifi = net.connect(client.iface(0), proxy.iface(0), spec.wifi.clone());
     let cell = net.connect(client.iface(1), proxy.iface(1), spec.cell.clone());
-    let origin = Peer::origin(
-        Role::Server,
+    let origin = TcpHost::passive(
+        HostRole::Server,
         Config::default(),
         addr(ORIGIN),
         rng.next_u32(),
@@ -232,7 +231,7 @@ pub(crate) fn run(spec: Spec) -> Run {
     let (client, proxy, origin) = (run.client, run.proxy, run.origin);
     let limit = Instant::ZERO + run.spec.bound + run.spec.bound;
     let result = run.net.try_run_while(|net| {
-        let o = net.node::<Peer>(origin);
+        let o = net.node::<TcpHost>(origin);
         let done = net.node::<MpClient>(client).done()
             && net.node::<ServerNode>(proxy).all_finished()
             && (o.conn.is_none() || o.done());
@@ -283,7 +282,7 @@ pub(crate) fn check_complete(run: &Run, mptcp: bool) {
     assert!(c.log.read_all_at.is_some() && c.fin_acked, "{id}: client not finished\n{d}");
     assert_eq!(o.rx_got, c.cfg.tx_len, "{id}: origin short\n{d}");
     assert!(o.log.read_all_at.is_some(), "{id}: origin saw no end\n{d}");
-    let clean = |p: &Peer| {
+    let clean = |p: &TcpHost| {
         p.state() == State::TimeWait || p.log.closed.is_some_and(|c| c.1 == CloseReason::Closed)
     };
     assert!(clean(o), "{id}: origin unclean\n{d}");

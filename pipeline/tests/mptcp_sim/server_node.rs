@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::mptcp::conn::{MptcpConfig, MptcpStats};
-use netreaktor_pipeline::netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::proxy::{Side, SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::shard::{ServiceConfig, Shard, ShardConfig, ShardEvent, ShardStats};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;

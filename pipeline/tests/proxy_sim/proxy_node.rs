@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use netreaktor_netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
-use netreaktor_pipeline::netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::proxy::{Side, Splice, SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::shard::{FrameDrop, ServiceConfig, Shard, ShardConfig, ShardEvent};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;

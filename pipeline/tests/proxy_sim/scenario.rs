@@ -4,15 +4,14 @@
 
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
+use netreaktor_netsim::hosts::{HostRole, Stream, TcpApp, TcpHost};
+use netreaktor_netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
 use netreaktor_pipeline::proxy::{SpliceConfig, SpliceEnd};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 
-use super::peer::{App, Peer, Role};
 use super::proxy_node::ProxyNode;
-use super::stream::Stream;
 
 pub(crate) const CLIENT: &str = "10.0.0.1:40000";
 pub(crate) const SERVICE: &str = "10.0.0.100:443";
@@ -42,8 +41,8 @@ pub(crate) struct Spec {
     pub(crate) splice: SpliceConfig,
     pub(crate) origins: Vec<OriginKind>,
     pub(crate) max_tries: u32,
-    pub(crate) client_app: App,
-    pub(crate) origin_app: App,
+    pub(crate) client_app: TcpApp,
+    pub(crate) origin_app: TcpApp,
     /// Everything must have finished by this virtual time.
     pub(crate) bound: Duration,
 }
@@ -63,8 +62,8 @@ impl Spec {
             splice: SpliceConfig::default(),
             origins: vec![OriginKind::Serve],
             max_tries: 1,
-            client_app: App::new(up_stream, up, down_stream, down),
-            origin_app: App::new(down_stream, down, up_stream, up),
+            client_app: TcpApp::new(up_stream, up, down_stream, down),
+            origin_app: TcpApp::new(down_stream, down, up_stream, up),
             bound: Duration::from_secs(60),
         }
     }
@@ -81,13 +80,13 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) fn client(&self) -> &Peer {
-        self.net.node::<Peer>(self.client)
+    pub(crate) fn client(&self) -> &TcpHost {
+        self.net.node::<TcpHost>(self.client)
     }
 
     /// Origin `i`.
-    pub(crate) fn origin(&self, i: usize) -> &Peer {
-        self.net.node::<Peer>(self.origins[i])
+    pub(crate) fn origin(&self, i: usize) -> &TcpHost {
+        self.net.node::<TcpHost>(self.origins[i])
     }
 
     pub(crate) fn proxy(&self) -> &ProxyNode {
@@ -95,7 +94,7 @@ impl Run {
     }
 
     /// The serving origin (the last one).
-    pub(crate) fn server(&self) -> &Peer {
+    pub(crate) fn server(&self) -> &TcpHost {
         self.origin(self.origins.len() - 1)
     }
 
@@ -146,7 +145,7 @@ fn addr(s: &str) -> SocketAddr {
 fn build(spec: Spec) -> Run {
     let mut net = Network::new(spec.seed);
     let mut rng = Rng::stream(spec.seed, 99);
-    let client = Peer::client(
+    let client = TcpHost::client(
         spec.cfg,
         addr(CLIENT),
         addr(SERVICE),
@@ -171,8 +170,9 @@ fn build(spec: Spec) -> Run {
     net.connect(client.iface(0), proxy.iface(0), spec.client_link.clone());
     let mut origins = Vec::new();
     for (i, (kind, local)) in spec.origins.iter().zip(&origin_addrs).enumerate() {
-        let role = if *kind == OriginKind::Refuse { Role::Refuser } else { Role::Server };
-        let peer = Peer::origin(role, spec.cfg, *local, rng.next_u32(), spec.origin_app.clone());
+        let role = if *kind == OriginKind::Refuse { HostRole::Refuser } else { HostRole::Server };
+        let peer =
+            TcpHost::passive(role, spec.cfg, *local, rng.next_u32(), spec.origin_app.clone());
         let node = net.add_node(peer);
         let link = net.connect(proxy.iface(i as u16 + 1), node.iface(0), spec.origin_link.clone());
         if *kind == OriginKind::Dead {
@@ -192,10 +192,10 @@ pub(crate) fn run(spec: Spec) -> Run {
     let limit = Instant::ZERO + run.spec.bound + run.spec.bound;
     let result = run.net.try_run_while(|net| {
         let origins_done = origins.iter().all(|&o| {
-            let peer = net.node::<Peer>(o);
+            let peer = net.node::<TcpHost>(o);
             peer.conn.is_none() || peer.done()
         });
-        let done = net.node::<Peer>(client).done()
+        let done = net.node::<TcpHost>(client).done()
             && net.node::<ProxyNode>(proxy).all_finished()
             && origins_done;
         !done && net.now() < limit
@@ -208,7 +208,7 @@ pub(crate) fn run(spec: Spec) -> Run {
 }
 
 /// A clean end: CLOSED with `Closed`, or TIME-WAIT.
-fn clean(peer: &Peer) -> bool {
+fn clean(peer: &TcpHost) -> bool {
     peer.state() == State::TimeWait || peer.log.closed.is_some_and(|c| c.1 == CloseReason::Closed)
 }
 

@@ -1,5 +1,5 @@
-//! Shared by the integration tests: the kernel captures in `tests/data` and tshark's decoding
-//! of them (see `tests/data/README.md`).
+//! Shared by the integration tests of the pipeline and of the observer: the kernel captures in
+//! `pipeline/tests/data` and tshark's decoding of them (see `tests/data/README.md`).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -18,9 +18,17 @@ pub struct CapturedFrame {
     pub data: Vec<u8>,
 }
 
-/// The directory of the captures.
+/// The directory of the captures, `pipeline/tests/data`. The observer's tests
+/// (`pipeline/observer/tests`) include this module by `#[path]` too, so the manifest of the
+/// crate compiling it is either the pipeline's or that of a crate one level inside it.
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pipeline = if manifest.join("tests/data").is_dir() {
+        manifest
+    } else {
+        manifest.parent().expect("a crate inside pipeline/ has a parent directory")
+    };
+    pipeline.join("tests/data")
 }
 
 /// Every capture's name (file stem), sorted.

@@ -4,14 +4,10 @@
 
 use std::net::SocketAddr;
 
-use netreaktor_pipeline::netsim::{
-    Direction, Dirs, LinkConfig, LinkId, Network, NodeId, Rng, secs,
-};
+use netreaktor_netsim::hosts::{Stream, TcpApp, TcpHost};
+use netreaktor_netsim::{Direction, Dirs, LinkConfig, LinkId, Network, NodeId, Rng, secs};
 use netreaktor_pipeline::tcp::{CloseReason, Config, State};
 use netreaktor_pipeline::time::{Duration, Instant};
-
-use super::host::{AppPlan, Host};
-use super::stream::Stream;
 
 /// Which host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +75,10 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    pub(crate) fn host(&self, side: Side) -> &Host {
+    pub(crate) fn host(&self, side: Side) -> &TcpHost {
         match side {
-            Side::Client => self.net.node::<Host>(self.client),
-            Side::Server => self.net.node::<Host>(self.server),
+            Side::Client => self.net.node::<TcpHost>(self.client),
+            Side::Server => self.net.node::<TcpHost>(self.server),
         }
     }
 
@@ -128,7 +124,7 @@ pub(crate) fn seeds(n: u64) -> Vec<u64> {
     }
 }
 
-fn plan(spec: &Spec, side: Side) -> AppPlan {
+fn plan(spec: &Spec, side: Side) -> TcpApp {
     let (up, down) =
         (Stream::new(spec.seed.wrapping_mul(2)), Stream::new(spec.seed.wrapping_mul(2) + 1));
     let (tx, tx_len, rx, rx_len) = match side {
@@ -137,7 +133,7 @@ fn plan(spec: &Spec, side: Side) -> AppPlan {
     };
     let pause = spec.pause.filter(|p| p.0 == side).map(|(_, from, span)| (from, from + span));
     let abort_after = spec.abort.filter(|a| a.0 == side).map(|a| a.1);
-    AppPlan { tx, tx_len, rx, rx_len, pause, abort_after }
+    TcpApp { pause, abort_after, ..TcpApp::new(tx, tx_len, rx, rx_len) }
 }
 
 /// The network of `spec`: client, server, one link, and the scheduled cut.
@@ -147,8 +143,11 @@ pub(crate) fn build(spec: Spec) -> Run {
     let s_addr: SocketAddr = "10.0.0.2:443".parse().expect("address");
     let (c_iss, s_iss) = (net.rng().next_u32(), net.rng().next_u32());
     let client_app = plan(&spec, Side::Client);
-    let client = net.add_node(Host::client(spec.cfg, c_addr, s_addr, c_iss, client_app));
-    let server = net.add_node(Host::server(spec.cfg, s_addr, s_iss, plan(&spec, Side::Server)));
+    // TCP_SIM_TRACE set: every host prints every segment it receives.
+    let trace = std::env::var_os("TCP_SIM_TRACE").is_some();
+    let client = TcpHost::client(spec.cfg, c_addr, s_addr, c_iss, client_app).trace(trace);
+    let server = TcpHost::server(spec.cfg, s_addr, s_iss, plan(&spec, Side::Server)).trace(trace);
+    let (client, server) = (net.add_node(client), net.add_node(server));
     let link = net.connect(client.iface(0), server.iface(0), spec.client_to_server.clone());
     net.set_config(link, Direction::BToA, spec.server_to_client.clone());
     if let Some((from, span)) = spec.cut {
@@ -165,7 +164,7 @@ pub(crate) fn run(spec: Spec) -> Run {
     let (client, server) = (run.client, run.server);
     let limit = Instant::ZERO + run.spec.bound + run.spec.bound;
     let result = run.net.try_run_while(|net| {
-        let done = net.node::<Host>(client).finished() && net.node::<Host>(server).finished();
+        let done = net.node::<TcpHost>(client).finished() && net.node::<TcpHost>(server).finished();
         !done && net.now() < limit
     });
     run.stopped = result.err().map(|e| e.to_string());
