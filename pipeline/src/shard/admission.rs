@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use super::Shard;
 use super::events::ShardEvent;
+use super::table::Entry;
 use crate::mptcp::conn::MptcpConfig;
 use crate::proxy::{Client, OriginPicker, Splice, SpliceConfig, SpliceStatus};
 use crate::tcp::Connection;
@@ -122,5 +123,15 @@ impl Shard {
     /// [`unfinished`](Self::unfinished) to learn when they are done.
     pub fn drain(&mut self) {
         self.draining = true;
+    }
+}
+
+/// Takes a splice out of its service's `max_connections` count, once.
+pub(super) fn release(services: &mut [Service], e: &mut Entry) {
+    if !e.released {
+        e.released = true;
+        if let Some(service) = services.get_mut(e.service) {
+            service.active = service.active.saturating_sub(1);
+        }
     }
 }

@@ -5,11 +5,13 @@
 //! entry.
 
 use super::Shard;
+use super::admission::release;
 use super::events::{HandoverSummary, ShardEvent};
 use super::output::{ShardTransmit, ip_header_len, write_ip_header};
-use super::stats::{self, Census};
+use super::stats::{Census, ShardStats, finished};
+use super::table::Entry;
 use super::telemetry::EndKind;
-use crate::proxy::Side;
+use crate::proxy::{Side, SplicePhase};
 use crate::time::Instant;
 
 impl Shard {
@@ -51,20 +53,13 @@ impl Shard {
         self.drop_entry(slot);
     }
 
+    /// Frees a splice's entry: forgets its MPTCP token, takes it out of the census and, if
+    /// it still counted, out of its service's `max_connections`.
     fn drop_entry(&mut self, slot: usize) {
         self.forget_token(slot);
-        if let Some(e) = self.table.remove(slot) {
-            if let Some((phase, subflows)) = e.census {
-                let c = &mut self.census;
-                c.phases[phase.index()] -= 1;
-                c.subflows -= subflows;
-                c.mptcp_connections -= usize::from(e.splice.client().mptcp().is_some());
-            }
-            if !e.released
-                && let Some(service) = self.services.get_mut(e.service)
-            {
-                service.active = service.active.saturating_sub(1);
-            }
+        if let Some(mut e) = self.table.remove(slot) {
+            uncount(&mut self.census, &e);
+            release(&mut self.services, &mut e);
             self.stats.active = self.table.len() as u64;
         }
     }
@@ -76,56 +71,17 @@ impl Shard {
         let Some(e) = self.table.get_mut(slot) else {
             return;
         };
-        let (up, down) = e.splice.moved();
-        self.stats.bytes_to_origin += up - e.counted.0;
-        self.stats.bytes_to_client += down - e.counted.1;
-        e.counted = (up, down);
+        let moved = count_bytes(&mut self.stats, e);
         let phase = e.splice.phase();
-        let subflows = e.splice.client().mptcp().map_or(0, |m| m.live_subflows());
-        if e.census != Some((phase, subflows)) {
-            let c = &mut self.census;
-            match e.census {
-                Some((was, had)) => {
-                    c.phases[was.index()] -= 1;
-                    c.subflows -= had;
-                }
-                None => c.mptcp_connections += usize::from(e.splice.client().mptcp().is_some()),
-            }
-            c.phases[phase.index()] += 1;
-            c.subflows += subflows;
-            e.census = Some((phase, subflows));
-        }
+        recount(&mut self.census, e, phase);
         // A closing or ended connection no longer counts toward max_connections: it carries
         // no more bytes, and the last acknowledgements and TIME-WAIT may keep it a while.
-        if !e.released && !phase.counts_toward_limit() {
-            e.released = true;
-            if let Some(service) = self.services.get_mut(e.service) {
-                service.active = service.active.saturating_sub(1);
-            }
+        if !phase.counts_toward_limit() {
+            release(&mut self.services, e);
         }
-        if let Some(setup) = e.splice.take_setup_time() {
-            self.stats.setup.observe(setup);
-        }
-        let stall = e.splice.client_mut().mptcp_mut().and_then(|m| m.take_handover_stall());
-        if let Some(stall) = stall {
-            self.stats.mptcp.handover_stall.observe(stall);
-        }
-        let end = stats::finished(e.status).filter(|_| !e.ended);
-        if let Some(end) = end {
-            e.ended = true;
-            let client = e.splice.client().tuple().1;
-            self.stats.ended.add(EndKind::from(end));
-            let mptcp = e.splice.client().mptcp().map(|m| {
-                let s = m.stats();
-                self.stats.mptcp.add_connection(s);
-                HandoverSummary {
-                    subflows: s.subflows_attached,
-                    potentially_failed: s.potentially_failed,
-                    reinjected_bytes: s.reinjected_bytes,
-                    subflows_closed: s.subflows_closed,
-                }
-            });
-            self.push_event(ShardEvent::Ended { client, end, moved: (up, down), mptcp });
+        observe_times(&mut self.stats, e);
+        if let Some(ended) = count_end(&mut self.stats, e, moved) {
+            self.push_event(ended);
             self.forget_token(slot);
         }
         self.table.touch(slot);
@@ -144,4 +100,72 @@ impl Shard {
         }
         census
     }
+}
+
+/// Counts the bytes a splice moved since it was last counted; returns its totals.
+fn count_bytes(stats: &mut ShardStats, e: &mut Entry) -> (u64, u64) {
+    let (up, down) = e.splice.moved();
+    stats.bytes_to_origin += up - e.counted.0;
+    stats.bytes_to_client += down - e.counted.1;
+    e.counted = (up, down);
+    (up, down)
+}
+
+/// Moves a splice in the census to `phase` and its live MPTCP subflows, from where it was
+/// last counted (a first count also counts an MPTCP connection).
+fn recount(c: &mut Census, e: &mut Entry, phase: SplicePhase) {
+    let subflows = e.splice.client().mptcp().map_or(0, |m| m.live_subflows());
+    if e.census == Some((phase, subflows)) {
+        return;
+    }
+    match e.census {
+        Some((was, had)) => {
+            c.phases[was.index()] -= 1;
+            c.subflows -= had;
+        }
+        None => c.mptcp_connections += usize::from(e.splice.client().mptcp().is_some()),
+    }
+    c.phases[phase.index()] += 1;
+    c.subflows += subflows;
+    e.census = Some((phase, subflows));
+}
+
+/// Takes a splice that is leaving the table out of the census, if it was counted.
+fn uncount(c: &mut Census, e: &Entry) {
+    if let Some((phase, subflows)) = e.census {
+        c.phases[phase.index()] -= 1;
+        c.subflows -= subflows;
+        c.mptcp_connections -= usize::from(e.splice.client().mptcp().is_some());
+    }
+}
+
+/// Observes a splice's setup time and latest MPTCP handover stall, each once.
+fn observe_times(stats: &mut ShardStats, e: &mut Entry) {
+    if let Some(setup) = e.splice.take_setup_time() {
+        stats.setup.observe(setup);
+    }
+    let stall = e.splice.client_mut().mptcp_mut().and_then(|m| m.take_handover_stall());
+    if let Some(stall) = stall {
+        stats.mptcp.handover_stall.observe(stall);
+    }
+}
+
+/// Counts a splice's end, once, with its MPTCP connection's counters; returns the event
+/// that reports it.
+fn count_end(stats: &mut ShardStats, e: &mut Entry, moved: (u64, u64)) -> Option<ShardEvent> {
+    let end = finished(e.status).filter(|_| !e.ended)?;
+    e.ended = true;
+    let client = e.splice.client().tuple().1;
+    stats.ended.add(EndKind::from(end));
+    let mptcp = e.splice.client().mptcp().map(|m| {
+        let s = m.stats();
+        stats.mptcp.add_connection(s);
+        HandoverSummary {
+            subflows: s.subflows_attached,
+            potentially_failed: s.potentially_failed,
+            reinjected_bytes: s.reinjected_bytes,
+            subflows_closed: s.subflows_closed,
+        }
+    });
+    Some(ShardEvent::Ended { client, end, moved, mptcp })
 }
