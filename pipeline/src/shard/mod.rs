@@ -20,13 +20,30 @@
 //! next origin after a refused or timed-out attempt and resetting the client when none
 //! answers. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
 //! counted; malformed frames and bad checksums are dropped and counted, never a panic.
+//!
+//! This file holds the [`Shard`] and its drive API, which dispatches each input; the rest is
+//! by concern:
+//! - `admission.rs`: services, `max_connections`, draining, accepting, origin choice and retry;
+//! - `ports.rs`: origin-side source ports and their reuse from TIME-WAIT;
+//! - `mptcp.rs`: MP_CAPABLE and MP_JOIN handshakes, tokens, pending joins;
+//! - `lifecycle.rs`: what follows any input to a splice (settle, census), reaping it;
+//! - `replies.rs`: stateless RSTs and their queues;
+//! - `table.rs`: the splices by slot and 4-tuple, their timers and transmit queues;
+//! - `time_wait.rs`: finished connections as TIME-WAIT entries;
+//! - `link.rs`, `route.rs`, `output.rs`: Ethernet headers, frames to workers, IP headers;
+//! - `config.rs`, `events.rs`, `stats.rs`, `histogram.rs`, `telemetry.rs`: what goes in and
+//!   what is reported.
 
+mod admission;
 mod config;
 mod events;
 mod histogram;
+mod lifecycle;
 mod link;
 mod mptcp;
 mod output;
+mod ports;
+mod replies;
 mod route;
 mod stats;
 mod table;
@@ -49,30 +66,24 @@ pub use route::{Route, Router};
 pub use stats::{Census, MptcpCounters, ShardStats};
 pub use telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal, Reason};
 
-use crate::mptcp::conn::MptcpConfig;
-use crate::proxy::{Client, OriginPicker, Side, Splice, SpliceConfig, SpliceStatus};
+use crate::proxy::{OriginPicker, Side, Splice, SpliceStatus};
+use crate::tcp::Config;
 use crate::tcp::isn::IsnGenerator;
-use crate::tcp::listener::{Listener, Reply, ReplyOptions, ReplyQueue};
+use crate::tcp::listener::{Listener, ReplyQueue};
 use crate::tcp::syncookie::SynCookies;
 use crate::tcp::time_wait::TimeWaitOutcome;
-use crate::tcp::{Config, Connection};
 use crate::time::Instant;
 use crate::wire::Error as WireError;
 use crate::wire::ethernet::EthernetAddress;
 use crate::wire::frame::{ChecksumPolicy, Frame, FrameError, parse_frame};
-use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use crate::wire::tcp::{TcpFlags, TcpRepr};
 
+use admission::Service;
 use link::Link;
 use output::{ip_header_len, write_ip_header};
-use table::{KeyedHasher, Table, side_index};
+use replies::REPLY_QUEUE;
+use table::{KeyedHasher, Table};
 use time_wait::TimeWaits;
-
-/// RSTs the shard may owe at once per side; past it, more are dropped and counted.
-const REPLY_QUEUE: usize = 1024;
-
-/// How long an origin connection stays in TIME-WAIT before its port may be reused
-/// (Linux's `tcp_tw_reuse` waits one second too).
-const TIME_WAIT_REUSE: crate::time::Duration = crate::time::Duration::from_secs(1);
 
 /// Events kept for [`Shard::poll_event`]; past it, the oldest are dropped.
 const EVENT_QUEUE: usize = 4096;
@@ -84,16 +95,6 @@ pub enum FrameOutcome {
     Handled,
     /// A client segment for no connection of this shard: another shard may own it.
     NotHere,
-}
-
-/// A service as the shard runs it.
-#[derive(Debug)]
-struct Service {
-    picker: OriginPicker,
-    splice: SpliceConfig,
-    max_connections: usize,
-    active: usize,
-    mptcp: Option<MptcpConfig>,
 }
 
 /// One worker's listeners, splices, timers and counters.
@@ -360,14 +361,6 @@ impl Shard {
         None
     }
 
-    fn poll_replies(&mut self, side: Side, buf: &mut [u8]) -> Option<ShardTransmit> {
-        let queue = &mut self.replies[side_index(side)];
-        let ip_len = ip_header_len(queue.front_remote()?);
-        let t = queue.poll(buf.get_mut(ip_len..)?)?;
-        let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
-        Some(ShardTransmit { side, local: t.local, remote: t.remote, len })
-    }
-
     /// The ACKs owed for connections in TIME-WAIT.
     fn poll_time_wait(
         &mut self,
@@ -387,57 +380,6 @@ impl Shard {
         match (side, self.listeners.first()) {
             (Side::Client, Some((l, _))) => l.local(),
             _ => SocketAddr::new(self.origin_source, 0),
-        }
-    }
-
-    /// The splices queued on `side`, front first; an entry leaves the queue once it has
-    /// nothing more to send there, and the shard once both its connections are closed.
-    fn poll_splices(&mut self, now: Instant, side: Side, buf: &mut [u8]) -> Option<ShardTransmit> {
-        loop {
-            let slot = self.table.queued_front(side)?;
-            if let Some(e) = self.table.get_mut(slot) {
-                // Every 4-tuple of a splice is of one IP version: the service's.
-                let ip_len = ip_header_len(e.splice.client().tuple().0);
-                let seg = buf.get_mut(ip_len..)?;
-                if let Some(((local, remote), t)) = e.splice.poll_transmit_side(now, side, seg) {
-                    let len = write_ip_header(buf, local, remote, t.len)?;
-                    return Some(ShardTransmit { side, local, remote, len });
-                }
-            }
-            self.table.dequeue_front(side);
-            self.reap_subflows(slot);
-            if self.table.droppable(slot) {
-                self.drop_entry(slot);
-            } else if self.table.retirable(slot) {
-                self.retire(now, slot);
-            }
-        }
-    }
-
-    /// Hands the connections of a finished splice that are in TIME-WAIT to the TIME-WAIT
-    /// tables and frees its entry.
-    fn retire(&mut self, now: Instant, slot: usize) {
-        if let Some(e) = self.table.get(slot) {
-            self.time_wait.retire(now, &e.splice);
-        }
-        self.drop_entry(slot);
-    }
-
-    fn drop_entry(&mut self, slot: usize) {
-        self.forget_token(slot);
-        if let Some(e) = self.table.remove(slot) {
-            if let Some((phase, subflows)) = e.census {
-                let c = &mut self.census;
-                c.phases[phase.index()] -= 1;
-                c.subflows -= subflows;
-                c.mptcp_connections -= usize::from(e.splice.client().mptcp().is_some());
-            }
-            if !e.released
-                && let Some(service) = self.services.get_mut(e.service)
-            {
-                service.active = service.active.saturating_sub(1);
-            }
-            self.stats.active = self.table.len() as u64;
         }
     }
 
@@ -475,246 +417,6 @@ impl Shard {
         }
     }
 
-    /// Queues a RST toward a client.
-    fn push_client_reply(&mut self, reply: Reply) {
-        if !self.replies[0].push(reply) {
-            self.stats.replies_dropped += 1;
-        }
-    }
-
-    /// RFC 9293 §3.10.7.1: a segment for no connection is answered with a RST (a RST is
-    /// not answered).
-    fn unmatched(&mut self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) {
-        self.stats.unmatched += 1;
-        if seg.flags.contains(TcpFlags::RST) {
-            return;
-        }
-        let side = self.side_of(local);
-        if !self.replies[side_index(side)].push(Reply::reset_for(local, remote, seg)) {
-            self.stats.replies_dropped += 1;
-        }
-    }
-
-    /// Takes the connections listener `i` established and splices each to an origin.
-    /// `establishing` is the segment just given to the listener: the one that completed a
-    /// handshake, if any did, whose MPTCP options decide what the connection is.
-    fn accept(&mut self, now: Instant, i: usize, establishing: Option<&TcpRepr<'_>>) {
-        while let Some((client, offered)) = self.listeners[i].0.poll_accept_offered() {
-            let service = self.listeners[i].1;
-            let seg = establishing.filter(|s| s.src_port == client.remote().port());
-            self.accept_one(now, service, client, seg, offered);
-        }
-    }
-
-    /// Splices an accepted client to an origin; returns its slot.
-    fn start(&mut self, now: Instant, service: usize, client: Client) -> Option<usize> {
-        let svc = self.services.get_mut(service)?;
-        if svc.active >= svc.max_connections {
-            self.stats.refused_limit += 1;
-            self.refuse(&client);
-            return None;
-        }
-        let (origin, attempt) = svc.picker.pick();
-        let splice_cfg = svc.splice;
-        let Some(origin_conn) = self.open_origin(now, origin) else {
-            self.stats.ports_exhausted += 1;
-            self.refuse(&client);
-            return None;
-        };
-        let event = ShardEvent::Accepted { client: client.tuple().1, service, origin };
-        let splice = Splice::new(splice_cfg, client, origin_conn, now);
-        let slot = self.table.insert(splice, service, attempt);
-        self.services[service].active += 1;
-        self.stats.accepted += 1;
-        self.stats.active = self.table.len() as u64;
-        self.push_event(event);
-        if let Some(e) = self.table.get_mut(slot) {
-            e.status = e.splice.pump(now);
-        }
-        self.settle(now, slot);
-        Some(slot)
-    }
-
-    /// Resets an accepted client connection the shard will not keep (an MPTCP one on its
-    /// initial subflow, the only one it has yet).
-    fn refuse(&mut self, client: &Client) {
-        let client = match client {
-            Client::Tcp(c) => c,
-            Client::Mptcp(m) => match m.subflow(0) {
-                Some(s) => s.tcp(),
-                None => return,
-            },
-        };
-        self.reset_accepted(client, ReplyOptions::None);
-    }
-
-    /// Queues a RST, with `options`, for an accepted connection the shard drops: <SEQ=SND.NXT>.
-    fn reset_accepted(&mut self, conn: &Connection, options: ReplyOptions) {
-        let reply = Reply {
-            local: conn.local(),
-            remote: conn.remote(),
-            seq: conn.snd_nxt(),
-            ack: TcpSeqNumber(0),
-            flags: TcpFlags::RST,
-            window: 0,
-            options,
-        };
-        self.push_client_reply(reply);
-    }
-
-    /// A new origin connection to `origin` from a free port of this worker's share.
-    fn open_origin(&mut self, now: Instant, origin: SocketAddr) -> Option<Connection> {
-        let local = self.free_port(now, origin)?;
-        self.stats.origin_attempts += 1;
-        let iss = self.isn.isn(now, local, origin);
-        Some(Connection::connect(Arc::clone(&self.origin_tcp), local, origin, iss, now))
-    }
-
-    /// The next port of this worker's share (`first + worker + k * workers`) not in use
-    /// toward `origin`, round-robin. A port whose previous connection to `origin` has been
-    /// in TIME-WAIT for a second, with timestamps, is reused (RFC 6191, Linux's
-    /// `tcp_tw_reuse`): an appliance that closes origin connections first would otherwise
-    /// hold each port for the whole TIME-WAIT and run out at a few hundred connections a
-    /// second.
-    fn free_port(&mut self, now: Instant, origin: SocketAddr) -> Option<SocketAddr> {
-        let first = u32::from(*self.origin_ports.start());
-        let last = u32::from(*self.origin_ports.end());
-        let (worker, workers) = (u32::from(self.worker), u32::from(self.workers));
-        let share = (last + 1).checked_sub(first + worker)?.div_ceil(workers);
-        for _ in 0..share {
-            let k = self.next_port % share;
-            self.next_port = self.next_port.wrapping_add(1);
-            let port = u16::try_from(first + worker + k * workers).ok()?;
-            let local = SocketAddr::new(self.origin_source, port);
-            let tuple = (local, origin);
-            let free = if self.table.contains(&tuple) {
-                self.reuse(now, tuple)
-            } else {
-                !self.time_wait.contains(Side::Origin, tuple) || self.reuse_retired(now, tuple)
-            };
-            if free {
-                return Some(local);
-            }
-        }
-        None
-    }
-
-    /// Frees a 4-tuple held by an origin connection in TIME-WAIT, if it may be reused.
-    fn reuse(&mut self, now: Instant, tuple: table::FourTuple) -> bool {
-        let Some((slot, Side::Origin, _)) = self.table.find(tuple.0, tuple.1) else {
-            return false;
-        };
-        let reused = self
-            .table
-            .get_mut(slot)
-            .is_some_and(|e| e.splice.reuse_origin_tuple(now, TIME_WAIT_REUSE));
-        if reused {
-            self.table.unindex(slot, &tuple);
-            self.stats.time_wait_reused += 1;
-            self.table.touch(slot);
-        }
-        reused
-    }
-
-    /// Frees a 4-tuple held by a TIME-WAIT entry, if it may be reused.
-    fn reuse_retired(&mut self, now: Instant, tuple: table::FourTuple) -> bool {
-        let reused = self.time_wait.reuse_origin(now, tuple, TIME_WAIT_REUSE);
-        self.stats.time_wait_reused += u64::from(reused);
-        reused
-    }
-
-    /// After any input to a splice: retries or gives up a failed origin, counts bytes and
-    /// ends, queues it for transmission and re-arms its timer.
-    fn settle(&mut self, now: Instant, slot: usize) {
-        self.retry_failed(now, slot);
-        let Some(e) = self.table.get_mut(slot) else {
-            return;
-        };
-        let (up, down) = e.splice.moved();
-        self.stats.bytes_to_origin += up - e.counted.0;
-        self.stats.bytes_to_client += down - e.counted.1;
-        e.counted = (up, down);
-        let phase = e.splice.phase();
-        let subflows = e.splice.client().mptcp().map_or(0, |m| m.live_subflows());
-        if e.census != Some((phase, subflows)) {
-            let c = &mut self.census;
-            match e.census {
-                Some((was, had)) => {
-                    c.phases[was.index()] -= 1;
-                    c.subflows -= had;
-                }
-                None => c.mptcp_connections += usize::from(e.splice.client().mptcp().is_some()),
-            }
-            c.phases[phase.index()] += 1;
-            c.subflows += subflows;
-            e.census = Some((phase, subflows));
-        }
-        // A closing or ended connection no longer counts toward max_connections: it carries
-        // no more bytes, and the last acknowledgements and TIME-WAIT may keep it a while.
-        if !e.released && !phase.counts_toward_limit() {
-            e.released = true;
-            if let Some(service) = self.services.get_mut(e.service) {
-                service.active = service.active.saturating_sub(1);
-            }
-        }
-        if let Some(setup) = e.splice.take_setup_time() {
-            self.stats.setup.observe(setup);
-        }
-        let stall = e.splice.client_mut().mptcp_mut().and_then(|m| m.take_handover_stall());
-        if let Some(stall) = stall {
-            self.stats.mptcp.handover_stall.observe(stall);
-        }
-        let end = stats::finished(e.status).filter(|_| !e.ended);
-        if let Some(end) = end {
-            e.ended = true;
-            let client = e.splice.client().tuple().1;
-            self.stats.ended.add(EndKind::from(end));
-            let mptcp = e.splice.client().mptcp().map(|m| {
-                let s = m.stats();
-                self.stats.mptcp.add_connection(s);
-                HandoverSummary {
-                    subflows: s.subflows_attached,
-                    potentially_failed: s.potentially_failed,
-                    reinjected_bytes: s.reinjected_bytes,
-                    subflows_closed: s.subflows_closed,
-                }
-            });
-            self.push_event(ShardEvent::Ended { client, end, moved: (up, down), mptcp });
-            self.forget_token(slot);
-        }
-        self.table.touch(slot);
-    }
-
-    /// RFC-free policy: a failed origin attempt moves to the next origin while tries remain.
-    fn retry_failed(&mut self, now: Instant, slot: usize) {
-        while let Some(e) = self.table.get_mut(slot) {
-            let SpliceStatus::OriginFailed(failure) = e.status else {
-                return;
-            };
-            let (service, mut attempt) = (e.service, e.attempt);
-            let client = e.splice.client().tuple().1;
-            let next = self.services.get(service).and_then(|s| s.picker.retry(&mut attempt));
-            let conn = next.and_then(|origin| Some((origin, self.open_origin(now, origin)?)));
-            self.table.unindex_origin(slot);
-            let Some(e) = self.table.get_mut(slot) else {
-                return;
-            };
-            e.attempt = attempt;
-            match conn {
-                Some((origin, conn)) => {
-                    e.splice.retry_origin(conn, now);
-                    self.stats.origin_retries += 1;
-                    self.push_event(ShardEvent::Retry { client, origin, after: failure });
-                }
-                None => e.splice.give_up(now),
-            }
-            if let Some(e) = self.table.get_mut(slot) {
-                e.status = e.splice.pump(now);
-            }
-            self.table.index_origin(slot);
-        }
-    }
-
     fn push_event(&mut self, event: ShardEvent) {
         if self.events.len() >= EVENT_QUEUE {
             self.events.pop_front();
@@ -722,32 +424,10 @@ impl Shard {
         self.events.push_back(event);
     }
 
-    /// Stops taking new connections: from now on a SYN that would open one is answered with
-    /// a RST (counted in `refused_draining`), so the client retries elsewhere at once. The
-    /// connections held carry on, MPTCP joins to them included. Call
-    /// [`unfinished`](Self::unfinished) to learn when they are done.
-    pub fn drain(&mut self) {
-        self.draining = true;
-    }
-
     /// The connections held, by phase, and the MPTCP connections with their live subflows,
     /// as of each connection's latest input or timeout (kept as they happen: O(1)).
     pub fn census(&self) -> Census {
         self.census
-    }
-
-    /// The census counted afresh over the whole table, O(connections), to check the kept
-    /// [`census`](Self::census) (tests and fuzzing).
-    pub fn census_by_scan(&self) -> Census {
-        let mut census = Census::default();
-        for e in self.table.slots().filter_map(|s| self.table.get(s)) {
-            census.phases[e.splice.phase().index()] += 1;
-            if let Some(m) = e.splice.client().mptcp() {
-                census.mptcp_connections += 1;
-                census.subflows += m.live_subflows();
-            }
-        }
-        census
     }
 
     /// Connections still carrying data or closing (those whose connections are all CLOSED or
