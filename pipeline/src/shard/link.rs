@@ -9,6 +9,10 @@
 //! on netlink. Last, a side falls back to the address its latest frame came from: behind one
 //! router, every peer's next hop.
 //!
+//! A frame's sender is most often the previous frame's, and a packet's destination the
+//! previous packet's: each side keeps its latest (address, MAC) pair in front of the table,
+//! so the steady state hashes nothing.
+//!
 //! The learnt table is bounded per side: when full, a new address replaces an arbitrary
 //! one (its hasher is keyed, so a peer cannot choose which). A flood of spoofed sources costs
 //! a bounded table and evicts learnt entries, which then fall back to the side's latest hop.
@@ -35,6 +39,9 @@ pub(crate) struct Link {
     learnt: [HashMap<IpAddr, EthernetAddress, KeyedHasher>; 2],
     /// Where the latest frame received on each side came from.
     latest: [Option<EthernetAddress>; 2],
+    /// The latest (address, MAC) pair learnt or looked up on each side: the table's answer
+    /// for that address, kept in front of it.
+    recent: [Option<(IpAddr, EthernetAddress)>; 2],
     /// Next hops set by the caller, by destination.
     next_hops: HashMap<IpAddr, EthernetAddress>,
 }
@@ -45,6 +52,7 @@ impl Link {
             ours: [EthernetAddress([0; 6]); 2],
             learnt: [HashMap::with_hasher(hasher), HashMap::with_hasher(hasher)],
             latest: [None; 2],
+            recent: [None; 2],
             next_hops: HashMap::new(),
         }
     }
@@ -57,12 +65,17 @@ impl Link {
     /// Sets the next hop toward `dst` (used until a frame from `dst` teaches another).
     pub(crate) fn set_next_hop(&mut self, dst: IpAddr, mac: EthernetAddress) {
         self.next_hops.insert(dst, mac);
+        self.recent = [None; 2];
     }
 
     /// Learns that `src`, on `side`, sent a frame from `mac`.
     pub(crate) fn learn(&mut self, side: Side, src: IpAddr, mac: EthernetAddress) {
         let i = side_index(side);
         self.latest[i] = Some(mac);
+        if self.recent[i] == Some((src, mac)) {
+            return;
+        }
+        self.recent[i] = Some((src, mac));
         let table = &mut self.learnt[i];
         if let Some(known) = table.get_mut(&src) {
             *known = mac;
@@ -77,15 +90,23 @@ impl Link {
     }
 
     /// The next hop toward `dst` leaving by `side`, if any is known.
-    pub(crate) fn next_hop(&self, side: Side, dst: IpAddr) -> Option<EthernetAddress> {
+    pub(crate) fn next_hop(&mut self, side: Side, dst: IpAddr) -> Option<EthernetAddress> {
         let i = side_index(side);
-        let learnt = self.learnt[i].get(&dst).copied();
-        learnt.or_else(|| self.next_hops.get(&dst).copied()).or(self.latest[i])
+        if let Some((ip, mac)) = self.recent[i]
+            && ip == dst
+        {
+            return Some(mac);
+        }
+        if let Some(&mac) = self.learnt[i].get(&dst).or_else(|| self.next_hops.get(&dst)) {
+            self.recent[i] = Some((dst, mac));
+            return Some(mac);
+        }
+        self.latest[i]
     }
 
     /// Writes the Ethernet header of a packet to `dst` leaving by `side` into
     /// `buf[..ETHERNET_HEADER_LEN]`; false if the next hop is unknown or `buf` is short.
-    pub(crate) fn write_header(&self, side: Side, dst: IpAddr, buf: &mut [u8]) -> bool {
+    pub(crate) fn write_header(&mut self, side: Side, dst: IpAddr, buf: &mut [u8]) -> bool {
         let (Some(to), Some(header)) =
             (self.next_hop(side, dst), buf.get_mut(..ETHERNET_HEADER_LEN))
         else {
