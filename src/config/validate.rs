@@ -154,7 +154,7 @@ fn check_name(
     }
 }
 
-/// Announced addresses per pipeline, at most (Linux accepts at most 8, FACTS.md).
+/// Announced addresses per pipeline, at most (Linux's path manager accepts at most 8).
 const MAX_ANNOUNCED: usize = 8;
 
 /// Whether an address can be a service or announced address.

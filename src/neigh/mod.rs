@@ -1,4 +1,4 @@
-//! Next-hop MAC addresses from the kernel's neighbour table (ARCHITECTURE.md, "Neighbours").
+//! Next-hop MAC addresses from the kernel's neighbour table (docs/architecture.md, "`neigh/`").
 //!
 //! The appliance writes whole Ethernet frames, so it needs the MAC of the next hop of every
 //! destination. It does not run ARP or Neighbour Discovery itself: the XDP steering program

@@ -1,4 +1,4 @@
-//! Cross-worker hand-off (ARCHITECTURE.md, "Sharding"): a frame received by one worker and
+//! Cross-worker hand-off (docs/architecture.md, "`worker/`"): a frame received by one worker and
 //! owned by another is copied into a bounded lock-free queue from the receiver to the owner,
 //! one queue per ordered pair of workers, so each has exactly one producer and one consumer.
 //! Frame buffers are recycled through a second queue per pair, back from the consumer to the

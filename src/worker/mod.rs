@@ -1,4 +1,4 @@
-//! The per-core workers (ARCHITECTURE.md, "Workers"): one thread per configured core, pinned,
+//! The per-core workers (docs/architecture.md, "`worker/`"): one thread per configured core, pinned,
 //! run to completion. Each owns AF_XDP ports on its queues of both interfaces, a
 //! [`Shard`] (its connections, timers and the link-layer addresses it learnt, [`link`]);
 //! nothing on the data path takes a lock or asks the kernel anything.

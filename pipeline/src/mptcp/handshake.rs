@@ -4,7 +4,7 @@
 //!
 //! Our key is derived, not stored: a keyed hash of the connection's 4-tuple and the
 //! client's ISN under the appliance's secret, retried with a counter until its token names
-//! the worker that owns the connection (ARCHITECTURE.md, "Sharding by token"). The SYN,ACK
+//! the worker that owns the connection (docs/architecture.md, "`shard/`"). The SYN,ACK
 //! (kept half-open or a SYN cookie, RFC 4987) and the third ACK derive the same key, so the
 //! handshake needs no state of its own and works under SYN cookies, where the third ACK
 //! echoes both keys (§3.1). Without the secret the key is unpredictable (§5).

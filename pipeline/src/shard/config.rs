@@ -67,7 +67,7 @@ pub fn port_owner(range: &RangeInclusive<u16>, workers: u16, port: u16) -> Optio
 
 /// The worker owning the MPTCP connection with `token`: tokens are dealt to the workers by
 /// their value modulo the worker count (a worker draws its keys until the token is one of
-/// its own; ARCHITECTURE.md, "Sharding by token"), so an MP_JOIN SYN, which carries the
+/// its own; docs/architecture.md, "`shard/`"), so an MP_JOIN SYN, which carries the
 /// token, is routed from its headers alone.
 pub fn token_owner(token: u32, workers: u16) -> u16 {
     if workers == 0 {

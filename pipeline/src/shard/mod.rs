@@ -1,5 +1,5 @@
 //! One worker's share of the appliance, sans I/O: frames in, frames out, time as a
-//! parameter (ARCHITECTURE.md, "Drive API, per worker").
+//! parameter (docs/architecture.md, "`shard/`").
 //!
 //! A [`Shard`] holds the listeners of every service, the splices it accepted (a client
 //! connection and its origin connection, [`proxy::Splice`](crate::proxy::Splice)), their

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The appliance testbed (shared TESTBED.md): a client with two radios, an access router, the
+# The appliance testbed (docs/architecture.md, "Tests"): a client with two radios, an access router, the
 # appliance with a client-facing and an origin-facing interface, and an origin server.
 #
 #   client ── wifi0 10.1.0.2 ── r-wifi 10.1.0.1 ┐
