@@ -1,5 +1,5 @@
 //! Which worker a received frame belongs to, read from its headers alone (docs/architecture.md,
-//! "Sharding"): a frame to an origin-side source port belongs to the worker the port was
+//! "`shard/`"): a frame to an origin-side source port belongs to the worker the port was
 //! dealt to ([`port_owner`]); an MP_JOIN SYN belongs to the worker its token names
 //! ([`token_owner`]); every other frame belongs to the worker that received it
 //! (RSS keeps a client 4-tuple on one queue, so the worker that took the SYN sees the rest).
