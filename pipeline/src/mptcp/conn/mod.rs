@@ -362,9 +362,12 @@ impl Connection {
             self.end = Some(MptcpEnd::Reset);
             self.fastclose_out = true;
         }
+        // RFC 8684 §3.5: MP_FASTCLOSE on a pure ACK, then the RSTs (which carry it too, for
+        // peers that take the RST form). iOS acts on it only on the ACK and does not report
+        // subflow resets to the application, which would otherwise hang.
         for s in self.subflows.iter_mut().flatten() {
             if !s.ended() {
-                s.tcp.abort(now);
+                s.tcp.abort_with_ack(now);
             }
         }
     }

@@ -243,6 +243,13 @@ impl SegmentHook for DssHook<'_> {
     }
 
     fn write_options(&mut self, segment: &Outgoing, w: &mut TcpOptionWriter<'_>) {
+        if segment.kind == SegmentKind::AbortAck {
+            if let Some(key) = self.fastclose {
+                let opt = MpFastclose { receiver_key: key };
+                let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
+            }
+            return;
+        }
         if segment.kind == SegmentKind::Reset {
             if let Some(key) = self.fastclose {
                 let opt = MpFastclose { receiver_key: key };

@@ -48,6 +48,9 @@ impl Connection {
         if buf.len() < HEADER_LEN + MAX_OPTIONS_LEN {
             return None;
         }
+        if let Some(t) = self.poll_abort_ack(now, buf, hook) {
+            return Some(t);
+        }
         if let Some(t) = self.poll_reset(buf, hook) {
             return Some(t);
         }
@@ -98,6 +101,50 @@ impl Connection {
             ack_number: ack.unwrap_or_default(),
             flags,
             window_len: 0,
+            urgent_pointer: 0,
+            options: TcpOptions::new(&area[..opt_len]),
+            payload: &[],
+        };
+        let len = self.write_header(buf, &repr);
+        self.stats.segments_out += 1;
+        Some(Transmit { len, seq, flags, payload_len: 0 })
+    }
+
+    /// The pure ACK an abort sends before its RST when asked to, <SEQ=SND.NXT><ACK=RCV.NXT>
+    /// <CTL=ACK>, with timestamps when they are on (RFC 7323 §3.2: on every non-RST segment).
+    fn poll_abort_ack(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hook: &mut impl SegmentHook,
+    ) -> Option<Transmit> {
+        if !self.ack_before_rst {
+            return None;
+        }
+        self.ack_before_rst = false;
+        let (seq, flags) = (self.snd.nxt, TcpFlags::ACK);
+        let mut area = [0u8; MAX_OPTIONS_LEN];
+        let mut w = TcpOptionWriter::new(&mut area);
+        if self.ts.enabled {
+            let _ = w.push(&self.ts_option(now));
+        }
+        let out = Outgoing {
+            kind: SegmentKind::AbortAck,
+            flags,
+            seq,
+            stream_offset: 0,
+            payload_len: 0,
+            retransmission: false,
+        };
+        hook.write_options(&out, &mut w);
+        let opt_len = w.finish();
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: seq,
+            ack_number: self.rcv.nxt,
+            flags,
+            window_len: self.rcv_window_field(),
             urgent_pointer: 0,
             options: TcpOptions::new(&area[..opt_len]),
             payload: &[],

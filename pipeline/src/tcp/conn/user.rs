@@ -97,6 +97,17 @@ impl Connection {
         self.finish(now, CloseReason::Aborted);
     }
 
+    /// [`abort`](Self::abort), with a pure ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> sent just
+    /// before the RST, its options written by the hook ([`SegmentKind::AbortAck`]): an MPTCP
+    /// peer such as iOS acts on MP_FASTCLOSE only on an ACK, not on a RST (RFC 8684 §3.5
+    /// allows both forms).
+    ///
+    /// [`SegmentKind::AbortAck`]: crate::tcp::hooks::SegmentKind::AbortAck
+    pub fn abort_with_ack(&mut self, now: Instant) {
+        self.abort(now);
+        self.ack_before_rst = self.rst_due;
+    }
+
     /// How long the connection has been in TIME-WAIT, if it is.
     pub fn time_wait_elapsed(&self, now: Instant) -> Option<crate::time::Duration> {
         if self.state != State::TimeWait {
