@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::table::{FourTuple, KeyedHasher};
+use super::table::{FourTuple, KeyedHasher, Table};
 use super::telemetry::{Fallback, JoinRefusal};
 use super::{Shard, token_owner};
 use crate::mptcp::conn::{Checksums, Connection as Mptcp, MptcpConfig};
@@ -341,16 +341,16 @@ impl Shard {
 
     /// Forgets the token and closed subflows of the entry in `slot`.
     pub(super) fn reap_subflows(&mut self, slot: usize) {
-        let Some(conn) = self.table.get_mut(slot).and_then(|e| e.splice.client_mut().mptcp_mut())
-        else {
-            return;
-        };
-        let reaped: Vec<FourTuple> = (0..=u8::MAX)
-            .map_while(|id| (usize::from(id) < 16).then(|| conn.reap(id)))
-            .flatten()
-            .collect();
-        for tuple in reaped {
-            self.table.unindex(slot, &tuple);
+        let slots = mptcp_in(&mut self.table, slot).map_or(0, |m| m.subflow_slots());
+        for id in 0..slots {
+            if let Some(tuple) = mptcp_in(&mut self.table, slot).and_then(|m| m.reap(id)) {
+                self.table.unindex(slot, &tuple);
+            }
         }
     }
+}
+
+/// The MPTCP connection of the splice in `slot`, if its client is one.
+fn mptcp_in(table: &mut Table, slot: usize) -> Option<&mut Mptcp> {
+    table.get_mut(slot).and_then(|e| e.splice.client_mut().mptcp_mut())
 }

@@ -283,6 +283,12 @@ impl Connection {
         self.subflow(id).map(|s| (s.tcp.local(), s.tcp.remote()))
     }
 
+    /// Subflow ids in use or once used: every id [`reap`](Self::reap) may take is below it.
+    pub fn subflow_slots(&self) -> SubflowId {
+        // At most `max_subflows` (<= 255) slots are ever in use.
+        self.subflows.len().min(usize::from(SubflowId::MAX)) as SubflowId
+    }
+
     /// Removes an ended subflow that has nothing more to send; returns its 4-tuple so the
     /// owner can forget it. Call for each id after polling transmits.
     pub fn reap(&mut self, id: SubflowId) -> Option<(SocketAddr, SocketAddr)> {
