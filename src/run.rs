@@ -7,8 +7,10 @@
 //! each opening its AF_XDP sockets; put each socket in its program's XSKMAP; serve
 //! `/metrics`; print `netreaktor: ready`.
 //!
-//! SIGINT or SIGTERM stops the workers, detaches the programs (the interfaces are left as
-//! they were found), prints the final counters and exits 0. A worker that fails stops the
+//! SIGTERM first drains: `/readyz` turns 503, then the workers refuse new connections and
+//! the ones held may finish. SIGINT, a second signal or the drain's end stops the workers,
+//! detaches the programs (the interfaces are left as they were found), prints the final
+//! counters and exits 0. A worker that fails stops the
 //! others the same way, and the exit status is 1.
 
 use std::net::IpAddr;
@@ -29,7 +31,7 @@ use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::logs::{self, LogFormat};
 use crate::notify;
-use crate::telemetry::Shared;
+use crate::telemetry::{Readiness, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::link::{NextHopBoard, Resolver};
 use crate::worker::metrics::WorkerMetrics;
@@ -63,9 +65,11 @@ pub(crate) fn run(
     logs::init(level, log_format);
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
+    let readiness = Arc::new(Readiness::default());
     let drain_timeout = Duration::from(config.drain_timeout.0);
-    watch_signals(Arc::clone(&stop), Arc::clone(&drain), drain_timeout)?;
-    let mut appliance = Appliance::start(&config, Arc::clone(&stop), Arc::clone(&drain))?;
+    let flags = Flags { stop: Arc::clone(&stop), drain: Arc::clone(&drain), readiness };
+    watch_signals(flags.clone(), drain_timeout)?;
+    let mut appliance = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
     notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
@@ -74,24 +78,37 @@ pub(crate) fn run(
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// SIGTERM drains (when `drain_timeout` is not zero): new connections are refused and the
+/// What the signal thread tells the rest.
+#[derive(Clone, Debug)]
+struct Flags {
+    /// Stop now: the workers reset every connection and end.
+    stop: Arc<AtomicBool>,
+    /// Drain: the workers refuse new connections.
+    drain: Arc<AtomicBool>,
+    /// What `/readyz` answers.
+    readiness: Arc<Readiness>,
+}
+
+/// SIGTERM drains (when `drain_timeout` is not zero): `/readyz` turns 503 first, so a load
+/// balancer polling it can withdraw the appliance, then new connections are refused and the
 /// ones held may finish; SIGINT, a second signal, or a zero `drain_timeout` stops at once
 /// (every connection reset).
-fn watch_signals(
-    stop: Arc<AtomicBool>,
-    drain: Arc<AtomicBool>,
-    drain_timeout: Duration,
-) -> anyhow::Result<()> {
+fn watch_signals(flags: Flags, drain_timeout: Duration) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing signals")?;
+    let Flags { stop, drain, readiness } = flags;
     std::thread::Builder::new().name("nr-signals".into()).spawn(move || {
         for signal in signals.forever() {
             let at_once = signal == SIGINT || drain_timeout.is_zero();
-            if at_once || drain.swap(true, Ordering::Relaxed) {
-                stop.store(true, Ordering::Relaxed);
+            if at_once || drain.load(Ordering::SeqCst) {
+                readiness.set_stopping();
+                stop.store(true, Ordering::SeqCst);
                 return;
             }
+            // Readiness before the workers' flag: no SYN is refused while /readyz says 200.
+            readiness.set_draining();
+            drain.store(true, Ordering::SeqCst);
             info!(
                 target: "netreaktor",
                 drain_timeout = ?drain_timeout,
@@ -109,17 +126,13 @@ struct Appliance {
     steering: Vec<Steering>,
     workers: Vec<JoinHandle<anyhow::Result<()>>>,
     shared: Arc<Shared>,
-    metrics: Option<JoinHandle<()>>,
     /// Keeps the origins' next hops the workers read.
     resolver: Resolver,
 }
 
 impl Appliance {
-    fn start(
-        config: &Config,
-        stop: Arc<AtomicBool>,
-        drain: Arc<AtomicBool>,
-    ) -> anyhow::Result<Appliance> {
+    fn start(config: &Config, flags: &Flags) -> anyhow::Result<Appliance> {
+        let Flags { stop, drain, readiness } = flags;
         let client_if = config.interfaces.client.0.clone();
         let origin_if = config.interfaces.origin.0.clone();
         let split = client_if != origin_if;
@@ -146,7 +159,7 @@ impl Appliance {
             workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
             steering: interfaces.map(|name| (name, Default::default())).collect(),
             xdp_modes,
-            ready: AtomicBool::new(false),
+            readiness: Arc::clone(readiness),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
         let origins = config.to_services().into_iter().flat_map(|s| s.origins);
@@ -170,8 +183,8 @@ impl Appliance {
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
                 next_hops: Arc::clone(&next_hops),
-                stop: Arc::clone(&stop),
-                drain: Arc::clone(&drain),
+                stop: Arc::clone(stop),
+                drain: Arc::clone(drain),
                 capture: config
                     .capture
                     .as_ref()
@@ -182,16 +195,19 @@ impl Appliance {
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
         }
-        let mut appliance =
-            Appliance { steering, workers: handles, shared, metrics: None, resolver };
+        let mut appliance = Appliance { steering, workers: handles, shared, resolver };
         if let Err(error) = appliance.register(&rx, workers) {
             stop.store(true, Ordering::Relaxed);
-            let _ = appliance.stop(&stop);
+            let _ = appliance.stop(stop);
             return Err(error);
         }
-        let metrics = endpoint::serve(config.metrics.listen.0, Arc::clone(&appliance.shared), stop);
-        appliance.metrics = Some(metrics?);
-        appliance.shared.ready.store(true, Ordering::Relaxed);
+        if let Err(error) = endpoint::serve(config.metrics.listen.0, Arc::clone(&appliance.shared))
+        {
+            stop.store(true, Ordering::Relaxed);
+            let _ = appliance.stop(stop);
+            return Err(error);
+        }
+        appliance.shared.readiness.set_ready();
         Ok(appliance)
     }
 
@@ -268,6 +284,7 @@ impl Appliance {
 
     /// Stops and joins the workers, detaches the programs, prints the counters.
     fn stop(&mut self, stop: &AtomicBool) -> anyhow::Result<()> {
+        self.shared.readiness.set_stopping();
         stop.store(true, Ordering::Relaxed);
         let mut failure = None;
         for (id, handle) in self.workers.drain(..).enumerate() {
@@ -279,9 +296,6 @@ impl Appliance {
                 }
                 Err(_) => failure = Some(anyhow!("worker {id} panicked")),
             }
-        }
-        if let Some(metrics) = self.metrics.take() {
-            let _ = metrics.join();
         }
         self.copy_steering_counters();
         for steering in &mut self.steering {

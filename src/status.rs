@@ -7,7 +7,6 @@ use std::io::{Read as _, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -42,7 +41,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         }
     }
     let status = json!({
-        "ready": shared.ready.load(Ordering::Relaxed),
+        "ready": shared.readiness.is_ready(),
         "timings": timings,
         "xdp": xdp,
         "workers": workers,
