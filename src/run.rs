@@ -1,8 +1,9 @@
 //! `netreaktor run -c FILE`: the appliance.
 //!
-//! Start-up, in order: load and validate the configuration; load the steering program for
-//! each interface (one program when both sides share one) with the service addresses and the
-//! origin-side ports; attach it (native mode where the driver has it, else generic; a
+//! Start-up, in order: load and validate the configuration; take the ownership lock of each
+//! interface ([`crate::lock`]: a second instance stops here, having changed nothing); load
+//! the steering program for each interface (one program when both sides share one) with the
+//! service addresses and the origin-side ports; attach it (native mode where the driver has it, else generic; a
 //! NetReaktor program left by a crashed run is removed first); start one worker per core,
 //! each opening its AF_XDP sockets; put each socket in its program's XSKMAP; serve
 //! `/metrics`; print `netreaktor: ready`.
@@ -29,6 +30,7 @@ use tracing::{error, info, warn};
 
 use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
+use crate::lock::{self, InterfaceLock};
 use crate::logs::{self, LogFormat};
 use crate::notify;
 use crate::telemetry::{Readiness, Shared};
@@ -128,6 +130,9 @@ struct Appliance {
     shared: Arc<Shared>,
     /// Keeps the origins' next hops the workers read.
     resolver: Resolver,
+    /// The interfaces' ownership locks, released last (when the appliance is dropped, after
+    /// the programs are detached).
+    _locks: Vec<InterfaceLock>,
 }
 
 impl Appliance {
@@ -136,6 +141,14 @@ impl Appliance {
         let client_if = config.interfaces.client.0.clone();
         let origin_if = config.interfaces.origin.0.clone();
         let split = client_if != origin_if;
+        // Before anything is attached or detached: a second instance changes nothing.
+        let mut locks = vec![lock::take(Path::new(lock::RUN_DIR), &client_if)?];
+        if split {
+            locks.push(lock::take(Path::new(lock::RUN_DIR), &origin_if)?);
+        }
+        for lock in &locks {
+            info!(target: "netreaktor", lock = %lock.path().display(), "interface locked");
+        }
         let source = origin_source(config)?;
         let (client_steer, origin_steer) = steer_configs(config, source, split);
         let mode = match config.interfaces.xdp_mode {
@@ -195,7 +208,8 @@ impl Appliance {
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
         }
-        let mut appliance = Appliance { steering, workers: handles, shared, resolver };
+        let mut appliance =
+            Appliance { steering, workers: handles, shared, resolver, _locks: locks };
         if let Err(error) = appliance.register(&rx, workers) {
             stop.store(true, Ordering::Relaxed);
             let _ = appliance.stop(stop);
@@ -325,7 +339,12 @@ fn attach(steer: &SteerConfig, interface: &str, mode: AttachMode) -> anyhow::Res
     let mode = steering.attach(interface, mode)?;
     if let Some(a) = steering.attachment() {
         for id in &a.removed_stale {
-            warn!(target: "netreaktor", interface, id, "removed a stale NetReaktor program");
+            warn!(
+                target: "netreaktor",
+                interface,
+                id,
+                "removed a stale NetReaktor program (its owner is gone: the interface lock was free)"
+            );
         }
         if let Some(why) = &a.native_error {
             warn!(target: "netreaktor", interface, why = %why, "native XDP refused; generic mode");
