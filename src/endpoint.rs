@@ -201,6 +201,14 @@ mod tests {
         drop(idle);
     }
 
+    /// `netreaktor status` reads the server's `/status` as it reads the golden body.
+    #[test]
+    fn the_status_client_reads_the_server() {
+        let addr = server();
+        let body = crate::status::fetch(addr).expect("the status client's GET");
+        assert_eq!(body, crate::status::render(&sample()));
+    }
+
     /// Over the wire: content types, 405 with `Allow`, 404, HEAD without a body.
     #[test]
     fn the_server_sends_types_allow_and_statuses() {

@@ -148,7 +148,7 @@ pub(crate) fn run(
 }
 
 /// GET /status over HTTP/1.1; the body.
-fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
+pub(crate) fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(stream, "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
