@@ -1,65 +1,233 @@
 //! The control thread's HTTP endpoint on a kernel socket (management network): `/metrics`
 //! (Prometheus text format 0.0.4, [`crate::metrics`]), `/status` (JSON, [`crate::status`]),
-//! `/healthz` (the process runs) and `/readyz` (the workers run and steering is attached).
-//! One request per connection, served in turn: it is for a scraper and an operator, not for
-//! load.
+//! `/healthz` (the process runs) and `/readyz` (start-up completed and no drain or stop has
+//! begun, [`Readiness`]).
+//!
+//! Served by `oxhttp`: a thread per connection (at most [`MAX_CONNECTIONS`]), each reading
+//! and writing with a [`TIMEOUT`], so an idle or slow client holds one thread for a few seconds
+//! and delays no one else. [`answer`] decides every answer, without I/O.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use oxhttp::model::header::{ALLOW, CONTENT_TYPE};
+use oxhttp::model::{Body, Method, Request, Response, StatusCode};
 
-use crate::telemetry::Shared;
+use crate::telemetry::{Phase, Readiness, Shared};
 
-/// Binds `listen` and serves from a background thread until `stop` is set.
-pub(crate) fn serve(
-    listen: SocketAddr,
-    shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    let listener =
-        TcpListener::bind(listen).with_context(|| format!("metrics: binding {listen}"))?;
-    listener.set_nonblocking(true).context("metrics: non-blocking")?;
-    let handle = std::thread::Builder::new().name("nr-metrics".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = answer(stream, &shared);
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    })?;
-    Ok(handle)
+/// How long a connection may wait for a request's bytes, or for the client to take an answer.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections served at once; past this, accepting waits for one to end (at most
+/// [`TIMEOUT`] for an idle one).
+pub(crate) const MAX_CONNECTIONS: usize = 256;
+
+/// The Prometheus text format's content type.
+const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// What the endpoint answers to one request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    /// `Allow`, on a 405.
+    pub(crate) allow: Option<&'static str>,
+    pub(crate) body: String,
 }
 
-fn answer(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line)?;
-    let path = line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body) = match path {
-        "/metrics" => ("200 OK", crate::metrics::render(shared)),
-        "/status" => ("200 OK", crate::status::render(shared)),
-        "/healthz" => ("200 OK", "ok\n".to_owned()),
-        "/readyz" if shared.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_owned()),
-        "/readyz" => ("503 Service Unavailable", "starting\n".to_owned()),
-        _ => ("404 Not Found", "not found\n".to_owned()),
-    };
-    let mut out = &stream;
-    write!(
-        out,
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+impl Answer {
+    fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
+        Answer { status, content_type, allow: None, body: body.into() }
+    }
+}
+
+/// The answer to `method` on `path` (GET and HEAD only; HEAD gets the same status and headers
+/// without a body).
+pub(crate) fn answer(method: &str, path: &str, shared: &Shared) -> Answer {
+    if method != "GET" && method != "HEAD" {
+        let mut not_allowed = Answer::new(405, TEXT, "method not allowed\n");
+        not_allowed.allow = Some("GET, HEAD");
+        return not_allowed;
+    }
+    match path {
+        "/metrics" => Answer::new(200, PROMETHEUS, crate::metrics::render(shared)),
+        "/status" => Answer::new(200, JSON, crate::status::render(shared)),
+        "/healthz" => Answer::new(200, TEXT, "ok\n"),
+        "/readyz" => readyz(&shared.readiness),
+        _ => Answer::new(404, TEXT, "not found\n"),
+    }
+}
+
+/// `/readyz`: 200 only while ready, 503 with the phase otherwise.
+fn readyz(readiness: &Readiness) -> Answer {
+    let not_ready = |body| Answer::new(503, TEXT, body);
+    match readiness.phase() {
+        Phase::Ready => Answer::new(200, TEXT, "ready\n"),
+        Phase::Starting => not_ready("starting\n"),
+        Phase::Draining => not_ready("draining\n"),
+        Phase::Stopping => not_ready("stopping\n"),
+    }
+}
+
+/// Binds `listen` and serves from background threads until the process exits (the endpoint
+/// answers through a stop, `/readyz` with 503).
+pub(crate) fn serve(listen: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<()> {
+    let server = oxhttp::Server::new(move |request| respond(request, &shared))
+        .bind(listen)
+        .with_global_timeout(TIMEOUT)
+        .with_max_concurrent_connections(MAX_CONNECTIONS);
+    // The listening threads run as long as the process: nothing joins them.
+    drop(server.spawn().with_context(|| format!("metrics: binding {listen}"))?);
+    Ok(())
+}
+
+fn respond(request: &mut Request<Body>, shared: &Shared) -> Response<Body> {
+    let head = request.method() == Method::HEAD;
+    let answer = answer(request.method().as_str(), request.uri().path(), shared);
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(CONTENT_TYPE, answer.content_type);
+    if let Some(allow) = answer.allow {
+        response = response.header(ALLOW, allow);
+    }
+    let body = if head { Body::empty() } else { Body::from(answer.body) };
+    // Status and headers are constants of this module, valid by construction.
+    response.body(body).unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Answer, answer, serve};
+    use crate::telemetry::{Phase, Readiness, sample};
+
+    /// `/readyz` in each phase: 200 only while ready, and the phase's name otherwise.
+    #[test]
+    fn readyz_answers_each_phase() {
+        let mut shared = sample();
+        for (phase, status, body) in [
+            (Phase::Starting, 503, "starting\n"),
+            (Phase::Ready, 200, "ready\n"),
+            (Phase::Draining, 503, "draining\n"),
+            (Phase::Stopping, 503, "stopping\n"),
+        ] {
+            shared.readiness = Arc::new(Readiness::new(phase));
+            let text = "text/plain; charset=utf-8";
+            let want = Answer { status, content_type: text, allow: None, body: body.to_owned() };
+            assert_eq!(answer("GET", "/readyz", &shared), want, "{phase:?}");
+        }
+    }
+
+    /// Draining is never undone by the end of start-up; stopping is never undone by a drain.
+    #[test]
+    fn readiness_only_moves_forward() {
+        let readiness = Readiness::default();
+        assert_eq!(readiness.phase(), Phase::Starting);
+        readiness.set_draining();
+        readiness.set_ready();
+        assert_eq!(readiness.phase(), Phase::Draining, "a SIGTERM during start-up holds");
+        readiness.set_stopping();
+        readiness.set_draining();
+        assert_eq!(readiness.phase(), Phase::Stopping);
+        let readiness = Readiness::default();
+        readiness.set_ready();
+        assert!(readiness.is_ready());
+    }
+
+    #[test]
+    fn content_types_methods_and_unknown_paths() {
+        let shared = sample();
+        let prometheus = "text/plain; version=0.0.4; charset=utf-8";
+        for (method, path, status, content_type) in [
+            ("GET", "/metrics", 200, prometheus),
+            ("HEAD", "/metrics", 200, prometheus),
+            ("GET", "/status", 200, "application/json"),
+            ("GET", "/healthz", 200, "text/plain; charset=utf-8"),
+            ("GET", "/nope", 404, "text/plain; charset=utf-8"),
+            ("POST", "/metrics", 405, "text/plain; charset=utf-8"),
+            ("DELETE", "/nope", 405, "text/plain; charset=utf-8"),
+        ] {
+            let got = answer(method, path, &shared);
+            assert_eq!((got.status, got.content_type), (status, content_type), "{method} {path}");
+            let allow = (status == 405).then_some("GET, HEAD");
+            assert_eq!(got.allow, allow, "{method} {path}");
+        }
+        assert_eq!(answer("GET", "/metrics", &shared).body, crate::metrics::render(&shared));
+        assert_eq!(answer("GET", "/status", &shared).body, crate::status::render(&shared));
+        assert_eq!(answer("GET", "/healthz", &shared).body, "ok\n");
+    }
+
+    /// A server on a free loopback port.
+    fn server() -> std::net::SocketAddr {
+        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
+        let addr = probe.local_addr().expect("its address");
+        drop(probe);
+        serve(addr, Arc::new(sample())).expect("serving");
+        addr
+    }
+
+    /// Sends `request` and reads the whole answer (the client waits up to 10 s: a test fails
+    /// only if the answer never comes).
+    fn exchange(addr: std::net::SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("an answer within 10 s");
+        String::from_utf8(answer).expect("text")
+    }
+
+    fn get(addr: std::net::SocketAddr, method: &str, path: &str) -> String {
+        exchange(addr, &format!("{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))
+    }
+
+    /// 100 connections that send nothing do not hold up a health check.
+    #[test]
+    fn idle_connections_do_not_starve_healthz() {
+        let addr = server();
+        let idle: Vec<TcpStream> =
+            (0..100).map(|_| TcpStream::connect(addr).expect("an idle connection")).collect();
+        let reply = get(addr, "GET", "/healthz");
+        assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+        assert!(reply.ends_with("\r\n\r\nok\n"), "{reply}");
+        drop(idle);
+    }
+
+    /// `netreaktor status` reads the server's `/status` as it reads the golden body.
+    #[test]
+    fn the_status_client_reads_the_server() {
+        let addr = server();
+        let body = crate::status::fetch(addr).expect("the status client's GET");
+        assert_eq!(body, crate::status::render(&sample()));
+    }
+
+    /// Over the wire: content types, 405 with `Allow`, 404, HEAD without a body.
+    #[test]
+    fn the_server_sends_types_allow_and_statuses() {
+        let addr = server();
+        let reply = get(addr, "GET", "/metrics").to_ascii_lowercase();
+        assert!(reply.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+        let body = reply.split("\r\n\r\n").nth(1).expect("a body");
+        assert_eq!(body, crate::metrics::render(&sample()).to_ascii_lowercase());
+        let reply = get(addr, "GET", "/status").to_ascii_lowercase();
+        assert!(reply.contains("content-type: application/json\r\n"), "{reply}");
+        let reply = get(addr, "POST", "/metrics").to_ascii_lowercase();
+        assert!(reply.starts_with("http/1.1 405 method not allowed\r\n"), "{reply}");
+        assert!(reply.contains("allow: get, head\r\n"), "{reply}");
+        let reply = get(addr, "GET", "/nope").to_ascii_lowercase();
+        assert!(reply.starts_with("http/1.1 404 not found\r\n"), "{reply}");
+        let reply = get(addr, "HEAD", "/healthz").to_ascii_lowercase();
+        assert!(reply.starts_with("http/1.1 200 ok\r\n") && reply.ends_with("\r\n\r\n"), "{reply}");
+    }
+
     /// Two workers with every cell distinct and one steering program, rendered byte for
     /// byte as `src/testdata/metrics.txt` and `status.json` (written anew with
     /// NETREAKTOR_BLESS=1).

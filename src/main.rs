@@ -23,6 +23,7 @@ mod check;
 mod config;
 mod endpoint;
 mod inspect;
+mod lock;
 mod logs;
 mod metrics;
 mod neigh;

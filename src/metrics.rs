@@ -84,7 +84,6 @@ fn render_steering(shared: &Shared, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
 
     use netreaktor_pipeline::proxy::SplicePhase;
 
@@ -95,7 +94,7 @@ mod tests {
             workers: vec![Arc::new(metrics)],
             steering: Vec::new(),
             xdp_modes: Vec::new(),
-            ready: AtomicBool::new(true),
+            readiness: Default::default(),
         }
     }
 

@@ -1,14 +1,17 @@
 //! `netreaktor run -c FILE`: the appliance.
 //!
-//! Start-up, in order: load and validate the configuration; load the steering program for
-//! each interface (one program when both sides share one) with the service addresses and the
-//! origin-side ports; attach it (native mode where the driver has it, else generic; a
+//! Start-up, in order: load and validate the configuration; take the ownership lock of each
+//! interface ([`crate::lock`]: a second instance stops here, having changed nothing); load
+//! the steering program for each interface (one program when both sides share one) with the
+//! service addresses and the origin-side ports; attach it (native mode where the driver has it, else generic; a
 //! NetReaktor program left by a crashed run is removed first); start one worker per core,
 //! each opening its AF_XDP sockets; put each socket in its program's XSKMAP; serve
 //! `/metrics`; print `netreaktor: ready`.
 //!
-//! SIGINT or SIGTERM stops the workers, detaches the programs (the interfaces are left as
-//! they were found), prints the final counters and exits 0. A worker that fails stops the
+//! SIGTERM first drains: `/readyz` turns 503, then the workers refuse new connections and
+//! the ones held may finish. SIGINT, a second signal or the drain's end stops the workers,
+//! detaches the programs (the interfaces are left as they were found), prints the final
+//! counters and exits 0. A worker that fails stops the
 //! others the same way, and the exit status is 1.
 
 use std::net::IpAddr;
@@ -27,9 +30,10 @@ use tracing::{error, info, warn};
 
 use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
+use crate::lock::{self, InterfaceLock};
 use crate::logs::{self, LogFormat};
 use crate::notify;
-use crate::telemetry::Shared;
+use crate::telemetry::{Readiness, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::link::{NextHopBoard, Resolver};
 use crate::worker::metrics::WorkerMetrics;
@@ -63,9 +67,11 @@ pub(crate) fn run(
     logs::init(level, log_format);
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
+    let readiness = Arc::new(Readiness::default());
     let drain_timeout = Duration::from(config.drain_timeout.0);
-    watch_signals(Arc::clone(&stop), Arc::clone(&drain), drain_timeout)?;
-    let mut appliance = Appliance::start(&config, Arc::clone(&stop), Arc::clone(&drain))?;
+    let flags = Flags { stop: Arc::clone(&stop), drain: Arc::clone(&drain), readiness };
+    watch_signals(flags.clone(), drain_timeout)?;
+    let mut appliance = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
     notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
@@ -74,24 +80,37 @@ pub(crate) fn run(
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// SIGTERM drains (when `drain_timeout` is not zero): new connections are refused and the
+/// What the signal thread tells the rest.
+#[derive(Clone, Debug)]
+struct Flags {
+    /// Stop now: the workers reset every connection and end.
+    stop: Arc<AtomicBool>,
+    /// Drain: the workers refuse new connections.
+    drain: Arc<AtomicBool>,
+    /// What `/readyz` answers.
+    readiness: Arc<Readiness>,
+}
+
+/// SIGTERM drains (when `drain_timeout` is not zero): `/readyz` turns 503 first, so a load
+/// balancer polling it can withdraw the appliance, then new connections are refused and the
 /// ones held may finish; SIGINT, a second signal, or a zero `drain_timeout` stops at once
 /// (every connection reset).
-fn watch_signals(
-    stop: Arc<AtomicBool>,
-    drain: Arc<AtomicBool>,
-    drain_timeout: Duration,
-) -> anyhow::Result<()> {
+fn watch_signals(flags: Flags, drain_timeout: Duration) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing signals")?;
+    let Flags { stop, drain, readiness } = flags;
     std::thread::Builder::new().name("nr-signals".into()).spawn(move || {
         for signal in signals.forever() {
             let at_once = signal == SIGINT || drain_timeout.is_zero();
-            if at_once || drain.swap(true, Ordering::Relaxed) {
-                stop.store(true, Ordering::Relaxed);
+            if at_once || drain.load(Ordering::SeqCst) {
+                readiness.set_stopping();
+                stop.store(true, Ordering::SeqCst);
                 return;
             }
+            // Readiness before the workers' flag: no SYN is refused while /readyz says 200.
+            readiness.set_draining();
+            drain.store(true, Ordering::SeqCst);
             info!(
                 target: "netreaktor",
                 drain_timeout = ?drain_timeout,
@@ -109,20 +128,27 @@ struct Appliance {
     steering: Vec<Steering>,
     workers: Vec<JoinHandle<anyhow::Result<()>>>,
     shared: Arc<Shared>,
-    metrics: Option<JoinHandle<()>>,
     /// Keeps the origins' next hops the workers read.
     resolver: Resolver,
+    /// The interfaces' ownership locks, released last (when the appliance is dropped, after
+    /// the programs are detached).
+    _locks: Vec<InterfaceLock>,
 }
 
 impl Appliance {
-    fn start(
-        config: &Config,
-        stop: Arc<AtomicBool>,
-        drain: Arc<AtomicBool>,
-    ) -> anyhow::Result<Appliance> {
+    fn start(config: &Config, flags: &Flags) -> anyhow::Result<Appliance> {
+        let Flags { stop, drain, readiness } = flags;
         let client_if = config.interfaces.client.0.clone();
         let origin_if = config.interfaces.origin.0.clone();
         let split = client_if != origin_if;
+        // Before anything is attached or detached: a second instance changes nothing.
+        let mut locks = vec![lock::take(Path::new(lock::RUN_DIR), &client_if)?];
+        if split {
+            locks.push(lock::take(Path::new(lock::RUN_DIR), &origin_if)?);
+        }
+        for lock in &locks {
+            info!(target: "netreaktor", lock = %lock.path().display(), "interface locked");
+        }
         let source = origin_source(config)?;
         let (client_steer, origin_steer) = steer_configs(config, source, split);
         let mode = match config.interfaces.xdp_mode {
@@ -146,7 +172,7 @@ impl Appliance {
             workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
             steering: interfaces.map(|name| (name, Default::default())).collect(),
             xdp_modes,
-            ready: AtomicBool::new(false),
+            readiness: Arc::clone(readiness),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
         let origins = config.to_services().into_iter().flat_map(|s| s.origins);
@@ -170,8 +196,8 @@ impl Appliance {
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
                 next_hops: Arc::clone(&next_hops),
-                stop: Arc::clone(&stop),
-                drain: Arc::clone(&drain),
+                stop: Arc::clone(stop),
+                drain: Arc::clone(drain),
                 capture: config
                     .capture
                     .as_ref()
@@ -183,15 +209,19 @@ impl Appliance {
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
         }
         let mut appliance =
-            Appliance { steering, workers: handles, shared, metrics: None, resolver };
+            Appliance { steering, workers: handles, shared, resolver, _locks: locks };
         if let Err(error) = appliance.register(&rx, workers) {
             stop.store(true, Ordering::Relaxed);
-            let _ = appliance.stop(&stop);
+            let _ = appliance.stop(stop);
             return Err(error);
         }
-        let metrics = endpoint::serve(config.metrics.listen.0, Arc::clone(&appliance.shared), stop);
-        appliance.metrics = Some(metrics?);
-        appliance.shared.ready.store(true, Ordering::Relaxed);
+        if let Err(error) = endpoint::serve(config.metrics.listen.0, Arc::clone(&appliance.shared))
+        {
+            stop.store(true, Ordering::Relaxed);
+            let _ = appliance.stop(stop);
+            return Err(error);
+        }
+        appliance.shared.readiness.set_ready();
         Ok(appliance)
     }
 
@@ -268,6 +298,7 @@ impl Appliance {
 
     /// Stops and joins the workers, detaches the programs, prints the counters.
     fn stop(&mut self, stop: &AtomicBool) -> anyhow::Result<()> {
+        self.shared.readiness.set_stopping();
         stop.store(true, Ordering::Relaxed);
         let mut failure = None;
         for (id, handle) in self.workers.drain(..).enumerate() {
@@ -279,9 +310,6 @@ impl Appliance {
                 }
                 Err(_) => failure = Some(anyhow!("worker {id} panicked")),
             }
-        }
-        if let Some(metrics) = self.metrics.take() {
-            let _ = metrics.join();
         }
         self.copy_steering_counters();
         for steering in &mut self.steering {
@@ -311,7 +339,12 @@ fn attach(steer: &SteerConfig, interface: &str, mode: AttachMode) -> anyhow::Res
     let mode = steering.attach(interface, mode)?;
     if let Some(a) = steering.attachment() {
         for id in &a.removed_stale {
-            warn!(target: "netreaktor", interface, id, "removed a stale NetReaktor program");
+            warn!(
+                target: "netreaktor",
+                interface,
+                id,
+                "removed a stale NetReaktor program (its owner is gone: the interface lock was free)"
+            );
         }
         if let Some(why) = &a.native_error {
             warn!(target: "netreaktor", interface, why = %why, "native XDP refused; generic mode");

@@ -7,7 +7,6 @@ use std::io::{Read as _, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -42,7 +41,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         }
     }
     let status = json!({
-        "ready": shared.ready.load(Ordering::Relaxed),
+        "ready": shared.readiness.is_ready(),
         "timings": timings,
         "xdp": xdp,
         "workers": workers,
@@ -149,7 +148,7 @@ pub(crate) fn run(
 }
 
 /// GET /status over HTTP/1.1; the body.
-fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
+pub(crate) fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(stream, "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;

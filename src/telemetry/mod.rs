@@ -8,7 +8,7 @@
 mod table;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 pub(crate) use table::METRICS;
 
@@ -25,8 +25,63 @@ pub(crate) struct Shared {
     pub(crate) steering: Vec<(String, [AtomicU64; Counter::ALL.len()])>,
     /// Per steering program: its interface and the XDP mode in use.
     pub(crate) xdp_modes: Vec<(String, String)>,
-    /// The workers run and steering is attached.
-    pub(crate) ready: AtomicBool,
+    /// Whether the appliance takes new connections: what `/readyz` answers.
+    pub(crate) readiness: Arc<Readiness>,
+}
+
+/// The appliance's phase as a load balancer sees it through `/readyz`: ready only between the
+/// end of start-up and the first moment of a drain or stop. Set by the control thread (start-up
+/// and stop) and the signal thread (SIGTERM, SIGINT).
+#[derive(Debug, Default)]
+pub(crate) struct Readiness(AtomicU8);
+
+/// A phase of [`Readiness`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Start-up has not finished: steering, workers or the endpoint are not all up yet.
+    Starting,
+    /// Every worker runs, every socket is in the steering maps: new connections are taken.
+    Ready,
+    /// SIGTERM: new connections are refused (or about to be), the ones held may finish.
+    Draining,
+    /// Stopping: every connection is reset, the programs are detached.
+    Stopping,
+}
+
+impl Readiness {
+    const PHASES: [Phase; 4] = [Phase::Starting, Phase::Ready, Phase::Draining, Phase::Stopping];
+
+    /// A readiness in `phase` (tests; the appliance starts at [`Phase::Starting`]).
+    #[cfg(test)]
+    pub(crate) fn new(phase: Phase) -> Self {
+        Readiness(AtomicU8::new(phase as u8))
+    }
+
+    /// The current phase.
+    pub(crate) fn phase(&self) -> Phase {
+        Self::PHASES[usize::from(self.0.load(Ordering::SeqCst)) % Self::PHASES.len()]
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.phase() == Phase::Ready
+    }
+
+    /// Start-up completed: ready, unless a signal already began a drain or a stop.
+    pub(crate) fn set_ready(&self) {
+        let (from, to) = (Phase::Starting as u8, Phase::Ready as u8);
+        let _ = self.0.compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// A drain begins: not ready from now on (unless already stopping).
+    pub(crate) fn set_draining(&self) {
+        self.0.fetch_max(Phase::Draining as u8, Ordering::SeqCst);
+    }
+
+    /// A stop begins: not ready from now on.
+    pub(crate) fn set_stopping(&self) {
+        self.0.store(Phase::Stopping as u8, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -124,7 +179,7 @@ pub(crate) fn sample() -> Shared {
         workers: vec![Arc::new(sample(0)), Arc::new(sample(1))],
         steering: vec![("srv0".to_owned(), std::array::from_fn(|i| AtomicU64::new(i as u64)))],
         xdp_modes: vec![("srv0".to_owned(), "native".to_owned())],
-        ready: AtomicBool::new(true),
+        readiness: Arc::new(Readiness::new(Phase::Ready)),
     }
 }
 

@@ -6,6 +6,10 @@
 //! xdp obj`) or when its link outlives its owner (pinned, or leaked inside a process). Before
 //! attaching, every XDP program on the interface is listed (`ip -d link show`); one named
 //! [`PROGRAM_NAME`] is removed, any other program is an error: it is not ours to remove.
+//!
+//! `netreaktor run` gets here only holding the interface's ownership lock (`crate::lock`),
+//! which the kernel releases when its holder exits: a NetReaktor program found then has no
+//! running owner. A second instance never reaches this, so it cannot detach a live one.
 
 use std::process::Command;
 

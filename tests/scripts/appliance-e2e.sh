@@ -14,6 +14,11 @@
 #   e. origin closes first, and client closes first (half-close in both orders), checked;
 #   f. a connection idle for 5 s then carries data;
 #   h. for netreaktor: after a SIGKILL, the next start works and carries traffic;
+#   i. for netreaktor: while a download runs, a second `netreaktor run` with the same config
+#      exits non-zero naming the running instance's pid, and changes nothing: the download
+#      completes byte-exact and the first instance's redirected-frame counter keeps growing;
+#   j. for netreaktor: SIGTERM while a download runs: /readyz answers 503 "draining" at once,
+#      the download completes byte-exact (the drain lets it finish), then the exit status is 0;
 #   g. for netreaktor: both workers carried frames and connections; after each stop (SIGTERM,
 #      exit status 0) no XDP program remains on srv0 and org0, and the links and addresses of
 #      all four namespaces are as before the start (checked in both modes).
@@ -208,6 +213,22 @@ metric_sum() {
         END { printf "%d\n", sum }' "$2"
 }
 
+# Redirected frames counted by the steering program on the client-facing interface, in
+# metrics file $1.
+redirected() { metric_sum netreaktor_xdp_frames_total "$1" "interface=\"$AT_CLIENT_IF\",verdict=\"redirected\""; }
+
+# GET /readyz: "STATUS BODY" (the body's newline dropped).
+readyz() {
+    local body
+    body=$(at_appliance curl -s --max-time 5 -w ' %{http_code}' "${METRICS_URL%/metrics}/readyz") || true
+    echo "${body##* } ${body% *}"
+}
+
+# Limits the router's link to the client's Wi-Fi, so a download of a few tens of MB lasts
+# seconds (at_unshape undoes it).
+at_shape() { at_router tc qdisc add dev r-wifi root tbf rate 100mbit burst 64kb latency 100ms; }
+at_unshape() { at_router tc qdisc del dev r-wifi root 2>/dev/null || true; }
+
 # ------------------------------------------------------------------ traffic
 
 traffic() { at_client python3 "$TRAFFIC" "$@" --connect "$SERVICE"; }
@@ -306,6 +327,44 @@ run_traffic "origin closes first" client --up 30000000 --down 20000000 --seed 42
 run_traffic "idle" idle --seconds "$IDLE_SECONDS" --seed 51 &&
     say "PASS f: a connection idle for $IDLE_SECONDS s then carries data $OUT"
 
+# i. A second instance on the same interfaces, while a download runs through the first.
+if [[ $APPLIANCE == netreaktor ]]; then
+    at_shape
+    t=$(date +%s.%N)
+    traffic client --up 0 --down 80000000 --seed 61 --timeout 60 >"$WORK/i.json" 2>&1 &
+    i_pid=$!
+    sleep 1.5 # the download runs; the steering counters were copied since (about once a second)
+    metrics >"$WORK/metrics.i0" || fail "GET $METRICS_URL"
+    second_rc=0
+    at_appliance "$BIN" run -c "$WORK/base.conf" >"$WORK/second.log" 2>&1 || second_rc=$?
+    # The counters are copied about every 1.05 s: each 1.2 s window holds a copy.
+    sleep 1.2
+    metrics >"$WORK/metrics.i1" || fail "GET $METRICS_URL"
+    sleep 1.2
+    metrics >"$WORK/metrics.i2" || fail "GET $METRICS_URL"
+    running=$(kill -0 "$i_pid" 2>/dev/null && echo "still running" || echo "finished")
+    rc=0
+    wait "$i_pid" || rc=$?
+    at_unshape
+    i_ok=1
+    r0=$(redirected "$WORK/metrics.i0")
+    r1=$(redirected "$WORK/metrics.i1")
+    r2=$(redirected "$WORK/metrics.i2")
+    refusal=$(grep -m1 'in use by another NetReaktor' "$WORK/second.log" || true)
+    ((second_rc != 0)) || fail_step "i: the second instance exited 0: $(cat "$WORK/second.log")" || i_ok=""
+    [[ $refusal == *"interface $AT_CLIENT_IF is in use by another NetReaktor (pid $APPLIANCE_PID,"* ]] ||
+        fail_step "i: the second instance did not name pid $APPLIANCE_PID: $(cat "$WORK/second.log")" || i_ok=""
+    if grep -q 'stale\|steering attached\|AF_XDP socket bound' "$WORK/second.log"; then
+        fail_step "i: the second instance touched the interfaces: $(cat "$WORK/second.log")" || i_ok=""
+    fi
+    ((rc == 0)) || fail_step "i: the download through the first instance: $(cat "$WORK/i.json")" || i_ok=""
+    ((r2 > r1 && r1 > r0)) ||
+        fail_step "i: redirected frames on $AT_CLIENT_IF did not keep growing: $r0 -> $r1 -> $r2" || i_ok=""
+    at_appliance ip link show dev "$AT_CLIENT_IF" | grep -q 'prog/xdp' ||
+        fail_step "i: no XDP program left on $AT_CLIENT_IF" || i_ok=""
+    [[ -z $i_ok ]] || say "PASS i: a second instance exited $second_rc (\"$refusal\"); the first one's download of 80000000 bytes matches ($(since "$t") s; $running 2.4 s after the refusal), redirected frames on $AT_CLIENT_IF before, 1.2 s and 2.4 s after: $r0 -> $r1 -> $r2 $(cat "$WORK/i.json")"
+fi
+
 # g (part). Both workers carried traffic.
 if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.end" || fail "GET $METRICS_URL"
@@ -317,7 +376,35 @@ if [[ $APPLIANCE == netreaktor ]]; then
         say "g: worker $w received $frames frames, accepted $conns connections"
     done
 fi
-stop_appliance
+
+# j. SIGTERM while a download runs: not ready from the first moment of the drain, the
+# download completes, then a clean exit.
+if [[ $APPLIANCE == netreaktor ]]; then
+    before=$(readyz)
+    [[ $before == "200 ready" ]] || fail "j: /readyz before the drain: $before"
+    at_shape
+    t=$(date +%s.%N)
+    traffic client --up 0 --down 40000000 --seed 71 --timeout 60 >"$WORK/j.json" 2>&1 &
+    j_pid=$!
+    sleep 1
+    kill -TERM "$APPLIANCE_PID"
+    sleep 0.2
+    during=$(readyz)
+    running=$(kill -0 "$j_pid" 2>/dev/null && echo "still running" || echo "finished")
+    rc=0
+    wait "$j_pid" || rc=$?
+    at_unshape
+    at_appliance_wait_exit SIGTERM || fail "j: $AT_ERROR"
+    j_ok=1
+    [[ $during == "503 draining" ]] || fail_step "j: /readyz during the drain: $during" || j_ok=""
+    [[ $running == "still running" ]] || fail_step "j: the download ended before /readyz was asked" || j_ok=""
+    ((rc == 0)) || fail_step "j: the download during the drain: $(cat "$WORK/j.json")" || j_ok=""
+    drained=$(grep -o 'drained after=[^ ]*' "$LOG" | tail -n 1)
+    [[ -n $drained ]] || fail_step "j: no 'drained' line in the log" || j_ok=""
+    [[ -z $j_ok ]] || say "PASS j: /readyz \"$before\" then \"$during\" 0.2 s after SIGTERM (download $running); the download of 40000000 bytes matches ($(since "$t") s), $drained, exit 0 $(cat "$WORK/j.json")"
+else
+    stop_appliance
+fi
 check_clean_after_stop
 
 # d. The only origin refuses: the client is reset.

@@ -195,10 +195,18 @@ at_appliance_start() {
 # Stops the appliance (netreaktor: SIGTERM; HAProxy: SIGUSR1, its graceful stop, since it
 # answers SIGTERM with status 143); it must exit with status 0 within 10 s, without a panic.
 at_appliance_stop() {
-    local pid=$APPLIANCE_PID rc=0 i signal=TERM
-    [[ -n $pid ]] || return 0
+    local signal=TERM
+    [[ -n $APPLIANCE_PID ]] || return 0
     [[ $APPLIANCE == netreaktor ]] || signal=USR1
-    kill -"$signal" "$pid"
+    kill -"$signal" "$APPLIANCE_PID"
+    at_appliance_wait_exit "SIG$signal"
+}
+
+# Waits for the appliance, already sent signal $1 (e.g. SIGTERM), to exit: with status 0
+# within 10 s, without a panic (else SIGKILL, AT_ERROR, return 1).
+at_appliance_wait_exit() {
+    local pid=$APPLIANCE_PID rc=0 i signal=${1#SIG}
+    [[ -n $pid ]] || return 0
     for i in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
