@@ -316,6 +316,12 @@ impl Rig {
         rig
     }
 
+    /// The shard, for its counters (the long-stream test reads them).
+    #[allow(dead_code)]
+    pub(crate) fn shard(&self) -> &Shard {
+        &self.shard
+    }
+
     /// Moves time on, forwards one data segment and the acknowledgements it brings; returns
     /// the time the shard spent.
     pub(crate) fn forward_one(&mut self, direction: Direction) -> WallDuration {
@@ -331,7 +337,15 @@ impl Rig {
                 return spent;
             }
         }
-        panic!("no segment forwarded in 64 steps: the benchmark's hosts are stuck");
+        let c = &self.client;
+        panic!(
+            "no segment forwarded in 64 steps after {} segments: the benchmark's hosts are stuck \
+             (client snd_nxt {} wnd_end {}, shard {:?})",
+            self.delivered,
+            c.snd_nxt,
+            c.wnd_end,
+            self.shard.stats()
+        );
     }
 
     fn upload_step(&mut self, spent: &mut WallDuration) {

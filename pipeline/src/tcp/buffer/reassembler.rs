@@ -296,7 +296,7 @@ impl Reassembler {
 
     /// RCV.NXT as a stream position. Stream positions are 64-bit and start at 0: wrapping
     /// would take 2^64 bytes, about 46 years at 100 Gbit/s, so the `+` on them cannot overflow.
-    fn rcv_nxt(&self) -> u64 {
+    pub fn rcv_nxt(&self) -> u64 {
         self.base.wrapping_add(self.readable as u64)
     }
 }

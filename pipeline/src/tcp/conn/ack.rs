@@ -27,7 +27,7 @@ impl Connection {
                 self.queue_reset_for(seg);
                 return false;
             }
-            self.snd.una = ack;
+            self.snd.set_una(ack);
             self.sample_syn_rtt(now, seg);
             self.apply(Event::RecvAckOfSyn);
             self.established(now, seg);
@@ -134,7 +134,7 @@ impl Connection {
         let fin_now_acked = self.snd.fin.is_some_and(|fin| fin - self.snd.una >= 0 && ack > fin);
         let data_acked = newly - usize::from(fin_now_acked);
         self.snd.buf.ack(data_acked);
-        self.snd.una = ack;
+        self.snd.set_una(ack);
         self.stats.bytes_acked += data_acked as u64;
         if data_acked > 0 && self.state.can_send() {
             self.events |= EV_WRITABLE;

@@ -78,7 +78,7 @@ impl Connection {
 
     /// Our SYN is acknowledged by the peer's SYN,ACK: ESTABLISHED.
     fn on_syn_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        self.snd.una = seg.ack_number;
+        self.snd.set_una(seg.ack_number);
         self.sample_syn_rtt(now, seg);
         self.apply(Event::RecvSynAck);
         self.established(now, seg);
@@ -237,10 +237,14 @@ impl Connection {
         if seg.payload.is_empty() || !self.state.can_receive() || self.rcv.fin_received {
             return;
         }
-        let Some(irs) = self.rcv.irs else { return };
+        if self.rcv.irs.is_none() {
+            return;
+        }
         // Offset of the first byte from RCV.NXT: negative if part of it was received before.
         let ahead = seg.seq_number - self.rcv.nxt;
-        let stream_at = u64::from(seg.seq_number.offset_from(irs + 1usize));
+        // 64-bit: a 32-bit offset from the IRS wraps after 4 GiB (RFC 8684 §3.3.1 mappings
+        // of a long-lived subflow are matched against it).
+        let stream_at = self.rcv.reasm.rcv_nxt().wrapping_add(i64::from(ahead) as u64);
         out.data = Some((stream_at, seg.payload.len()));
         let skip = usize::try_from(-i64::from(ahead.min(0))).unwrap_or(usize::MAX);
         let Some(fresh) = seg.payload.get(skip..).filter(|d| !d.is_empty()) else {

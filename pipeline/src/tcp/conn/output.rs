@@ -411,7 +411,7 @@ impl Connection {
 
     /// Offset in the subflow byte stream (bytes after our SYN) of sequence number `seq`.
     pub(super) fn stream_offset(&self, seq: TcpSeqNumber) -> u64 {
-        u64::from(seq.offset_from(self.snd.iss + 1usize))
+        self.snd.stream_offset(seq)
     }
 
     /// Bookkeeping for a segment that carried our ACK.

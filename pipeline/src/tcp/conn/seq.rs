@@ -13,8 +13,11 @@ use crate::wire::tcp::TcpSeqNumber;
 pub(super) struct SendSeq {
     /// ISS.
     pub(super) iss: TcpSeqNumber,
-    /// SND.UNA: oldest unacknowledged sequence number.
+    /// SND.UNA: oldest unacknowledged sequence number. Set with [`set_una`](Self::set_una).
     pub(super) una: TcpSeqNumber,
+    /// SND.UNA as a 64-bit stream offset (bytes after the SYN acknowledged; `u64::MAX` while
+    /// the SYN is not): sequence numbers wrap after 4 GiB, stream offsets never do.
+    una_offset: u64,
     /// SND.NXT (= SND.MAX): next new sequence number to send.
     pub(super) nxt: TcpSeqNumber,
     /// SND.WND in bytes, scaled.
@@ -54,10 +57,24 @@ pub(super) struct SendSeq {
 }
 
 impl SendSeq {
+    /// Moves SND.UNA to `ack` (at or after it), and its stream offset with it.
+    pub(super) fn set_una(&mut self, ack: TcpSeqNumber) {
+        let advanced = u64::from(ack.offset_from(self.una));
+        self.una_offset = self.una_offset.wrapping_add(advanced);
+        self.una = ack;
+    }
+
+    /// The 64-bit stream offset of `seq` (bytes after the SYN), for a `seq` within 2^31 of
+    /// SND.UNA, as every sequence number in flight is.
+    pub(super) fn stream_offset(&self, seq: TcpSeqNumber) -> u64 {
+        let delta = i64::from(seq - self.una);
+        self.una_offset.wrapping_add(delta as u64)
+    }
     pub(super) fn new(iss: TcpSeqNumber, buf: SendBuffer, mss: u16) -> SendSeq {
         SendSeq {
             iss,
             una: iss,
+            una_offset: u64::MAX,
             nxt: iss,
             wnd: 0,
             max_wnd: 0,

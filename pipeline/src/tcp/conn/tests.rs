@@ -204,6 +204,28 @@ fn a_lost_tail_is_recovered_by_a_probe_not_the_rto() {
 
 /// The idle size of a connection that docs/architecture.md states ("Memory").
 #[test]
-fn an_idle_connection_is_1176_bytes() {
-    assert_eq!(core::mem::size_of::<Connection>(), 1176);
+fn an_idle_connection_is_1184_bytes() {
+    assert_eq!(core::mem::size_of::<Connection>(), 1184);
+}
+
+/// Stream offsets are 64-bit: past 4 GiB on one connection, SND.UNA's offset keeps counting
+/// where sequence numbers wrap (the MPTCP layer matches its mappings against these offsets,
+/// RFC 8684 §3.3.1).
+#[test]
+fn send_stream_offsets_count_past_4_gib() {
+    use super::seq::SendSeq;
+    use crate::tcp::buffer::SendBuffer;
+    let iss = TcpSeqNumber(u32::MAX - 10);
+    let mut snd = SendSeq::new(iss, SendBuffer::new(1024), 1460);
+    snd.set_una(iss + 1usize);
+    assert_eq!(snd.stream_offset(iss + 1usize), 0, "the first byte after the SYN");
+    let step = 1usize << 30;
+    for _ in 0..5 {
+        let next = snd.una + step;
+        snd.set_una(next);
+    }
+    let una = snd.una;
+    assert_eq!(snd.stream_offset(una), 5 << 30);
+    assert_eq!(snd.stream_offset(una + 1448usize), (5 << 30) + 1448);
+    assert_eq!(snd.stream_offset(una - 1usize), (5 << 30) - 1, "a retransmission below");
 }
