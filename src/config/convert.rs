@@ -107,6 +107,7 @@ impl Config {
                         connect_timeout: p.forward.connect_timeout.0,
                         idle_timeout: Some(p.forward.idle_timeout.0),
                         proxy_protocol: p.forward.proxy_protocol == ProxyProtocol::V2,
+                        origin_timeout: Some(p.forward.origin_timeout.0),
                     },
                     listener: self.to_listener_config(p),
                     mptcp: self.to_mptcp_config(p),

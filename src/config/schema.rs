@@ -394,6 +394,10 @@ pub(crate) struct Forward {
     /// A connection idle this long in both directions is closed.
     #[serde(default = "default_idle_timeout")]
     pub(crate) idle_timeout: Dur<{ SEC }, { 168 * HOUR }>,
+    /// An origin connection with data unacknowledged this long is given up (RFC 9293 §3.8.3
+    /// USER TIMEOUT) and the client reset.
+    #[serde(default = "default_origin_timeout")]
+    pub(crate) origin_timeout: Dur<{ SEC }, { HOUR }>,
 }
 
 fn default_connect_timeout() -> Dur<{ 100 * MS }, { 120 * SEC }> {
@@ -402,6 +406,10 @@ fn default_connect_timeout() -> Dur<{ 100 * MS }, { 120 * SEC }> {
 
 fn default_idle_timeout() -> Dur<{ SEC }, { 168 * HOUR }> {
     Dur::millis(300_000)
+}
+
+fn default_origin_timeout() -> Dur<{ SEC }, { HOUR }> {
+    Dur::millis(30_000)
 }
 
 /// Origin balancing.

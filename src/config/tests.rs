@@ -72,7 +72,7 @@ fn unknown_key_deep() {
     assert_errors(
         errors_with("    forward:\n", "    forward:\n      origin: x\n"),
         &["x.yaml:11:7: pipelines[0].forward.origin: unknown field `origin`, expected one of \
-           origins, balance, proxy_protocol, connect_timeout, idle_timeout"],
+           origins, balance, proxy_protocol, connect_timeout, idle_timeout, origin_timeout"],
     );
 }
 
@@ -222,6 +222,14 @@ fn out_of_range() {
         &["x.yaml:5:20: tcp.delayed_ack: \"1s\" is out of range 0ms..=499ms"],
     );
     assert_errors(
+        errors_with("[\"10.0.1.2:80\"]", "[\"10.0.1.2:80\"]\n      origin_timeout: 2h"),
+        &["x.yaml:12:23: pipelines[0].forward.origin_timeout: \"2h\" is out of range 1s..=1h"],
+    );
+    assert_errors(
+        errors_with("[\"10.0.1.2:80\"]", "[\"10.0.1.2:80\"]\n      origin_timeout: 0s"),
+        &["x.yaml:12:23: pipelines[0].forward.origin_timeout: \"0s\" is out of range 1s..=1h"],
+    );
+    assert_errors(
         errors_with("[80, ", "[70000, "),
         &["x.yaml:9:15: pipelines[0].match.ports[0]: port 70000 is out of range 1..=65535"],
     );
@@ -311,6 +319,18 @@ fn tunables_reach_the_pipeline_types() {
     assert_eq!((c.challenge_acks_per_sec, c.time_wait), (5, Duration::from_secs(30)));
     let l = config.to_listener_config(&config.pipelines.value[0]);
     assert_eq!((l.half_open_max, l.accept_backlog, l.syn_cookies), (0, 20, false));
+}
+
+/// `forward.origin_timeout` is each pipeline's own: its origin connections' user timeout.
+#[test]
+fn origin_timeout_reaches_each_service() {
+    use netreaktor_pipeline::time::Duration;
+    let second = "  - name: api\n    match: {address: 10.0.0.3, ports: [443]}\n    \
+                  forward: {origins: [\"10.0.1.3:443\"], origin_timeout: 5s}\n";
+    let config = parse(&with_second(second)).expect("valid");
+    let timeouts: Vec<_> = config.to_services().iter().map(|s| s.splice.origin_timeout).collect();
+    assert_eq!(timeouts, [Some(Duration::from_secs(30)), Some(Duration::from_secs(5))]);
+    assert_eq!(config.to_tcp_config().user_timeout, None, "client connections have none");
 }
 
 #[test]

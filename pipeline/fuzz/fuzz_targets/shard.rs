@@ -139,6 +139,7 @@ fn service(name: &str, listen: &str, origins: &[&str], flags: u8) -> ServiceConf
         connect_timeout: Duration::from_secs(3),
         idle_timeout: Some(Duration::from_secs(120)),
         proxy_protocol: false,
+        origin_timeout: Some(Duration::from_secs(30)),
     };
     ServiceConfig {
         name: name.into(),

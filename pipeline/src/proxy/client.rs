@@ -13,7 +13,7 @@ pub type Tuple = (SocketAddr, SocketAddr);
 
 /// The client side of a splice.
 ///
-/// Both variants are boxed: held inline, a TCP connection (1184 bytes) would size every
+/// Both variants are boxed: held inline, a TCP connection (1200 bytes) would size every
 /// splice, MPTCP ones included, whose connection lives behind its own box; an idle MPTCP
 /// connection then costs that much less (docs/performance.md, "Memory"). A plain TCP client
 /// pays one allocation at accept.

@@ -21,15 +21,23 @@ pub struct SpliceConfig {
     pub idle_timeout: Option<Duration>,
     /// Send a PROXY protocol v2 header ([`pp2`](super::pp2)) first on the origin connection.
     pub proxy_protocol: bool,
+    /// The origin connections' user timeout ([`tcp::Config::user_timeout`]): an origin that
+    /// leaves data unacknowledged this long is given up and the client reset
+    /// ([`SpliceEnd::OriginTimeout`]). The shard applies it when it opens the connection;
+    /// `None` keeps the origin config's own.
+    ///
+    /// [`tcp::Config::user_timeout`]: crate::tcp::Config::user_timeout
+    pub origin_timeout: Option<Duration>,
 }
 
 impl Default for SpliceConfig {
-    /// 3 s to connect, 5 minutes idle.
+    /// 3 s to connect, 5 minutes idle, the origin config's user timeout.
     fn default() -> Self {
         SpliceConfig {
             connect_timeout: Duration::from_secs(3),
             idle_timeout: Some(Duration::from_secs(300)),
             proxy_protocol: false,
+            origin_timeout: None,
         }
     }
 }
@@ -63,8 +71,11 @@ pub enum SpliceEnd {
     Closed,
     /// The client side was reset, aborted or timed out; the origin side was reset.
     ClientReset,
-    /// The origin side was reset or timed out after connecting; the client side was reset.
+    /// The origin side was reset after connecting; the client side was reset.
     OriginReset,
+    /// The origin side gave up after connecting (RFC 9293 §3.8.3 R2: its user timeout,
+    /// retransmissions or keepalives went unanswered); the client side was reset.
+    OriginTimeout,
     /// No origin could be reached; the client side was reset.
     OriginUnreachable(ConnectFailure),
     /// No byte moved for the idle timeout; both sides were reset.
@@ -361,11 +372,14 @@ impl Splice {
             self.check_connect(now);
             return;
         }
-        let origin_failed = self.origin.close_reason().is_some_and(|r| r != CloseReason::Closed);
-        if !self.origin_done && origin_failed {
-            self.client.abort(now);
-            self.end = Some(SpliceEnd::OriginReset);
-        }
+        let end = match self.origin.close_reason() {
+            _ if self.origin_done => return,
+            None | Some(CloseReason::Closed) => return,
+            Some(CloseReason::TimedOut) => SpliceEnd::OriginTimeout,
+            Some(_) => SpliceEnd::OriginReset,
+        };
+        self.client.abort(now);
+        self.end = Some(end);
     }
 
     /// An origin that ended before connecting, or a connect attempt past its timeout.

@@ -50,6 +50,7 @@ fn connect_timeout_then_give_up_resets_client() {
         connect_timeout: Duration::from_secs(2),
         idle_timeout: None,
         proxy_protocol: false,
+        origin_timeout: None,
     };
     let client = conn("10.0.0.2:443", "10.0.0.1:40000");
     let origin = conn("10.1.0.9:50000", "10.1.0.1:80");
@@ -71,6 +72,7 @@ fn retry_replaces_the_origin() {
         connect_timeout: Duration::from_secs(1),
         idle_timeout: None,
         proxy_protocol: false,
+        origin_timeout: None,
     };
     let client = conn("10.0.0.2:443", "10.0.0.1:40000");
     let origin = conn("10.1.0.9:50000", "10.1.0.1:80");
@@ -121,7 +123,7 @@ impl Bench {
         let syn = parse(&buf[..t.len]);
         let origin = Connection::accept(Config::default(), o, p, TcpSeqNumber(400), &syn, now);
         let connect_timeout = Duration::from_secs(3);
-        let cfg = SpliceConfig { connect_timeout, idle_timeout: None, proxy_protocol };
+        let cfg = SpliceConfig { connect_timeout, proxy_protocol, ..SpliceConfig::default() };
         let splice = Splice::new(cfg, proxy_client, proxy_origin, now);
         let mut bench = Bench { now, client, splice, origin };
         bench.shuttle();

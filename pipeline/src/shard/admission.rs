@@ -11,8 +11,8 @@ use super::events::ShardEvent;
 use super::table::Entry;
 use crate::mptcp::conn::MptcpConfig;
 use crate::proxy::{Client, OriginPicker, Splice, SpliceConfig, SpliceStatus};
-use crate::tcp::Connection;
 use crate::tcp::listener::ReplyOptions;
+use crate::tcp::{Config, Connection};
 use crate::time::Instant;
 use crate::wire::tcp::TcpRepr;
 
@@ -24,6 +24,9 @@ pub(super) struct Service {
     pub(super) max_connections: usize,
     pub(super) active: usize,
     pub(super) mptcp: Option<MptcpConfig>,
+    /// Its origin connections' config: the shard's, with the service's
+    /// [`origin_timeout`](SpliceConfig::origin_timeout) as the user timeout.
+    pub(super) origin_tcp: Arc<Config>,
 }
 
 impl Shard {
@@ -48,7 +51,7 @@ impl Shard {
         }
         let (origin, attempt) = svc.picker.pick();
         let splice_cfg = svc.splice;
-        let Some(origin_conn) = self.open_origin(now, origin) else {
+        let Some(origin_conn) = self.open_origin(now, service, origin) else {
             self.stats.ports_exhausted += 1;
             self.refuse(&client);
             return None;
@@ -80,12 +83,19 @@ impl Shard {
         self.reset_accepted(client, ReplyOptions::None);
     }
 
-    /// A new origin connection to `origin` from a free port of this worker's share.
-    fn open_origin(&mut self, now: Instant, origin: SocketAddr) -> Option<Connection> {
+    /// A new origin connection for `service` to `origin` from a free port of this worker's
+    /// share.
+    fn open_origin(
+        &mut self,
+        now: Instant,
+        service: usize,
+        origin: SocketAddr,
+    ) -> Option<Connection> {
+        let cfg = Arc::clone(&self.services.get(service)?.origin_tcp);
         let local = self.free_port(now, origin)?;
         self.stats.origin_attempts += 1;
         let iss = self.isn.isn(now, local, origin);
-        Some(Connection::connect(Arc::clone(&self.origin_tcp), local, origin, iss, now))
+        Some(Connection::connect(cfg, local, origin, iss, now))
     }
 
     /// RFC-free policy: a failed origin attempt moves to the next origin while tries remain.
@@ -97,7 +107,8 @@ impl Shard {
             let (service, mut attempt) = (e.service, e.attempt);
             let client = e.splice.client().tuple().1;
             let next = self.services.get(service).and_then(|s| s.picker.retry(&mut attempt));
-            let conn = next.and_then(|origin| Some((origin, self.open_origin(now, origin)?)));
+            let conn =
+                next.and_then(|origin| Some((origin, self.open_origin(now, service, origin)?)));
             self.table.unindex_origin(slot);
             let Some(e) = self.table.get_mut(slot) else {
                 return;

@@ -46,7 +46,9 @@ pub struct ShardConfig {
     /// The source ports of origin connections, shared among the workers by
     /// [`port_owner`].
     pub origin_ports: RangeInclusive<u16>,
-    /// The origin connections' config.
+    /// The origin connections' config; a service's
+    /// [`origin_timeout`](crate::proxy::SpliceConfig::origin_timeout) sets the user timeout of
+    /// its own.
     pub origin_tcp: Config,
     /// Verify TCP checksums, or trust the NIC's receive offload.
     pub checksums: ChecksumPolicy,

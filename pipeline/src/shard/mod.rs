@@ -104,8 +104,6 @@ pub struct Shard {
     workers: u16,
     origin_source: std::net::IpAddr,
     origin_ports: std::ops::RangeInclusive<u16>,
-    /// The origin connections' config, shared by them.
-    origin_tcp: Arc<Config>,
     checksums: ChecksumPolicy,
     services: Vec<Service>,
     /// Each listener and its service's index.
@@ -156,6 +154,7 @@ impl Shard {
                 max_connections: service.max_connections,
                 active: 0,
                 mptcp: service.mptcp.clone(),
+                origin_tcp: Arc::new(origin_tcp(&cfg.origin_tcp, &service.splice)),
             });
         }
         Shard {
@@ -163,7 +162,6 @@ impl Shard {
             workers: cfg.workers.max(1),
             origin_source: cfg.origin_source,
             origin_ports: cfg.origin_ports.clone(),
-            origin_tcp: Arc::new(cfg.origin_tcp),
             checksums: cfg.checksums,
             services,
             listeners,
@@ -472,4 +470,10 @@ impl Shard {
     pub fn splices(&self) -> impl Iterator<Item = &Splice> + '_ {
         self.table.slots().filter_map(|s| self.table.get(s)).map(|e| &e.splice)
     }
+}
+
+/// A service's origin connection config: the shard's, with the service's origin timeout as
+/// the user timeout (RFC 9293 §3.8.3) when it sets one.
+fn origin_tcp(shared: &Config, splice: &crate::proxy::SpliceConfig) -> Config {
+    Config { user_timeout: splice.origin_timeout.or(shared.user_timeout), ..*shared }
 }

@@ -120,7 +120,7 @@ reasons! {
         Closed => "closed",
         /// The client side was reset, aborted or timed out.
         ClientReset => "client_reset",
-        /// The origin side was reset or timed out after connecting.
+        /// The origin side was reset after connecting.
         OriginReset => "origin_reset",
         /// No origin could be reached.
         OriginUnreachable => "origin_unreachable",
@@ -128,6 +128,9 @@ reasons! {
         IdleTimeout => "idle_timeout",
         /// The owner aborted both sides (the appliance is stopping).
         Aborted => "aborted",
+        /// The origin side gave up after connecting (its user timeout, or retransmissions or
+        /// keepalives unanswered).
+        OriginTimeout => "origin_timeout",
     }
 }
 
@@ -140,6 +143,7 @@ impl From<SpliceEnd> for EndKind {
             SpliceEnd::OriginUnreachable(_) => EndKind::OriginUnreachable,
             SpliceEnd::IdleTimeout => EndKind::IdleTimeout,
             SpliceEnd::Aborted => EndKind::Aborted,
+            SpliceEnd::OriginTimeout => EndKind::OriginTimeout,
         }
     }
 }
@@ -264,7 +268,8 @@ mod tests {
                 "origin_reset",
                 "origin_unreachable",
                 "idle_timeout",
-                "aborted"
+                "aborted",
+                "origin_timeout"
             ]
         );
         assert_eq!(FrameDrop::ALL.map(FrameDrop::name), ["malformed", "checksum", "not_tcp"]);
@@ -296,5 +301,6 @@ mod tests {
         let unreachable = SpliceEnd::OriginUnreachable(crate::proxy::ConnectFailure::Refused);
         assert_eq!(EndKind::from(unreachable), EndKind::OriginUnreachable);
         assert_eq!(EndKind::from(SpliceEnd::Aborted), EndKind::Aborted);
+        assert_eq!(EndKind::from(SpliceEnd::OriginTimeout), EndKind::OriginTimeout);
     }
 }

@@ -147,6 +147,8 @@ struct Rig {
     shard: Shard,
     client: crate::tcp::Connection,
     origin: Option<crate::tcp::Connection>,
+    /// The origin is black-holed: what the shard sends it is lost.
+    origin_gone: bool,
     now: Instant,
 }
 
@@ -164,7 +166,8 @@ impl Rig {
 
     fn with(cfg: ShardConfig) -> Rig {
         let now = Instant::ZERO;
-        Rig { shard: Shard::new(cfg, now), client: client_from(5555, now), origin: None, now }
+        let shard = Shard::new(cfg, now);
+        Rig { shard, client: client_from(5555, now), origin: None, origin_gone: false, now }
     }
 
     /// Moves segments until none is left.
@@ -212,6 +215,7 @@ impl Rig {
             Side::Client => {
                 self.client.handle_segment(self.now, seg);
             }
+            Side::Origin if self.origin_gone => {}
             Side::Origin => match &mut self.origin {
                 Some(origin) => {
                     origin.handle_segment(self.now, seg);
@@ -264,6 +268,43 @@ fn stopping_resets_both_sides_of_every_splice() {
     assert_eq!(rig.origin.as_ref().unwrap().close_reason(), Some(CloseReason::Reset));
     assert_eq!(rig.shard.stats().ended.get(EndKind::Aborted), 1);
     assert_eq!(rig.shard.connections(), 0, "both sides closed: the splice is gone");
+}
+
+/// `forward.origin_timeout`: an origin that stops answering mid-transfer is given up after
+/// the service's origin timeout (RFC 9293 §3.8.3 USER TIMEOUT on the origin connection), not
+/// after 15 backed-off retransmissions, and the client is reset then.
+#[test]
+fn a_silent_origin_is_given_up_after_the_origin_timeout_and_the_client_reset() {
+    use crate::tcp::CloseReason;
+    use crate::time::Duration;
+    let origin_timeout = Duration::from_secs(2);
+    let mut config = cfg(0, 1);
+    config.services[0].splice.origin_timeout = Some(origin_timeout);
+    let mut rig = Rig::with(config);
+    rig.shuttle();
+    rig.client.send(b"hello");
+    rig.shuttle();
+    let mut got = [0u8; 16];
+    assert_eq!(rig.origin.as_mut().expect("connected").recv(&mut got), 5);
+    // The origin goes silent; the client's next bytes reach the shard and no further.
+    rig.now += Duration::from_secs(1);
+    rig.origin_gone = true;
+    rig.client.send(b"more");
+    rig.shuttle();
+    let sent = rig.now;
+    while rig.client.close_reason().is_none() {
+        let next = [rig.shard.poll_timeout(), rig.client.poll_timeout()].into_iter().flatten();
+        rig.now = next.min().expect("a timer runs");
+        rig.shard.handle_timeout(rig.now);
+        rig.client.handle_timeout(rig.now);
+        rig.shuttle();
+        assert!(rig.now <= sent + Duration::from_secs(60), "never given up");
+    }
+    // The user timeout is a timer of its own: exactly on time, between two retransmissions.
+    assert_eq!(rig.now, sent + origin_timeout);
+    assert_eq!(rig.client.close_reason(), Some(CloseReason::Reset));
+    assert_eq!(rig.shard.stats().ended.get(EndKind::OriginTimeout), 1);
+    assert_eq!(rig.shard.connections(), 0);
 }
 
 /// An MP_JOIN SYN option (RFC 8684 §3.2, length 12) for `token`.

@@ -65,6 +65,14 @@ pub struct Config {
     /// Data retransmissions (or unanswered zero-window probes) before giving up (§3.8.3 R2:
     /// at least 100 s). 15, as Linux: about 15 minutes with a 200 ms minimum RTO.
     pub data_retries: u32,
+    /// RFC 9293 §3.8.3's USER TIMEOUT (RFC 5482; Linux's `TCP_USER_TIMEOUT`): give up as after
+    /// `data_retries` once data or a FIN has waited this long for the peer to acknowledge
+    /// anything, counted from the last time SND.UNA advanced (or from the send that found
+    /// nothing outstanding). Whichever of the two limits comes first ends the connection.
+    /// A zero window counts only while the peer is silent: every ACK it sends with a zero
+    /// window (an answered probe) restarts the clock, and unanswered zero-window probes run it
+    /// from the first one. SYNs are not covered (`syn_retries`). `None`: no such limit.
+    pub user_timeout: Option<Duration>,
     /// How long TIME-WAIT lasts: 2·MSL (§3.4.2); MSL is taken as 30 s.
     pub time_wait: Duration,
     /// How long drained send and receive buffers stay allocated before they are freed: a
@@ -99,6 +107,7 @@ impl Default for Config {
             keepalive: None,
             syn_retries: 7,
             data_retries: 15,
+            user_timeout: None,
             time_wait: Duration::from_secs(60),
             buffer_release: Some(Duration::from_secs(1)),
             fin_wait2_timeout: Some(Duration::from_secs(60)),

@@ -198,3 +198,129 @@ fn keepalive_is_not_sent_while_data_is_outstanding() {
     assert_eq!(h.conn.stats().keepalives, 0);
     assert_eq!(h.conn.state(), State::Established);
 }
+
+/// RFC 9293 §3.8.3 USER TIMEOUT / RFC 5482, at 1 s.
+fn user_timeout(cfg: Config) -> Config {
+    Config { user_timeout: Some(Duration::from_secs(1)), ..cfg }
+}
+
+#[test]
+fn user_timeout_is_off_by_default() {
+    assert_eq!(Config::default().user_timeout, None);
+}
+
+#[test]
+fn user_timeout_gives_up_before_the_rto_schedule_would() {
+    // 15 retries would take minutes; the user timeout fires 1 s after the send, between the
+    // RTO at 900 ms and the next one at 2100 ms (so it is a timer of its own).
+    let mut h = Harness::established(user_timeout(plain()));
+    h.conn.send(b"hello");
+    let seg = Seg::new(ACK | PSH, UNA, NXT, OUR_WND).data(b"hello");
+    assert_eq!(h.transmit(), std::slice::from_ref(&seg));
+    for wait in [300, 600] {
+        assert_eq!(h.fire(), ms(wait));
+        assert_eq!(h.transmit(), std::slice::from_ref(&seg), "after {wait} ms");
+        assert_eq!(h.conn.state(), State::Established);
+    }
+    assert_eq!(h.fire(), ms(100));
+    // Given up as after `data_retries`: RST, TimedOut.
+    assert_eq!(h.transmit(), [Seg::new(RST | ACK, UNA + 5, NXT, 0)]);
+    assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::TimedOut)]);
+    assert_eq!(h.conn.stats().rtos, 2);
+}
+
+#[test]
+fn user_timeout_restarts_when_snd_una_advances() {
+    let mut h = Harness::established(user_timeout(plain()));
+    h.conn.send(b"hello");
+    h.transmit();
+    h.conn.send(b"world");
+    h.transmit();
+    h.advance(ms(250));
+    // Only "hello" is acknowledged: the clock restarts for "world" at 250 ms.
+    h.deliver(&Seg::ack(NXT, UNA + 5, PEER_WND));
+    let acked = h.now;
+    while h.conn.state() != State::Closed {
+        h.fire();
+        h.transmit();
+    }
+    assert_eq!(h.now, acked + Duration::from_secs(1));
+    assert_eq!(h.events(), [ConnEvent::Writable, ConnEvent::Closed(CloseReason::TimedOut)]);
+}
+
+#[test]
+fn user_timeout_stops_once_everything_is_acknowledged() {
+    let mut h = Harness::established(user_timeout(plain()));
+    h.conn.send(b"hello");
+    h.transmit();
+    h.advance(ms(900));
+    h.transmit();
+    h.deliver(&Seg::ack(NXT, UNA + 5, PEER_WND));
+    assert_eq!(h.conn.poll_timeout(), None);
+    // A later send starts a fresh clock.
+    h.advance(Duration::from_secs(5));
+    h.conn.send(b"again");
+    h.transmit();
+    let sent = h.now;
+    while h.conn.state() != State::Closed {
+        h.fire();
+        h.transmit();
+    }
+    assert_eq!(h.now, sent + Duration::from_secs(1));
+}
+
+#[test]
+fn longer_user_timeout_leaves_the_retry_limit_first() {
+    let cfg = Config { user_timeout: Some(Duration::from_secs(10)), data_retries: 3, ..plain() };
+    let mut h = Harness::established(cfg);
+    h.conn.send(b"hello");
+    h.transmit();
+    for wait in [300, 600, 1200, 2400] {
+        assert_eq!(h.fire(), ms(wait));
+        h.transmit();
+    }
+    assert_eq!(h.conn.state(), State::Closed);
+    assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::TimedOut)]);
+}
+
+#[test]
+fn answered_zero_window_probes_outlast_the_user_timeout() {
+    let mut h = zero_window(user_timeout(plain()));
+    let mut wait = 300;
+    for n in 0..8 {
+        assert_eq!(h.fire(), ms(wait), "probe {n}");
+        assert_eq!(h.transmit(), [probe()], "probe {n}");
+        h.deliver(&Seg::ack(NXT, UNA, 0));
+        wait *= 2;
+    }
+    assert_eq!(h.conn.state(), State::Established);
+    h.deliver(&Seg::ack(NXT, UNA, PEER_WND));
+    assert_eq!(h.transmit(), [Seg::new(ACK | PSH, UNA, NXT, OUR_WND).data(b"hello")]);
+}
+
+#[test]
+fn unanswered_zero_window_probes_count_from_the_first_probe() {
+    let mut h = zero_window(user_timeout(plain()));
+    assert_eq!(h.fire(), ms(300));
+    assert_eq!(h.transmit(), [probe()]);
+    assert_eq!(h.fire(), ms(600));
+    assert_eq!(h.transmit(), [probe()]);
+    // 1 s after the first probe, before the third (at 2100 ms).
+    assert_eq!(h.fire(), ms(400));
+    assert_eq!(h.transmit(), [Seg::new(RST | ACK, UNA, NXT, 0)]);
+    assert_eq!(h.events(), [ConnEvent::Closed(CloseReason::TimedOut)]);
+}
+
+#[test]
+fn a_zero_window_ack_keeps_outstanding_data_alive() {
+    // Data in flight, the peer acknowledges none of it but says its window is zero: alive.
+    let mut h = Harness::established(user_timeout(plain()));
+    h.conn.send(b"hello");
+    h.transmit();
+    for _ in 0..4 {
+        h.advance(ms(800));
+        h.transmit();
+        h.deliver(&Seg::ack(NXT, UNA, 0));
+    }
+    assert_eq!(h.conn.state(), State::Established);
+}

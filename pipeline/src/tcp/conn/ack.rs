@@ -81,6 +81,8 @@ impl Connection {
         let blocks = if self.sack_ok { seg.options.sack_blocks() } else { None };
         let outcome = self.sb.on_ack(ack, blocks.as_ref(), self.snd.una, self.snd.nxt);
         let window_changed = self.update_window(seg);
+        // The peer is alive: it took data, or it answers with the zero window it has.
+        let alive = ack > self.snd.una || (ack == self.snd.una && self.snd.wnd == 0);
         if ack > self.snd.una {
             self.on_new_ack(now, seg, &outcome, flight_before);
         } else if ack == self.snd.una {
@@ -101,6 +103,7 @@ impl Connection {
             // Nothing outstanding: unanswered-probe counting starts over (MUST-37).
             self.snd.retries = 0;
         }
+        self.update_user_timeout(now, alive);
     }
 
     /// RFC 9293 §3.10.7.4: update SND.WND when the segment is newer than the last update

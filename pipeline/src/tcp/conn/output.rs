@@ -259,6 +259,7 @@ impl Connection {
             Plan::Range { sack, .. } => {
                 let end = seq + len;
                 self.arm_rto_if_idle(now);
+                self.start_user_timeout(now);
                 if rx {
                     self.stats.retransmits += 1;
                     if seq == self.snd.una {
@@ -290,7 +291,13 @@ impl Connection {
                     self.sb.on_sent(seg);
                 }
             }
-            Plan::Probe => self.probe_due = false,
+            Plan::Probe => {
+                self.probe_due = false;
+                // A zero-window probe (not a keepalive): unanswered, it counts.
+                if self.snd.unsent() > 0 {
+                    self.start_user_timeout(now);
+                }
+            }
             Plan::Ack => {}
         }
     }

@@ -2,6 +2,8 @@
 //! does when it fires.
 //!
 //! - Retransmission (RFC 6298 §5; RFC 9293 §3.8.1, §3.8.3 R2 for giving up).
+//! - User timeout (RFC 9293 §3.8.3 USER TIMEOUT, RFC 5482): no progress for that long ends
+//!   the connection, whatever the retransmission schedule says.
 //! - Persist (RFC 9293 §3.8.6.1, MUST-35..37): zero-window probes with backoff, for as long
 //!   as the peer answers them.
 //! - Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
@@ -40,12 +42,16 @@ pub enum Timer {
     TailProbe,
     /// Drained buffers are freed ([`Config::buffer_release`](crate::tcp::Config)).
     Release,
+    /// Nothing outstanding acknowledged for
+    /// [`Config::user_timeout`](crate::tcp::Config::user_timeout).
+    UserTimeout,
 }
 
 impl Timer {
     /// The order expired timers run in: a tail loss probe due with the RTO goes first, and
     /// restarts the RTO (RFC 8985 §7.3).
-    const ALL: [Timer; 8] = [
+    const ALL: [Timer; TIMERS] = [
+        Timer::UserTimeout,
         Timer::TailProbe,
         Timer::Retransmit,
         Timer::Persist,
@@ -61,10 +67,13 @@ impl Timer {
     }
 }
 
+/// How many timers there are.
+const TIMERS: usize = 9;
+
 /// Deadlines, one per [`Timer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Timers {
-    at: [Option<Instant>; 8],
+    at: [Option<Instant>; TIMERS],
     /// Zero-window probes sent since the window closed (their backoff exponent).
     pub(super) persist_backoff: u32,
     /// Keepalive probes sent without an answer.
@@ -89,7 +98,7 @@ impl Timers {
     }
 
     pub(super) fn clear(&mut self) {
-        self.at = [None; 8];
+        self.at = [None; TIMERS];
     }
 
     fn next(&self) -> Option<Instant> {
@@ -125,6 +134,38 @@ impl Connection {
             Timer::Recovery => self.on_recovery_timeout(now),
             Timer::TailProbe => self.on_tail_probe(now),
             Timer::Release => self.on_release(now),
+            Timer::UserTimeout => self.on_user_timeout(now),
+        }
+    }
+
+    /// RFC 9293 §3.8.3: "if the user timeout expires, ... the connection is closed". Data (or
+    /// a FIN) is still unacknowledged, or a zero-window probe unanswered: give up (the timer
+    /// is stopped whenever nothing is left waiting on the peer).
+    fn on_user_timeout(&mut self, now: Instant) {
+        if self.snd.flight() > 0 || self.snd.unsent() > 0 {
+            self.give_up(now);
+        }
+    }
+
+    /// Starts the user-timeout clock, if configured and not running: something went out that
+    /// the peer must answer (new data, a FIN, a retransmission, a zero-window probe).
+    pub(super) fn start_user_timeout(&mut self, now: Instant) {
+        if let Some(limit) = self.cfg.user_timeout
+            && !self.timers.is_set(Timer::UserTimeout)
+        {
+            self.timers.set(Timer::UserTimeout, now + limit);
+        }
+    }
+
+    /// After an acceptable ACK: `alive` (SND.UNA advanced, or the peer answered with a zero
+    /// window) restarts the user-timeout clock while data is outstanding; with nothing
+    /// outstanding it stops (the next send or probe starts it again).
+    pub(super) fn update_user_timeout(&mut self, now: Instant, alive: bool) {
+        let Some(limit) = self.cfg.user_timeout else { return };
+        if self.snd.flight() == 0 {
+            self.timers.stop(Timer::UserTimeout);
+        } else if alive {
+            self.timers.set(Timer::UserTimeout, now + limit);
         }
     }
 

@@ -9,7 +9,7 @@
 //! retransmit its SYN,ACK, answer a retransmitted SYN, and give up after
 //! [`ListenerConfig::synack_retries`]. Its send and receive buffers are allocated lazily by the
 //! first byte (see [`buffer`](super::buffer)), so a half-open entry allocates no buffer: it
-//! costs `size_of::<Connection>()` (1184 bytes on x86-64 today) plus its 64-byte key, a flag
+//! costs `size_of::<Connection>()` (1200 bytes on x86-64 today) plus its 64-byte key, a flag
 //! and B-tree node overhead. [`Listener::HALF_OPEN_ENTRY_BYTES`] bounds it at twice the
 //! entry (3472 bytes today), so the default 1024 entries stay under 3.5 MiB; a compact
 //! entry rebuilt into a connection on the ACK would be smaller, at the cost of
