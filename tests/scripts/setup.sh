@@ -41,6 +41,15 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The Rust toolchain is the one thing this script cannot install (it comes from rustup, not
+# from Debian's archive): say exactly how, and stop.
+if ! command -v cargo >/dev/null 2>&1 || ! command -v rustup >/dev/null 2>&1; then
+    echo "setup: no Rust toolchain (cargo and rustup). Install it as this user, then run again:" >&2
+    echo "  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --default-toolchain 1.95.0" >&2
+    echo "  . \"\$HOME/.cargo/env\"" >&2
+    exit 1
+fi
+
 for component in rustfmt clippy; do
     if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
         rustup component add "$component"
