@@ -13,6 +13,9 @@
 #   d. with a configuration whose only origin (10.10.0.2:8081) refuses, the client is reset;
 #   e. origin closes first, and client closes first (half-close in both orders), checked;
 #   f. a connection idle for 5 s then carries data;
+#   k. 12 connections one after another from one pinned client port, each closed by the origin
+#      first (so the appliance holds the 4-tuple in TIME-WAIT): every SYN is answered (RFC 6191)
+#      and every transfer is byte-exact;
 #   h. for netreaktor: after a SIGKILL, the next start works and carries traffic;
 #   i. for netreaktor: while a download runs, a second `netreaktor run` with the same config
 #      exits non-zero naming the running instance's pid, and changes nothing: the download
@@ -326,6 +329,11 @@ run_traffic "origin closes first" client --up 30000000 --down 20000000 --seed 42
 # f. An idle connection survives.
 run_traffic "idle" idle --seconds "$IDLE_SECONDS" --seed 51 &&
     say "PASS f: a connection idle for $IDLE_SECONDS s then carries data $OUT"
+
+# k. Port reuse: the appliance holds each connection's 4-tuple in TIME-WAIT when the next SYN
+# on it comes (RFC 6191).
+run_traffic "reuse" reuse --port 47001 --rounds 12 --seed 71 &&
+    say "PASS k: 12 connections from client port 47001, each over a 4-tuple the appliance held in TIME-WAIT: all answered and byte-exact $OUT"
 
 # i. A second instance on the same interfaces, while a download runs through the first.
 if [[ $APPLIANCE == netreaktor ]]; then

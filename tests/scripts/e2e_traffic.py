@@ -228,8 +228,17 @@ def cmd_origin(args):
 # ---------------------------------------------------------------------------------- clients
 
 
-def connect(addr, timeout):
-    sock = socket.create_connection(split_addr(addr), timeout=timeout)
+def connect(addr, timeout, local_port=None):
+    """A connection to addr; from local_port when given (SO_REUSEADDR, as a client that pins
+    its source port does)."""
+    if local_port is None:
+        sock = socket.create_connection(split_addr(addr), timeout=timeout)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("0.0.0.0", local_port))
+        sock.settimeout(timeout)
+        sock.connect(split_addr(addr))
     sock.settimeout(timeout)
     return sock
 
@@ -244,7 +253,7 @@ def check_trailer(trailer, up_hex):
     return None
 
 
-def transfer(addr, up, down, seed, mode="simple", timeout=60):
+def transfer(addr, up, down, seed, mode="simple", timeout=60, local_port=None):
     """One verified transfer; returns a result dict with "error" None on success."""
     result = {"mode": mode, "up": up, "down": down, "seed": seed, "error": None}
     expected = {}
@@ -252,7 +261,7 @@ def transfer(addr, up, down, seed, mode="simple", timeout=60):
     worker.start()
     start = time.monotonic()
     try:
-        with connect(addr, timeout) as sock:
+        with connect(addr, timeout, local_port) as sock:
             sock.sendall(HEADER.pack(MAGIC, MODES[mode], up, down, seed))
             if mode == "origin-first":
                 down_digest, got, extra = recv_to_eof(sock, down)
@@ -296,6 +305,24 @@ def cmd_client(args):
         secs = result["duration_s"] or 1e-9
         result[f"{key}_mbit_s"] = round(result[key] * 8 / secs / 1e6, 1)
     return emit(result, result["error"] is None)
+
+
+def cmd_reuse(args):
+    """Connections one after another from one pinned source port. Each ends with the origin's
+    FIN first, so the appliance closes the client side first and holds its TIME-WAIT; the next
+    SYN on the same 4-tuple, newer by timestamp, must be answered (RFC 6191), never dropped."""
+    rounds = []
+    for i in range(args.rounds):
+        r = transfer(args.connect, 1000, 100_000, args.seed + i, "simple", args.timeout,
+                     args.port)
+        rounds.append({"round": i, "duration_s": r["duration_s"], "error": r["error"]})
+        if r["error"] is not None:
+            break
+        time.sleep(args.pause)
+    failed = [r for r in rounds if r["error"] is not None]
+    record = {"port": args.port, "rounds": len(rounds), "failed": failed,
+              "slowest_s": max(r["duration_s"] for r in rounds)}
+    return emit(record, not failed and len(rounds) == args.rounds)
 
 
 def cmd_many(args):
@@ -489,6 +516,14 @@ def main():
     p.add_argument("--mode", choices=list(MODES), default="simple")
     p.add_argument("--timeout", type=float, default=60)
     p.set_defaults(func=cmd_client)
+    p = sub.add_parser("reuse")
+    p.add_argument("--connect", required=True)
+    p.add_argument("--port", type=int, required=True, help="the pinned source port")
+    p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--pause", type=float, default=0.2, help="seconds between connections")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--timeout", type=float, default=10)
+    p.set_defaults(func=cmd_reuse)
     p = sub.add_parser("many")
     p.add_argument("--connect", required=True)
     p.add_argument("--count", type=int, default=200)
