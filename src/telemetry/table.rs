@@ -40,7 +40,7 @@ impl Metric {
 
 /// Every exported per-worker metric (the steering programs' counters are per interface and
 /// rendered apart).
-pub(crate) const METRICS: [Metric; 35] = [
+pub(crate) const METRICS: [Metric; 37] = [
     one("frames_received_total", "Frames taken from the RX rings", Counter, |m| &m.frames_received)
         .shown(Worker("frames_received")),
     one("frames_sent_total", "Frames put on the TX rings", Counter, |m| &m.frames_sent),
@@ -173,4 +173,16 @@ pub(crate) const METRICS: [Metric; 35] = [
         |m| &m.handover_stall,
     )
     .shown(Timing("handover_stall")),
+    one(
+        "time_wait_entries",
+        "Finished connections held in TIME-WAIT as compact entries",
+        Gauge,
+        |m| &m.time_wait_entries,
+    ),
+    one(
+        "time_wait_reopened_total",
+        "Client SYNs that reopened a 4-tuple held in TIME-WAIT (RFC 6191)",
+        Counter,
+        |m| &m.time_wait_reopened,
+    ),
 ];

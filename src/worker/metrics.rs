@@ -55,6 +55,10 @@ pub(crate) struct WorkerMetrics {
     pub(crate) data_fin_gave_up: AtomicU64,
     pub(crate) setup: HistogramCells,
     pub(crate) handover_stall: HistogramCells,
+    /// Finished connections held as compact TIME-WAIT entries, both sides.
+    pub(crate) time_wait_entries: AtomicU64,
+    /// Client SYNs that reopened a 4-tuple held in TIME-WAIT (RFC 6191).
+    pub(crate) time_wait_reopened: AtomicU64,
 }
 
 /// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
@@ -202,6 +206,12 @@ impl WorkerMetrics {
         set(&self.sleeps, own.sleeps);
     }
 
+    /// Publishes the TIME-WAIT tables' size and the client SYNs that reopened a 4-tuple.
+    pub(crate) fn publish_time_wait(&self, entries: usize, reopened: u64) {
+        set(&self.time_wait_entries, entries as u64);
+        set(&self.time_wait_reopened, reopened);
+    }
+
     /// Publishes the gauges of a census.
     pub(crate) fn publish_census(&self, census: &Census) {
         let phases = SplicePhase::ALL.into_iter().zip(census.phases);
@@ -278,5 +288,7 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
         put(cell);
     }
     put(&m.handover_stall.sum_micros);
+    put(&m.time_wait_entries);
+    put(&m.time_wait_reopened);
     m
 }

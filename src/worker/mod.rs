@@ -406,6 +406,8 @@ impl Worker {
             self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
         }
         self.metrics.publish_census(&self.shard.census());
+        let reopened = self.shard.time_wait_stats(Side::Client).reused;
+        self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);
         while let Some(event) = self.shard.poll_event() {
             if self.log_connections {
                 log_event(self.id, event);
