@@ -82,32 +82,8 @@ impl Connection {
             return None;
         };
         let flags = if ack.is_some() { TcpFlags::RST | TcpFlags::ACK } else { TcpFlags::RST };
-        let mut area = [0u8; MAX_OPTIONS_LEN];
-        let mut w = TcpOptionWriter::new(&mut area);
-        let out = Outgoing {
-            kind: SegmentKind::Reset,
-            flags,
-            seq,
-            stream_offset: 0,
-            payload_len: 0,
-            retransmission: false,
-        };
-        hook.write_options(&out, &mut w);
-        let opt_len = w.finish();
-        let repr = TcpRepr {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq_number: seq,
-            ack_number: ack.unwrap_or_default(),
-            flags,
-            window_len: 0,
-            urgent_pointer: 0,
-            options: TcpOptions::new(&area[..opt_len]),
-            payload: &[],
-        };
-        let len = self.write_header(buf, &repr);
-        self.stats.segments_out += 1;
-        Some(Transmit { len, seq, flags, payload_len: 0 })
+        let bare = Bare { kind: SegmentKind::Reset, flags, seq, ack, window: 0, ts_at: None };
+        Some(self.emit_bare(buf, hook, bare))
     }
 
     /// The pure ACK an abort sends before its RST when asked to, <SEQ=SND.NXT><ACK=RCV.NXT>
@@ -122,16 +98,29 @@ impl Connection {
             return None;
         }
         self.ack_before_rst = false;
-        let (seq, flags) = (self.snd.nxt, TcpFlags::ACK);
+        let bare = Bare {
+            kind: SegmentKind::AbortAck,
+            flags: TcpFlags::ACK,
+            seq: self.snd.nxt,
+            ack: Some(self.rcv.nxt),
+            window: self.rcv_window_field(),
+            ts_at: self.ts.enabled.then_some(now),
+        };
+        Some(self.emit_bare(buf, hook, bare))
+    }
+
+    /// Writes a segment without data outside the send machinery (a RST, the ACK before
+    /// one): timestamps if asked, then the hook's options.
+    fn emit_bare(&mut self, buf: &mut [u8], hook: &mut impl SegmentHook, bare: Bare) -> Transmit {
         let mut area = [0u8; MAX_OPTIONS_LEN];
         let mut w = TcpOptionWriter::new(&mut area);
-        if self.ts.enabled {
+        if let Some(now) = bare.ts_at {
             let _ = w.push(&self.ts_option(now));
         }
         let out = Outgoing {
-            kind: SegmentKind::AbortAck,
-            flags,
-            seq,
+            kind: bare.kind,
+            flags: bare.flags,
+            seq: bare.seq,
             stream_offset: 0,
             payload_len: 0,
             retransmission: false,
@@ -141,17 +130,17 @@ impl Connection {
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
-            seq_number: seq,
-            ack_number: self.rcv.nxt,
-            flags,
-            window_len: self.rcv_window_field(),
+            seq_number: bare.seq,
+            ack_number: bare.ack.unwrap_or_default(),
+            flags: bare.flags,
+            window_len: bare.window,
             urgent_pointer: 0,
             options: TcpOptions::new(&area[..opt_len]),
             payload: &[],
         };
         let len = self.write_header(buf, &repr);
         self.stats.segments_out += 1;
-        Some(Transmit { len, seq, flags, payload_len: 0 })
+        Transmit { len, seq: bare.seq, flags: bare.flags, payload_len: 0 }
     }
 
     /// RFC 9293 §3.10.7.3: a reply RST for a bad segment, <SEQ=SEG.ACK><CTL=RST>.
@@ -438,4 +427,16 @@ impl Connection {
         packet.fill_checksum(self.local.ip(), self.remote.ip());
         len
     }
+}
+
+/// A segment without data for [`Connection::emit_bare`]: its hook kind, control bits,
+/// sequence number, acknowledgement (none: 0 on the wire), window field, and the time of
+/// its timestamps if it carries them.
+struct Bare {
+    kind: SegmentKind,
+    flags: TcpFlags,
+    seq: TcpSeqNumber,
+    ack: Option<TcpSeqNumber>,
+    window: u16,
+    ts_at: Option<Instant>,
 }
