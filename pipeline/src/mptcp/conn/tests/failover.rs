@@ -54,12 +54,10 @@ fn a_backup_subflow_is_not_used_while_the_primary_is_healthy() {
     assert_eq!(h.conn.stats().reinjected_bytes, 0);
 }
 
-/// RFC 8684 §3.3.6: reinjection puts a stalled subflow's data on another subflow. With no
-/// other subflow there is nowhere to reinject: the data stays with the subflow, whose own
-/// retransmission (its RTO, 300 ms) resends it with its mapping. (Failover after
-/// max(50 ms, 0 × SRTT + 4 × RTTVAR) = 200 ms here, before the RTO.)
-#[test]
-fn a_stalled_subflow_with_no_other_keeps_its_data() {
+/// A connection with one subflow whose 1000 bytes went out and then stalled (failover after
+/// max(50 ms, 0 × SRTT + 4 × RTTVAR) = 200 ms, before the 300 ms RTO), nothing reinjected:
+/// the harness, the data, its mapping and the segment that carried it.
+fn lone_subflow_stalled() -> (Harness, Vec<u8>, DssMapping, Seg) {
     let mut h = Harness::new(MptcpConfig { failover_rtts: 0, ..MptcpConfig::default() });
     let data = pattern(1000);
     h.conn.send(&data);
@@ -68,7 +66,17 @@ fn a_stalled_subflow_with_no_other_keeps_its_data() {
     assert_eq!(h.transmit(), [(0, first.clone())]);
     assert_eq!(h.fire(), ms(200));
     assert_eq!(h.conn.stats().potentially_failed, 1);
-    assert_eq!(h.transmit(), [], "no copy on the same subflow");
+    assert!(h.conn.subflow(0).expect("subflow 0").is_stalled());
+    assert_eq!(h.transmit(), [], "no copy on the same subflow: nowhere to reinject yet");
+    (h, data, map, first)
+}
+
+/// RFC 8684 §3.3.6: reinjection puts a stalled subflow's data on another subflow. With no
+/// other subflow there is nowhere to reinject: the data stays with the subflow, whose own
+/// retransmission (its RTO, 300 ms) resends it with its mapping.
+#[test]
+fn a_stalled_subflow_with_no_other_keeps_its_data() {
+    let (mut h, _, _, first) = lone_subflow_stalled();
     assert_eq!(h.fire(), ms(100));
     assert_eq!(h.transmit(), [(0, first)]);
     assert_eq!(h.conn.stats().reinjected_bytes, 0);
@@ -79,15 +87,7 @@ fn a_stalled_subflow_with_no_other_keeps_its_data() {
 /// cellular subflow only once Wi-Fi looks bad, after the stall.
 #[test]
 fn data_held_by_a_lone_stalled_subflow_moves_to_the_next_join() {
-    let mut h = Harness::new(MptcpConfig { failover_rtts: 0, ..MptcpConfig::default() });
-    let data = pattern(1000);
-    h.conn.send(&data);
-    let map = DssMapping::new(h.our_dsn(0), true, 1, 1000);
-    let first = Seg::ours(PSH | ACK, 0, 0, h.peer_dsn(0)).mapping(map).data(&data);
-    assert_eq!(h.transmit(), [(0, first.clone())]);
-    assert_eq!(h.fire(), ms(200));
-    assert!(h.conn.subflow(0).expect("subflow 0").is_stalled());
-    assert_eq!(h.transmit(), [], "nowhere to reinject yet");
+    let (mut h, data, map, _) = lone_subflow_stalled();
     let id = h.join(1, true);
     let out = h.transmit();
     let on_join: Vec<_> = out.iter().filter(|(sub, s)| *sub == id && !s.data.is_empty()).collect();
