@@ -366,19 +366,11 @@ impl Shard {
         side: Side,
         buf: &mut [u8],
     ) -> Option<ShardTransmit> {
-        let room = buf.len().checked_sub(ip_header_len(self.any_local(side)))?;
-        let ip_len = buf.len() - room;
+        // The IP header's length by the ACK's own family, as for the other replies.
+        let ip_len = ip_header_len(self.time_wait.front_remote(side)?);
         let t = self.time_wait.poll_transmit(now, side, buf.get_mut(ip_len..)?)?;
         let len = write_ip_header(buf, t.local, t.remote, t.transmit.len)?;
         Some(ShardTransmit { side, local: t.local, remote: t.remote, len })
-    }
-
-    /// An address of ours on `side`, for the IP header's length (one family per side).
-    fn any_local(&self, side: Side) -> SocketAddr {
-        match (side, self.listeners.first()) {
-            (Side::Client, Some((l, _))) => l.local(),
-            _ => SocketAddr::new(self.origin_source, 0),
-        }
     }
 
     fn on_segment(

@@ -440,6 +440,22 @@ fn a_finished_splice_leaves_a_time_wait_entry_whose_tuple_a_new_syn_reopens() {
     assert_eq!(rig.shard.heap_bytes() - rig.shard.link.heap_bytes(), entry);
     assert_eq!(rig.shard.census(), rig.shard.census_by_scan());
     let client: SocketAddr = "10.1.0.2:5555".parse().unwrap();
+    // A retransmission of the client's FIN is acknowledged from the entry (RFC 9293
+    // §3.10.7.4), its IP header written for the client's family.
+    let template = frame(client, SERVICE.parse().unwrap(), TcpFlags::FIN | TcpFlags::ACK);
+    let fin = TcpRepr {
+        seq_number: rig.client.snd_nxt() - 1usize,
+        ack_number: rig.client.rcv_nxt(),
+        ..parse(&template[34..])
+    };
+    rig.shard.handle_frame(rig.now, &frame_with(client, SERVICE.parse().unwrap(), &fin), true);
+    let mut buf = vec![0u8; 2000];
+    let ack = rig.shard.poll_transmit(rig.now, Side::Client, &mut buf).expect("an ACK");
+    let seg = parse(&buf[ip_header_len(ack.remote)..ack.len]);
+    assert_eq!(
+        (ack.remote, seg.flags, seg.ack_number),
+        (client, TcpFlags::ACK, fin.seq_number + 1)
+    );
     // Two seconds later the same client port connects again.
     rig.now += crate::time::Duration::from_secs(2);
     rig.client = client_from(client.port(), rig.now);

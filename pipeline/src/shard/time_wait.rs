@@ -108,6 +108,11 @@ impl TimeWaits {
         }
     }
 
+    /// The destination of the next ACK `side`'s table owes.
+    pub(crate) fn front_remote(&self, side: Side) -> Option<std::net::SocketAddr> {
+        self.side(side).front_remote()
+    }
+
     /// The next ACK `side`'s table owes, a TCP segment written into `buf`.
     pub(crate) fn poll_transmit(
         &mut self,

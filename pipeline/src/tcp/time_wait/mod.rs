@@ -245,6 +245,11 @@ impl TimeWaitTable {
         }
     }
 
+    /// The destination of the next ACK [`poll_transmit`](Self::poll_transmit) writes.
+    pub fn front_remote(&self) -> Option<SocketAddr> {
+        self.replies.front_remote()
+    }
+
     /// Writes the next ACK to send into `buf` (at least 60 bytes). Call until `None` after
     /// every [`handle_segment`](Self::handle_segment).
     pub fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<AddressedTransmit> {
