@@ -107,8 +107,8 @@ impl Resolver {
         Ok(Resolver { neighbours, board, read_at: None })
     }
 
-    /// Reads every origin's next hop; the kernel is asked to resolve the unknown ones, and
-    /// they are polled for up to `wait`.
+    /// Reads every origin's next hop; the kernel is asked once to resolve the unknown ones,
+    /// and the table is polled for them for up to `wait`.
     pub(crate) fn resolve_all(&mut self, wait: Duration) {
         let started = Instant::now();
         self.read_all();
@@ -117,8 +117,21 @@ impl Resolver {
             let _ = self.neighbours.refresh();
             let unknown: Vec<usize> = self.board.unknown().collect();
             for i in unknown {
-                self.read(i);
+                self.look_up(i);
             }
+        }
+    }
+
+    /// One origin's next hop from the table as last refreshed, without soliciting it again
+    /// (the first read did).
+    fn look_up(&mut self, i: usize) {
+        let Some(ip) = self.board.hops.get(i).map(|(ip, _)| *ip) else {
+            return;
+        };
+        if let Ok(Some((index, hop))) = self.neighbours.route_next_hop(ip)
+            && let Some(mac) = self.neighbours.lookup(index, hop)
+        {
+            self.board.set(i, mac);
         }
     }
 
