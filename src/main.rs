@@ -19,6 +19,7 @@
 // until the configuration exposes them.
 #[cfg_attr(not(test), allow(dead_code))]
 mod afxdp;
+mod build_info;
 mod check;
 mod config;
 mod endpoint;
@@ -43,7 +44,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "netreaktor", version, about = "Multipath TCP terminating proxy appliance")]
+#[command(
+    name = "netreaktor",
+    version = build_info::LONG_VERSION,
+    about = "Multipath TCP terminating proxy appliance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,11 +13,62 @@ use crate::xdp::Counter;
 /// The Prometheus text of every worker's counters and of the steering programs.
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
+    render_build(shared, &mut out);
+    render_process(shared, &mut out);
     for metric in &METRICS {
         render_metric(shared, &mut out, metric);
     }
     render_steering(shared, &mut out);
     out
+}
+
+/// `netreaktor_build_info`: 1, with the build facts as labels.
+fn render_build(shared: &Shared, out: &mut String) {
+    let b = &shared.build;
+    let _ = writeln!(
+        out,
+        "# HELP netreaktor_build_info The binary's version, commit and compiler; always 1.\n\
+         # TYPE netreaktor_build_info gauge\n\
+         netreaktor_build_info{{version=\"{}\",commit=\"{}\",commit_date=\"{}\",\
+         build_date=\"{}\",rustc=\"{}\"}} 1",
+        b.version, b.commit, b.commit_date, b.build_date, b.rustc
+    );
+}
+
+/// The `process_*` family every Prometheus client exports, when `/proc` can be read.
+fn render_process(shared: &Shared, out: &mut String) {
+    let Some(p) = shared.process.read() else { return };
+    let max_fds = p.max_fds.map(|n| n as f64).unwrap_or(f64::INFINITY);
+    for (name, help, kind, value) in [
+        (
+            "cpu_seconds_total",
+            "Total user and system CPU time spent in seconds",
+            "counter",
+            p.cpu_seconds,
+        ),
+        (
+            "resident_memory_bytes",
+            "Resident memory size in bytes",
+            "gauge",
+            p.resident_bytes as f64,
+        ),
+        ("virtual_memory_bytes", "Virtual memory size in bytes", "gauge", p.virtual_bytes as f64),
+        ("open_fds", "Number of open file descriptors", "gauge", p.open_fds as f64),
+        ("max_fds", "Maximum number of open file descriptors", "gauge", max_fds),
+        ("threads", "Number of OS threads in the process", "gauge", p.threads as f64),
+        (
+            "start_time_seconds",
+            "Start time of the process since unix epoch in seconds",
+            "gauge",
+            p.start_time_seconds,
+        ),
+    ] {
+        let value = if value.is_infinite() { "+Inf".to_owned() } else { value.to_string() };
+        let _ = writeln!(
+            out,
+            "# HELP process_{name} {help}.\n# TYPE process_{name} {kind}\nprocess_{name} {value}"
+        );
+    }
 }
 
 /// One metric's `# HELP` and `# TYPE` lines and its samples, worker by worker.
@@ -95,6 +146,8 @@ mod tests {
             steering: Vec::new(),
             xdp_modes: Vec::new(),
             readiness: Default::default(),
+            build: crate::build_info::BUILD,
+            process: crate::telemetry::ProcessSource::Live,
         }
     }
 

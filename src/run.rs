@@ -71,6 +71,12 @@ pub(crate) fn run(
     let drain_timeout = Duration::from(config.drain_timeout.0);
     let flags = Flags { stop: Arc::clone(&stop), drain: Arc::clone(&drain), readiness };
     watch_signals(flags.clone(), drain_timeout)?;
+    let b = crate::build_info::BUILD;
+    info!(
+        target: "netreaktor",
+        version = b.version, commit = b.commit, built = b.build_date, config = %file,
+        pipelines = config.pipelines.value.len(), "starting"
+    );
     let mut appliance = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
     notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
@@ -173,6 +179,8 @@ impl Appliance {
             steering: interfaces.map(|name| (name, Default::default())).collect(),
             xdp_modes,
             readiness: Arc::clone(readiness),
+            build: crate::build_info::BUILD,
+            process: crate::telemetry::ProcessSource::Live,
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
         let origins = config.to_services().into_iter().flat_map(|s| s.origins);

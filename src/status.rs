@@ -42,6 +42,7 @@ pub(crate) fn render(shared: &Shared) -> String {
     }
     let status = json!({
         "ready": shared.readiness.is_ready(),
+        "phase": shared.readiness.phase().name(),
         "timings": timings,
         "xdp": xdp,
         "workers": workers,
@@ -165,7 +166,12 @@ pub(crate) fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
 fn table(addr: SocketAddr, s: &Value) -> String {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     let mut out = String::new();
-    let ready = if s["ready"].as_bool() == Some(true) { "ready" } else { "starting" };
+    // `phase` is absent in the answers of older versions: they knew only ready or not.
+    let ready = match (s["phase"].as_str(), s["ready"].as_bool()) {
+        (Some(phase), _) => phase,
+        (None, Some(true)) => "ready",
+        (None, _) => "not ready",
+    };
     out += &format!("netreaktor at {addr}: {ready}\n");
     let xdp: Vec<String> = s["xdp"]
         .as_array()
@@ -290,6 +296,9 @@ mod tests {
         assert!(t.contains("ready") && t.contains("srv0 native"), "{t}");
         assert!(t.contains("refused 3 (bad_hmac 1, unknown_token 2)"), "{t}");
         assert!(t.contains("fallbacks 0"), "{t}");
+        let draining = json!({"ready": false, "phase": "draining"});
+        let d = table("127.0.0.1:9100".parse().unwrap(), &draining);
+        assert!(d.starts_with("netreaktor at 127.0.0.1:9100: draining\n"), "{d}");
         assert!(t.contains("Connections by state: open 3, closing 1\n"), "{t}");
         let timings = "Timings: connection set-up 4, mean 0.2 ms, p50 <= 0.25 ms, p99 > 10 s; \
                        handover stalls none\n";

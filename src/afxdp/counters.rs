@@ -2,6 +2,9 @@
 //! (`XDP_STATISTICS`).
 
 use std::fmt;
+use std::ops::AddAssign;
+
+use netreaktor_pipeline::shard::Reason;
 
 /// Counters kept by the port (plain integers: one port belongs to one worker thread).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -82,5 +85,81 @@ impl fmt::Display for KernelCounters {
             self.tx_invalid_descs,
             self.tx_ring_empty
         )
+    }
+}
+
+impl AddAssign for KernelCounters {
+    fn add_assign(&mut self, o: KernelCounters) {
+        self.rx_dropped += o.rx_dropped;
+        self.rx_ring_full += o.rx_ring_full;
+        self.fill_ring_empty += o.fill_ring_empty;
+        self.rx_invalid_descs += o.rx_invalid_descs;
+        self.tx_invalid_descs += o.tx_invalid_descs;
+        self.tx_ring_empty += o.tx_ring_empty;
+    }
+}
+
+impl KernelCounters {
+    /// Each counter with its [`SocketEvent`], in export order.
+    pub(crate) fn each(&self) -> [(SocketEvent, u64); 6] {
+        use SocketEvent::*;
+        [
+            (RxDropped, self.rx_dropped),
+            (RxRingFull, self.rx_ring_full),
+            (FillRingEmpty, self.fill_ring_empty),
+            (RxInvalidDescs, self.rx_invalid_descs),
+            (TxInvalidDescs, self.tx_invalid_descs),
+            (TxRingEmpty, self.tx_ring_empty),
+        ]
+    }
+}
+
+/// What the kernel counts on an AF_XDP socket (`XDP_STATISTICS`), as the label of
+/// `netreaktor_afxdp_socket_events_total` (docs/operations.md, "Metrics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum SocketEvent {
+    /// Frames the kernel dropped for reasons other than a full RX ring.
+    RxDropped,
+    /// Frames dropped because the RX ring was full: the worker fell behind.
+    RxRingFull,
+    /// Times the kernel found the fill ring empty: no frame to receive into.
+    FillRingEmpty,
+    /// RX descriptors the kernel found invalid.
+    RxInvalidDescs,
+    /// TX descriptors the kernel found invalid.
+    TxInvalidDescs,
+    /// Times the kernel found the TX ring empty when woken to send.
+    TxRingEmpty,
+}
+
+impl SocketEvent {
+    /// Every event, in export order.
+    pub(crate) const ALL: [SocketEvent; 6] = [
+        SocketEvent::RxDropped,
+        SocketEvent::RxRingFull,
+        SocketEvent::FillRingEmpty,
+        SocketEvent::RxInvalidDescs,
+        SocketEvent::TxInvalidDescs,
+        SocketEvent::TxRingEmpty,
+    ];
+}
+
+impl Reason for SocketEvent {
+    type Array = [u64; 6];
+    const EACH: &'static [Self] = &Self::ALL;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SocketEvent::RxDropped => "rx_dropped",
+            SocketEvent::RxRingFull => "rx_ring_full",
+            SocketEvent::FillRingEmpty => "fill_ring_empty",
+            SocketEvent::RxInvalidDescs => "rx_invalid_descs",
+            SocketEvent::TxInvalidDescs => "tx_invalid_descs",
+            SocketEvent::TxRingEmpty => "tx_ring_empty",
+        }
     }
 }

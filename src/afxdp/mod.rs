@@ -55,7 +55,7 @@ use batch::Batch;
 pub(crate) use config::{
     BindMode, BindRequest, FRAME_OVERHEAD, FrameBudget, FrameSize, PortConfig,
 };
-pub(crate) use counters::{KernelCounters, PortCounters};
+pub(crate) use counters::{KernelCounters, PortCounters, SocketEvent};
 pub(crate) use sys::wait_readable;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use tx::TxSlot;

@@ -5,13 +5,18 @@
 //! (`crate::metrics`), the `/status` JSON and `netreaktor status` (`crate::status`) iterate
 //! the table; none of them lists counters of its own.
 
+mod process;
 mod table;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
+pub(crate) use process::ProcessSource;
+#[cfg(test)]
+pub(crate) use process::ProcessStats;
 pub(crate) use table::METRICS;
 
+use crate::build_info::BuildInfo;
 use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
 use crate::xdp::{Counter, Counters};
 
@@ -27,6 +32,10 @@ pub(crate) struct Shared {
     pub(crate) xdp_modes: Vec<(String, String)>,
     /// Whether the appliance takes new connections: what `/readyz` answers.
     pub(crate) readiness: Arc<Readiness>,
+    /// What this binary is (`netreaktor_build_info`).
+    pub(crate) build: BuildInfo,
+    /// Where the `process_*` figures come from.
+    pub(crate) process: ProcessSource,
 }
 
 /// The appliance's phase as a load balancer sees it through `/readyz`: ready only between the
@@ -121,6 +130,18 @@ pub(crate) enum Kind {
     Histogram,
 }
 
+impl Phase {
+    /// Its name in `/status` and `netreaktor status`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Ready => "ready",
+            Phase::Draining => "draining",
+            Phase::Stopping => "stopping",
+        }
+    }
+}
+
 impl Kind {
     /// Its name on a `# TYPE` line.
     pub(crate) fn name(self) -> &'static str {
@@ -180,6 +201,22 @@ pub(crate) fn sample() -> Shared {
         steering: vec![("srv0".to_owned(), std::array::from_fn(|i| AtomicU64::new(i as u64)))],
         xdp_modes: vec![("srv0".to_owned(), "native".to_owned())],
         readiness: Arc::new(Readiness::new(Phase::Ready)),
+        build: BuildInfo {
+            version: "0.1.0",
+            commit: "0123456789ab",
+            commit_date: "2026-12-01",
+            build_date: "2026-12-02",
+            rustc: "1.95.0",
+        },
+        process: ProcessSource::Fixed(ProcessStats {
+            cpu_seconds: 12.5,
+            resident_bytes: 41_943_040,
+            virtual_bytes: 2_147_483_648,
+            open_fds: 23,
+            max_fds: Some(1_048_576),
+            threads: 5,
+            start_time_seconds: 1_796_000_000.25,
+        }),
     }
 }
 
@@ -251,6 +288,50 @@ mod tests {
             "mptcp_handover_stall_seconds",
         ] {
             metric(name);
+        }
+    }
+}
+
+/// The dashboard and the alert rules in `configs/` read only metrics the appliance exports.
+#[cfg(test)]
+mod dashboards {
+    use std::collections::BTreeSet;
+
+    /// Every `netreaktor_*` and `process_*` name in `text`.
+    fn referenced(text: &str) -> BTreeSet<&str> {
+        let is_name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+        let mut names = BTreeSet::new();
+        for (i, _) in text.match_indices(['n', 'p']) {
+            let before = text[..i].chars().next_back();
+            if before.is_some_and(is_name) {
+                continue;
+            }
+            let rest = &text[i..];
+            let end = rest.find(|c: char| !is_name(c)).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if name.starts_with("netreaktor_") || name.starts_with("process_") {
+                names.insert(name);
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn grafana_and_alerts_read_exported_metrics() {
+        let text = crate::metrics::render(&super::sample());
+        let exported: BTreeSet<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .collect();
+        let root = env!("CARGO_MANIFEST_DIR");
+        for file in ["configs/grafana/netreaktor.json", "configs/prometheus/netreaktor-alerts.yml"]
+        {
+            let body = std::fs::read_to_string(format!("{root}/{file}")).expect("in the tree");
+            let names = referenced(&body);
+            assert!(names.len() >= 5, "{file} reads {names:?}");
+            let missing: Vec<_> = names.difference(&exported).collect();
+            assert!(missing.is_empty(), "{file} reads metrics that are not exported: {missing:?}");
         }
     }
 }

@@ -40,7 +40,7 @@ impl Metric {
 
 /// Every exported per-worker metric (the steering programs' counters are per interface and
 /// rendered apart).
-pub(crate) const METRICS: [Metric; 37] = [
+pub(crate) const METRICS: [Metric; 38] = [
     one("frames_received_total", "Frames taken from the RX rings", Counter, |m| &m.frames_received)
         .shown(Worker("frames_received")),
     one("frames_sent_total", "Frames put on the TX rings", Counter, |m| &m.frames_sent),
@@ -54,6 +54,15 @@ pub(crate) const METRICS: [Metric; 37] = [
     one("tx_ring_full_total", "Transmit rounds cut short by a full TX ring", Counter, |m| {
         &m.tx_full
     }),
+    labelled(
+        (
+            "afxdp_socket_events_total",
+            "What the kernel counted on the worker's AF_XDP sockets (XDP_STATISTICS), read once a second",
+            Counter,
+        ),
+        "event",
+        |m| &m.socket_events,
+    ),
     one("no_neighbour_total", "Packets dropped: next-hop MAC unknown", Counter, |m| {
         &m.no_neighbour
     })

@@ -6,6 +6,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use netreaktor_pipeline::proxy::SplicePhase;
+
+use crate::afxdp::{KernelCounters, SocketEvent};
 use netreaktor_pipeline::shard::{
     BUCKETS, Census, Counts, EndKind, Fallback, FrameDrop, Histogram, JoinRefusal, Reason,
     ShardStats,
@@ -59,6 +61,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) time_wait_entries: AtomicU64,
     /// Client SYNs that reopened a 4-tuple held in TIME-WAIT (RFC 6191).
     pub(crate) time_wait_reopened: AtomicU64,
+    /// The kernel's `XDP_STATISTICS` of the worker's sockets, summed.
+    pub(crate) socket_events: Cells<SocketEvent>,
 }
 
 /// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
@@ -213,6 +217,11 @@ impl WorkerMetrics {
     }
 
     /// Publishes the gauges of a census.
+    /// Publishes the kernel's counters of the worker's sockets, summed.
+    pub(crate) fn publish_sockets(&self, kernel: &KernelCounters) {
+        self.socket_events.publish_each(kernel.each().into_iter());
+    }
+
     pub(crate) fn publish_census(&self, census: &Census) {
         let phases = SplicePhase::ALL.into_iter().zip(census.phases);
         self.phases.publish_each(phases.map(|(phase, n)| (phase, n as u64)));
@@ -275,7 +284,7 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     ] {
         put(cell);
     }
-    let arrays: [&[AtomicU64]; 7] = [
+    let arrays: [&[AtomicU64]; 8] = [
         &m.ended.cells,
         &m.phases.cells,
         &m.mptcp_fallback.cells,
@@ -283,6 +292,7 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
         &m.setup.counts,
         &m.handover_stall.counts,
         std::slice::from_ref(&m.setup.sum_micros),
+        &m.socket_events.cells,
     ];
     for cell in arrays.into_iter().flatten() {
         put(cell);

@@ -31,7 +31,7 @@ use netreaktor_pipeline::proxy::Side;
 use netreaktor_pipeline::shard::{FrameOutcome, Route, Router, Shard, ShardConfig, ShardEvent};
 use netreaktor_pipeline::time::Instant;
 
-use crate::afxdp::{BindMode, Port, PortConfig, wait_readable};
+use crate::afxdp::{BindMode, KernelCounters, Port, PortConfig, wait_readable};
 use handoff::Handoff;
 use link::{NextHopBoard, interface_mac};
 use metrics::{LoopStats, WorkerMetrics};
@@ -48,6 +48,9 @@ const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 /// How often counters are published.
 const PUBLISH: Duration = Duration::from_millis(10);
+
+/// The kernel's socket counters are read once per this many publications (once a second).
+const SOCKET_STATS_EVERY: u64 = 100;
 
 /// The hop count of a frame handed to its known owner: it is handled there, whatever it is.
 const FINAL: u8 = u8::MAX;
@@ -156,6 +159,8 @@ struct Worker {
     idle_spin: Duration,
     epoch: WallInstant,
     stats: LoopStats,
+    /// Publications so far (the socket counters are read on some of them).
+    publications: u64,
 }
 
 impl Worker {
@@ -212,6 +217,7 @@ impl Worker {
             idle_spin: spec.idle_spin,
             epoch: spec.epoch,
             stats: LoopStats::default(),
+            publications: 0,
         })
     }
 
@@ -414,6 +420,24 @@ impl Worker {
             }
         }
         self.metrics.publish(self.shard.stats(), &self.stats);
+        self.publish_sockets();
+    }
+
+    /// Publishes the kernel's counters of the worker's sockets, once per
+    /// [`SOCKET_STATS_EVERY`] publications (each costs a `getsockopt` per socket).
+    fn publish_sockets(&mut self) {
+        self.publications = self.publications.wrapping_add(1);
+        if self.publications % SOCKET_STATS_EVERY != 1 {
+            return;
+        }
+        let mut sum = KernelCounters::default();
+        for port in self.ports.iter().flat_map(|q| std::iter::once(&q.client).chain(&q.origin)) {
+            match port.kernel_counters() {
+                Ok(k) => sum += k,
+                Err(e) => tracing::debug!(worker = self.id, "XDP_STATISTICS: {e:#}"),
+            }
+        }
+        self.metrics.publish_sockets(&sum);
     }
 }
 

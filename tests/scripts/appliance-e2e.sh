@@ -396,6 +396,15 @@ if [[ $APPLIANCE == netreaktor ]]; then
             fail_step "g: worker $w: frames_received_total $frames, connections_accepted_total $conns" || true
         say "g: worker $w received $frames frames, accepted $conns connections"
     done
+    # The live text, as Prometheus will scrape it: well formed, with the build, process and
+    # AF_XDP socket families.
+    promtool check metrics <"$WORK/metrics.end" >"$WORK/promtool.out" 2>&1 ||
+        fail_step "g: promtool check metrics on the live text: $(cat "$WORK/promtool.out")" || true
+    for family in netreaktor_build_info process_resident_memory_bytes netreaktor_afxdp_socket_events_total; do
+        grep -q "^$family[{ ]" "$WORK/metrics.end" || fail_step "g: no $family in /metrics" || true
+    done
+    rss=$(metric_sum process_resident_memory_bytes "$WORK/metrics.end")
+    say "g: /metrics passes promtool; resident memory $rss bytes"
 fi
 
 # j. SIGTERM while a download runs: not ready from the first moment of the drain, the

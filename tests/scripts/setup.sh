@@ -18,6 +18,7 @@ APT_PACKAGES=(
     libbpf-dev
     python3
     curl          # reads the appliance's /metrics in the end-to-end test
+    prometheus    # promtool: checks the metrics text and the alert rules (configs/prometheus)
 )
 
 missing=()

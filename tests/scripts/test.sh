@@ -35,6 +35,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 step "tests"
 cargo test --workspace --locked --release
 
+step "metrics text and alert rules (promtool)"
+promtool check metrics <src/testdata/metrics.txt
+promtool check rules configs/prometheus/netreaktor-alerts.yml
+(cd configs/prometheus && promtool test rules netreaktor-alerts.test.yml)
+
 step "demo, small: kernel MPTCP over two paths, Wi-Fi cut, capture checked by netreaktor inspect"
 DEMO_BYTES=4000000 DEMO_CUT_AT=0.5 tests/scripts/demo.sh >/tmp/netreaktor-demo.log 2>&1 || {
     cat /tmp/netreaktor-demo.log >&2
