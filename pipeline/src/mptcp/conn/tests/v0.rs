@@ -9,7 +9,9 @@ use sha1::{Digest, Sha1};
 
 use super::harness::*;
 use crate::mptcp::conn::MptcpConfig;
-use crate::wire::mptcp::{DataSeq, Dss, DssMapping, MpPrio, MptcpOption, MptcpVersion, RemoveAddr};
+use crate::wire::mptcp::{
+    AddAddr, DataSeq, Dss, DssMapping, MpPrio, MptcpOption, MptcpVersion, RemoveAddr,
+};
 
 /// (token, IDSN) of `key` from RFC 6824 §3.1 alone: the most significant 32 bits and the
 /// least significant 64 bits of SHA-1 over the key in network byte order.
@@ -144,6 +146,17 @@ fn v0_add_addr_has_no_hmac_and_is_sent_once() {
         assert_eq!(h.transmit(), [], "{addr}");
         assert_eq!(h.conn.stats().add_addr_sent, 1);
     }
+}
+
+/// RFC 6824 §3.4.1: a client's v0 ADD_ADDR is unauthenticated and has no echo: ignored (the
+/// server opens no subflows), nothing sent, nothing counted as bad.
+#[test]
+fn a_received_v0_add_addr_is_ignored() {
+    let mut h = v0();
+    let add = MptcpOption::AddAddr(AddAddr::v0(4, ip("203.0.113.50"), None));
+    h.deliver(0, &Seg::ack(0, 0).dss(Dss::data_ack_only(h.our_dsn(0), false)).opt(add));
+    assert_eq!(h.transmit(), []);
+    assert_eq!(h.conn.stats().bad_add_addr, 0);
 }
 
 /// RFC 6824 §3.3.8: a v0 MP_PRIO with an address id sets the backup state of every subflow
