@@ -107,7 +107,8 @@ impl From<Decline> for Fallback {
 }
 
 reasons! {
-    /// Why an MP_JOIN was refused with a RST carrying MP_TCPRST (RFC 8684 §3.2, §3.6).
+    /// Why an MP_JOIN was refused with a RST, carrying MP_TCPRST (RFC 8684 §3.2, §3.6) unless
+    /// the connection is v0 (RFC 6824 has none).
     pub enum JoinRefusal {
         /// Its token names no connection here.
         UnknownToken => "unknown_token",
