@@ -360,6 +360,8 @@ fn a_v0_client_is_served_in_v0() {
         spec.cell = link(&mut r, (20, 80), (5, 30));
         spec.client.actions.push(cell_join(0, false));
         spec.bound = secs(30);
+        // The join's third ACK reaches the server three cell delays after its SYN.
+        let joined_by = Instant::from_millis(5) + spec.cell.delay.saturating_mul(4);
         let _note = note(&spec);
         let run = run(spec);
         check_complete(&run, true);
@@ -367,7 +369,9 @@ fn a_v0_client_is_served_in_v0() {
         let m = run.proxy().stats().mptcp;
         assert_eq!(m.fallback.total(), 0, "{id}\n{d}");
         assert_eq!(m.joins_refused.get(JoinRefusal::BadHmac), 0, "{id}\n{d}");
-        if up.max(down) >= 700_000 {
+        let read_at = run.client().log.read_all_at.expect("checked complete");
+        if read_at > joined_by + ms(50) {
+            // The join took part: HMAC-SHA1 verified both ways.
             assert_eq!(m.joins_accepted, 1, "{id}\n{d}");
         }
     }
