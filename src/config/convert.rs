@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 
-use netreaktor_pipeline::mptcp::conn::{Checksums, MptcpConfig, Scheduler as MptcpScheduler};
+use netreaktor_pipeline::mptcp::conn::{
+    Checksums, MptcpConfig, Scheduler as MptcpScheduler, Versions,
+};
 use netreaktor_pipeline::proxy::SpliceConfig;
 use netreaktor_pipeline::shard::ServiceConfig;
 use netreaktor_pipeline::tcp::cc::Algorithm;
@@ -116,14 +118,17 @@ impl Config {
             .collect()
     }
 
-    /// The MPTCP termination of a pipeline; `None` when version 1 is not offered (version
-    /// 0 clients get plain TCP).
+    /// The MPTCP termination of a pipeline: the versions listed (a SYN of another version
+    /// gets plain TCP); `None` when none is (validation refuses an empty list).
     pub(crate) fn to_mptcp_config(&self, p: &Pipeline) -> Option<MptcpConfig> {
         let t = &p.terminate;
-        if !t.mptcp_versions.value.iter().any(|v| v.value.0 == 1) {
+        let listed = |n: u64| t.mptcp_versions.value.iter().any(|v| v.value.0 == n);
+        let versions = Versions { v0: listed(0), v1: listed(1) };
+        if !versions.v0 && !versions.v1 {
             return None;
         }
         Some(MptcpConfig {
+            versions,
             max_subflows: t.limits.max_subflows.0 as usize,
             scheduler: match t.scheduler {
                 Scheduler::LowestRtt => MptcpScheduler::LowestRtt,

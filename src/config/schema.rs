@@ -281,8 +281,8 @@ pub(crate) struct Match {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Terminate {
-    /// MPTCP versions offered: 1 (RFC 8684); 0 (RFC 6824, iOS <= 14) is refused until it is
-    /// terminated.
+    /// MPTCP versions terminated: 0 (RFC 6824, iOS 11-15) and 1 (RFC 8684); a SYN of a version
+    /// not listed gets plain TCP.
     pub(crate) mptcp_versions: Spanned<Vec<Spanned<Int<0, 1>>>>,
     /// Per-pipeline limits.
     pub(crate) limits: Limits,
@@ -301,7 +301,7 @@ pub(crate) struct Terminate {
 impl Default for Terminate {
     fn default() -> Self {
         Terminate {
-            mptcp_versions: unplaced(vec![unplaced(Int(1))]),
+            mptcp_versions: unplaced(vec![unplaced(Int(0)), unplaced(Int(1))]),
             limits: Limits::default(),
             announce: Vec::new(),
             scheduler: Scheduler::default(),

@@ -363,11 +363,14 @@ fn announced_addresses_are_served_and_configure_mptcp() {
 }
 
 #[test]
-fn version_0_is_refused_until_it_is_terminated() {
-    let terminate = "    terminate:\n      mptcp_versions: [1, 0]\n    forward:";
-    assert_errors(
-        errors_with("    forward:", terminate),
-        &["x.yaml:11:27: pipelines[0].terminate.mptcp_versions[1]: version 0 (RFC 6824) is not \
-           terminated yet; list [1] (a v0 client gets plain TCP)"],
-    );
+fn both_versions_are_terminated_by_default_and_each_can_be_left_out() {
+    use netreaktor_pipeline::mptcp::conn::Versions;
+    let services = |yaml: &str| {
+        let config = parse(&BASE.replacen("    forward:", yaml, 1)).expect("valid");
+        config.to_services()[0].mptcp.as_ref().map(|m| m.versions)
+    };
+    let v = |v0, v1| Some(Versions { v0, v1 });
+    assert_eq!(services("    forward:"), v(true, true));
+    assert_eq!(services("    terminate:\n      mptcp_versions: [1]\n    forward:"), v(false, true));
+    assert_eq!(services("    terminate:\n      mptcp_versions: [0]\n    forward:"), v(true, false));
 }

@@ -212,14 +212,6 @@ fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError
     let versions = format!("{path}.terminate.mptcp_versions");
     non_empty(&terminate.mptcp_versions, &versions, "MPTCP version", errors);
     unique(&terminate.mptcp_versions.value, &versions, |v| format!("version {}", v.0), errors);
-    for (k, v) in terminate.mptcp_versions.value.iter().enumerate() {
-        if v.value.0 == 0 {
-            let msg = "version 0 (RFC 6824) is not terminated yet; list [1] (a v0 client gets \
-                       plain TCP)"
-                .to_owned();
-            errors.push(ConfigError::at(v.referenced, format!("{versions}[{k}]"), msg));
-        }
-    }
     let announce = format!("{path}.terminate.announce");
     unique(&terminate.announce, &announce, |a| format!("address {}", a.0), errors);
     for (k, addr) in terminate.announce.iter().enumerate() {

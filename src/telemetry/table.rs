@@ -111,9 +111,7 @@ pub(crate) const METRICS: [Metric; 38] = [
     one("origin_ports_reused_total", "Origin ports taken over from TIME-WAIT", Counter, |m| {
         &m.time_wait_reused
     }),
-    one("joins_refused_total", "MP_JOINs reset with MP_TCPRST (all reasons)", Counter, |m| {
-        &m.joins_refused
-    }),
+    one("joins_refused_total", "MP_JOINs reset (all reasons)", Counter, |m| &m.joins_refused),
     one("mptcp_connections_total", "MPTCP connections established (RFC 8684)", Counter, |m| {
         &m.mptcp_connections
     })
@@ -165,7 +163,11 @@ pub(crate) const METRICS: [Metric; 38] = [
     )
     .shown(Mptcp("fallbacks")),
     labelled(
-        ("mptcp_joins_refused_total", "MP_JOINs refused with MP_TCPRST, by reason", Counter),
+        (
+            "mptcp_joins_refused_total",
+            "MP_JOINs reset, by reason (MP_TCPRST except on v0)",
+            Counter,
+        ),
         "reason",
         |m| &m.joins_refused_by,
     )

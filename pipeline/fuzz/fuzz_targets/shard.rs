@@ -21,7 +21,8 @@
 //!     the join carries (a token from the shard's key), or, if it has none, `nonce` is the
 //!     token too.
 //!   - 1 client handshake ACK: `slot mode` (+ `len data` if mode bit 0): the third ACK,
-//!     echoing the MP_CAPABLE keys (with the data as `BothWithData` if any) or the MP_JOIN
+//!     echoing the MP_CAPABLE keys in the SYN's version (v1: with the data as
+//!     `BothWithData` if any; v0: the data mapped by a DSS beside it) or the MP_JOIN
 //!     HMAC; mode bit 1 spoils the key or HMAC, bit 2 leaves the MPTCP option out.
 //!   - 2 client data: `slot mode len data`. Mode bit 0: a DSS mapping; 1: a DATA_ACK; 2: FIN;
 //!     3: DATA_FIN; 4: RSS moves the flow to the other worker; 5: 64-bit DSN; 6: a wrong
@@ -43,8 +44,8 @@
 //!
 //! Every operation also moves the clock 1 ms on. `fuzz/seeds/shard` holds inputs that
 //! establish a plain splice on either worker and MPTCP connections (one with a joined
-//! subflow, one with DSS checksums), move data both ways and close; `shard/seeds.py` writes
-//! them.
+//! subflow, one with DSS checksums, and in v0 one with a join and one whose third ACK is
+//! lost), move data both ways and close; `shard/seeds.py` writes them.
 #![no_main]
 
 #[path = "shard/ops.rs"]

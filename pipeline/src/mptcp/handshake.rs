@@ -2,6 +2,13 @@
 //! MP_CAPABLE, §3.2 MP_JOIN): what a SYN offers, the options of our SYN,ACK, what the
 //! third ACK carries, and the RST option of a refused join (§3.6).
 //!
+//! Both versions are read: v1 (RFC 8684) and v0 (RFC 6824, what iOS 11-14 speak and iOS 15
+//! tries first, docs/architecture.md "MPTCP v0"). A SYN is always answered in its own version:
+//! a v0 SYN,ACK to a v1 SYN makes iOS 16+ fall back to TCP. A v0 SYN carries the client's key
+//! (RFC 6824 §3.1), which the caller keeps with the half-open connection: the v0 third ACK is
+//! sent once and never retransmitted, and when it is lost the first DSS completes the
+//! handshake without the keys.
+//!
 //! Our key is derived, not stored: a keyed hash of the connection's 4-tuple and the
 //! client's ISN under the appliance's secret, retried with a counter until its token names
 //! the worker that owns the connection (docs/architecture.md, "`shard/`"). The SYN,ACK
@@ -28,8 +35,10 @@ const KEY_ATTEMPTS: u32 = 64;
 /// Why a SYN offering MPTCP gets plain TCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decline {
-    /// MPTCP v0 (RFC 6824): not terminated here.
+    /// MPTCP v0 (RFC 6824): not enabled for the service.
     Version0,
+    /// MPTCP v1 (RFC 8684): not enabled for the service.
+    Version1,
     /// Unknown flags: B (extensibility) set, or no HMAC algorithm we know (§3.1).
     Flags,
     /// The option did not parse.
@@ -41,10 +50,14 @@ pub enum Decline {
 pub enum SynOffer {
     /// No MPTCP option: plain TCP.
     Plain,
-    /// MP_CAPABLE v1; the client requires DSS checksums when `checksums`.
+    /// MP_CAPABLE in `version`; the client requires DSS checksums when `checksums`.
     Capable {
+        /// The version of the SYN's option, which our SYN,ACK must answer in.
+        version: MptcpVersion,
         /// The A flag (§3.1).
         checksums: bool,
+        /// The client's key: a v0 SYN carries it (RFC 6824 §3.1), a v1 SYN does not.
+        peer_key: Option<u64>,
     },
     /// An MP_CAPABLE we answer with plain TCP.
     Declined(Decline),
@@ -61,14 +74,19 @@ pub enum SynOffer {
     },
 }
 
+/// The version an MP_CAPABLE carries (v1 for any other option: MP_JOIN's handshake forms are
+/// the same in both versions, RFC 6824 §3.2).
+fn option_version(bytes: &[u8]) -> MptcpVersion {
+    match crate::wire::mptcp::peek_version(bytes) {
+        Ok(0) => MptcpVersion::V0,
+        _ => MptcpVersion::V1,
+    }
+}
+
 /// Reads what a SYN offers.
 pub fn syn_offer(options: TcpOptions<'_>) -> SynOffer {
     for bytes in options.mptcp() {
-        let version = match crate::wire::mptcp::peek_version(bytes) {
-            Ok(0) => MptcpVersion::V0,
-            _ => MptcpVersion::V1,
-        };
-        return match MptcpOption::parse(bytes, version) {
+        return match MptcpOption::parse(bytes, option_version(bytes)) {
             Ok(MptcpOption::MpCapable(cap)) => capable_offer(cap),
             Ok(MptcpOption::MpJoin(MpJoin::Syn { backup, addr_id, token, nonce })) => {
                 SynOffer::Join { token, nonce, addr_id, backup }
@@ -80,14 +98,35 @@ pub fn syn_offer(options: TcpOptions<'_>) -> SynOffer {
     SynOffer::Plain
 }
 
+/// RFC 8684 §3.1, RFC 6824 §3.1: B (extensibility) set, or H (the only HMAC algorithm
+/// either version defines) clear, is a proposal we do not understand: plain TCP. A v0 SYN
+/// must carry the client's key (length 12); a v1 SYN must not (length 4).
 fn capable_offer(cap: MpCapable) -> SynOffer {
-    if cap.version == MptcpVersion::V0 {
-        return SynOffer::Declined(Decline::Version0);
-    }
     if cap.flags.extensibility() || !cap.flags.hmac_sha() {
         return SynOffer::Declined(Decline::Flags);
     }
-    SynOffer::Capable { checksums: cap.flags.checksum_required() }
+    let peer_key = match (cap.version, cap.keys) {
+        (MptcpVersion::V0, MpCapableKeys::Sender { sender }) => Some(sender),
+        (MptcpVersion::V1, MpCapableKeys::None) => None,
+        _ => return SynOffer::Declined(Decline::Malformed),
+    };
+    SynOffer::Capable { version: cap.version, checksums: cap.flags.checksum_required(), peer_key }
+}
+
+impl SynOffer {
+    /// This offer, or plain TCP counted as `Declined` when its version is not in `enabled`
+    /// (`enabled(version)` says whether the service terminates it).
+    pub fn within(self, enabled: impl Fn(MptcpVersion) -> bool) -> SynOffer {
+        match self {
+            SynOffer::Capable { version, .. } if !enabled(version) => {
+                SynOffer::Declined(match version {
+                    MptcpVersion::V0 => Decline::Version0,
+                    MptcpVersion::V1 => Decline::Version1,
+                })
+            }
+            other => other,
+        }
+    }
 }
 
 /// Derives our MPTCP keys from the appliance secret.
@@ -109,18 +148,18 @@ impl KeyDeriver {
     }
 
     /// Our key for the connection `local` <- `remote` whose client ISN is `client_isn`: the
-    /// first candidate whose token `owns` accepts. `None` if none of the attempts does.
+    /// first candidate whose token under `algo` (the version's hash: SHA-1 for v0, RFC 6824
+    /// §3.1; SHA-256 for v1) `owns` accepts. `None` if none of the attempts does.
     pub fn key(
         &self,
         local: SocketAddr,
         remote: SocketAddr,
         client_isn: u32,
+        algo: HashAlgo,
         owns: impl Fn(u32) -> bool,
     ) -> Option<KeyMaterial> {
         (0..KEY_ATTEMPTS)
-            .map(|i| {
-                KeyMaterial::new(self.candidate(local, remote, client_isn, i), HashAlgo::Sha256)
-            })
+            .map(|i| KeyMaterial::new(self.candidate(local, remote, client_isn, i), algo))
             .find(|k| owns(k.token()))
     }
 
@@ -144,18 +183,24 @@ impl KeyDeriver {
     }
 }
 
-/// Our MP_CAPABLE SYN,ACK option (§3.1): version 1, HMAC-SHA256, our key; A when checksums
-/// are used, C when the peer should open no subflows to this address.
-pub fn capable_syn_ack(key: u64, checksums: bool, no_join_to_source: bool) -> SynAckOptions {
+/// Our MP_CAPABLE SYN,ACK option (§3.1) in `version`: 12 bytes, H (HMAC-SHA256 in v1,
+/// HMAC-SHA1 in v0), our key; A when checksums are used. C when the peer should open no
+/// subflows to this address, in v1 only: the bit is unassigned in v0 (RFC 6824 §3.1) and
+/// iOS 11-12 fall back to TCP on it.
+pub fn capable_syn_ack(
+    version: MptcpVersion,
+    key: u64,
+    checksums: bool,
+    no_join_to_source: bool,
+) -> SynAckOptions {
     let mut flags = MpCapableFlags::HMAC_SHA;
     if checksums {
         flags = flags.with(MpCapableFlags::CHECKSUM_REQUIRED);
     }
-    if no_join_to_source {
+    if no_join_to_source && version == MptcpVersion::V1 {
         flags = flags.with(MpCapableFlags::NO_JOIN_TO_SOURCE);
     }
-    let opt =
-        MpCapable { version: MptcpVersion::V1, flags, keys: MpCapableKeys::Sender { sender: key } };
+    let opt = MpCapable { version, flags, keys: MpCapableKeys::Sender { sender: key } };
     SynAckOptions::with(opt.buffer_len(), |b| opt.emit(b)).unwrap_or(SynAckOptions::EMPTY)
 }
 
@@ -178,6 +223,8 @@ pub enum ThirdAck {
     Plain,
     /// MP_CAPABLE with both keys (§3.1), and the mapping length of data it carries.
     Capable {
+        /// The version of the option.
+        version: MptcpVersion,
         /// The client's key.
         remote_key: u64,
         /// Our key as the client echoes it.
@@ -195,12 +242,13 @@ pub enum ThirdAck {
 /// Reads what the segment completing a handshake carries.
 pub fn third_ack(options: TcpOptions<'_>) -> ThirdAck {
     for bytes in options.mptcp() {
-        match MptcpOption::parse(bytes, MptcpVersion::V1) {
+        match MptcpOption::parse(bytes, option_version(bytes)) {
             Ok(MptcpOption::MpCapable(cap)) => match cap.keys {
                 MpCapableKeys::Both { sender, receiver }
                 | MpCapableKeys::BothWithData { sender, receiver, .. } => {
                     let checksums = cap.flags.checksum_required();
                     return ThirdAck::Capable {
+                        version: cap.version,
                         remote_key: sender,
                         local_key: receiver,
                         checksums,

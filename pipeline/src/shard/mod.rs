@@ -52,6 +52,8 @@ mod time_wait;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v0;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -62,7 +62,7 @@ pub struct MptcpCounters {
     pub fallback: Counts<Fallback>,
     /// Subflows joined (HMAC verified, attached).
     pub joins_accepted: u64,
-    /// Joins refused with MP_TCPRST, by reason.
+    /// Joins refused with a RST (MP_TCPRST, except for a v0 connection), by reason.
     pub joins_refused: Counts<JoinRefusal>,
     /// Subflows marked potentially failed (no progress past the failover time), summed
     /// over connections once they ended.

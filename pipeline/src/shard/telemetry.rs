@@ -72,7 +72,7 @@ macro_rules! reasons {
 reasons! {
     /// Why a client that offered MPTCP got plain TCP (RFC 8684 §3.1).
     pub enum Fallback {
-        /// The SYN offered MPTCP v0 (RFC 6824), not terminated here.
+        /// The SYN offered MPTCP v0 (RFC 6824), not enabled for the service.
         Version0 => "version0",
         /// Unknown MP_CAPABLE flags: B (extensibility) set, or no HMAC algorithm we know.
         Flags => "flags",
@@ -84,6 +84,14 @@ reasons! {
         KeyMismatch => "key_mismatch",
         /// No key whose token this worker owns could be derived for the SYN.
         NoKey => "no_key",
+        /// The SYN offered MPTCP v1 (RFC 8684), not enabled for the service.
+        Version1 => "version1",
+        /// A v0 handshake answered with a SYN cookie lost its third ACK and was completed by
+        /// data: the client's key, which only its SYN and third ACK carry, is unknown.
+        V0KeyLost => "v0_key_lost",
+        /// The third ACK's MP_CAPABLE is not in the version our SYN,ACK answered, or repeats
+        /// another client key than its SYN.
+        VersionMismatch => "version_mismatch",
     }
 }
 
@@ -91,6 +99,7 @@ impl From<Decline> for Fallback {
     fn from(why: Decline) -> Fallback {
         match why {
             Decline::Version0 => Fallback::Version0,
+            Decline::Version1 => Fallback::Version1,
             Decline::Flags => Fallback::Flags,
             Decline::Malformed => Fallback::Malformed,
         }
@@ -98,7 +107,8 @@ impl From<Decline> for Fallback {
 }
 
 reasons! {
-    /// Why an MP_JOIN was refused with a RST carrying MP_TCPRST (RFC 8684 §3.2, §3.6).
+    /// Why an MP_JOIN was refused with a RST, carrying MP_TCPRST (RFC 8684 §3.2, §3.6) unless
+    /// the connection is v0 (RFC 6824 has none).
     pub enum JoinRefusal {
         /// Its token names no connection here.
         UnknownToken => "unknown_token",
@@ -254,7 +264,17 @@ mod tests {
     fn label_values_are_the_exported_ones() {
         assert_eq!(
             Fallback::ALL.map(Fallback::name),
-            ["version0", "flags", "malformed", "no_option_on_third_ack", "key_mismatch", "no_key"]
+            [
+                "version0",
+                "flags",
+                "malformed",
+                "no_option_on_third_ack",
+                "key_mismatch",
+                "no_key",
+                "version1",
+                "v0_key_lost",
+                "version_mismatch"
+            ]
         );
         assert_eq!(
             JoinRefusal::ALL.map(JoinRefusal::name),

@@ -75,10 +75,29 @@ impl SegmentHook for () {
 /// stores them with the half-open connection (or in a cookie SYN,ACK) and writes them on
 /// every SYN,ACK it sends for that SYN (RFC 8684 §3.1 MP_CAPABLE with our key, §3.2 MP_JOIN
 /// with our HMAC and nonce). At most 16 bytes, whole options, kind and length included.
+///
+/// They may carry a [`SynNote`]: what the upper layer must remember of the SYN, kept with the
+/// half-open connection and handed back when it is accepted; never sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SynAckOptions {
     bytes: [u8; SynAckOptions::MAX],
     len: u8,
+    note: SynNote,
+}
+
+/// What an upper layer remembers of a SYN until its handshake completes: MPTCP v0's client
+/// key and version (RFC 6824 §3.1). The v0 third ACK, which repeats the key, is sent once and
+/// never retransmitted; when it is lost the first data segment completes the handshake and
+/// the key must come from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SynNote {
+    /// A value only a half-open entry keeps (a SYN cookie loses it): the client's MPTCP v0
+    /// key from its SYN.
+    pub peer_key: Option<u64>,
+    /// One bit a SYN cookie keeps as well: the SYN,ACK answered MPTCP v0.
+    pub version0: bool,
+    /// Our SYN,ACK asked for DSS checksums (lost under a cookie, with the key).
+    pub checksums: bool,
 }
 
 impl SynAckOptions {
@@ -86,7 +105,11 @@ impl SynAckOptions {
     pub const MAX: usize = 16;
 
     /// None.
-    pub const EMPTY: SynAckOptions = SynAckOptions { bytes: [0; Self::MAX], len: 0 };
+    pub const EMPTY: SynAckOptions = SynAckOptions {
+        bytes: [0; Self::MAX],
+        len: 0,
+        note: SynNote { peer_key: None, version0: false, checksums: false },
+    };
 
     /// One option of `len` bytes written by `f` (kind and length included); `None` if it
     /// is longer than [`MAX`](Self::MAX).
@@ -95,6 +118,16 @@ impl SynAckOptions {
         f(out.bytes.get_mut(..len)?);
         out.len = u8::try_from(len).ok()?;
         Some(out)
+    }
+
+    /// These options with `note` remembered beside them.
+    pub fn with_note(self, note: SynNote) -> SynAckOptions {
+        SynAckOptions { note, ..self }
+    }
+
+    /// What the upper layer remembers of the SYN.
+    pub fn note(&self) -> SynNote {
+        self.note
     }
 
     /// The bytes.

@@ -13,6 +13,7 @@ use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
 use netreaktor_pipeline::tcp::{Config, Connection, State};
 use netreaktor_pipeline::time::{Duration, Instant};
 use netreaktor_pipeline::wire::frame::{ChecksumPolicy, Frame, parse_frame};
+use netreaktor_pipeline::wire::mptcp::MptcpVersion;
 use netreaktor_pipeline::wire::tcp::TcpSeqNumber;
 
 use super::hook::{ClientHook, Mode, Signal};
@@ -22,6 +23,9 @@ use super::subflow::{Forge, Kind, Sub};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Offer {
     Mptcp,
+    /// MPTCP v0 (RFC 6824), as iOS 11-15: the key in the SYN, SHA-1 tokens, IDSNs and HMACs,
+    /// the third ACK a pure ACK with both keys, data mapped by DSS from the first byte.
+    V0,
     /// No MP_CAPABLE at all.
     Plain,
     /// MP_CAPABLE in the SYN only: a middlebox strips it from every later segment.
@@ -118,7 +122,8 @@ pub(crate) struct MpClient {
 impl MpClient {
     pub(crate) fn new(cfg: ClientCfg, seed: u64) -> MpClient {
         let mut rng = Rng::stream(seed, 77);
-        let key = KeyMaterial::new(rng.next_u64(), HashAlgo::Sha256);
+        let algo = if cfg.offer == Offer::V0 { HashAlgo::Sha1 } else { HashAlgo::Sha256 };
+        let key = KeyMaterial::new(rng.next_u64(), algo);
         let mode = if cfg.offer == Offer::Plain { Mode::Plain } else { Mode::Pending };
         let mut client = MpClient {
             seg: vec![0u8; usize::from(cfg.tcp.mss) + 120],
@@ -169,6 +174,11 @@ impl MpClient {
     /// Records the first inconsistency.
     pub(crate) fn fail(&mut self, msg: String) {
         self.log.error.get_or_insert(msg);
+    }
+
+    /// The MPTCP version offered.
+    pub(crate) fn version(&self) -> MptcpVersion {
+        if self.cfg.offer == Offer::V0 { MptcpVersion::V0 } else { MptcpVersion::V1 }
     }
 
     /// DSN of data-level offset 0: (ours, the server's).
@@ -257,7 +267,8 @@ impl MpClient {
         ClientHook {
             kind: s.kind,
             mode: self.mode,
-            capable_after_syn: self.cfg.offer == Offer::Mptcp,
+            capable_after_syn: matches!(self.cfg.offer, Offer::Mptcp | Offer::V0),
+            v0: self.cfg.offer == Offer::V0,
             joined: s.joined,
             ack_hmac: s.ack_hmac,
             keys: (self.key.key(), self.server.map_or(0, |k| k.key())),

@@ -37,6 +37,8 @@ pub(crate) struct ClientHook {
     pub(crate) mode: Mode,
     /// Whether MP_CAPABLE goes on segments after the SYN (false: a middlebox strips it).
     pub(crate) capable_after_syn: bool,
+    /// MPTCP v0 (RFC 6824).
+    pub(crate) v0: bool,
     pub(crate) joined: bool,
     pub(crate) ack_hmac: Option<[u8; 20]>,
     pub(crate) keys: (u64, u64),
@@ -57,6 +59,11 @@ const FLAGS: MpCapableFlags = MpCapableFlags::HMAC_SHA;
 impl ClientHook {
     fn syn(&self, w: &mut TcpOptionWriter<'_>) {
         match self.kind {
+            Kind::Initial if self.mode != Mode::Plain && self.v0 => {
+                // RFC 6824 §3.1: the v0 SYN carries the sender's key.
+                let opt = MpCapable::syn(MptcpVersion::V0, FLAGS, self.keys.0);
+                let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
+            }
             Kind::Initial if self.mode != Mode::Plain => {
                 let opt = MpCapable::syn(MptcpVersion::V1, FLAGS, 0);
                 let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
@@ -70,11 +77,21 @@ impl ClientHook {
         }
     }
 
-    fn capable(&self, seg: &Outgoing, w: &mut TcpOptionWriter<'_>) {
+    fn capable(&mut self, seg: &Outgoing, w: &mut TcpOptionWriter<'_>) {
         if !self.capable_after_syn {
             return;
         }
         let (ours, theirs) = self.keys;
+        if self.v0 {
+            // RFC 6824 §3.1: both keys on pure ACKs; v0 has no MP_CAPABLE with data, the
+            // data is mapped by DSS from its first byte.
+            if seg.payload_len > 0 {
+                return self.dss(seg, w);
+            }
+            let opt = MpCapable::ack(MptcpVersion::V0, FLAGS, ours, theirs);
+            let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
+            return;
+        }
         let first = self.maps.iter().find(|m| m.sub == 0);
         let opt = match first {
             Some(m) if seg.payload_len > 0 && seg.stream_offset == 0 => {

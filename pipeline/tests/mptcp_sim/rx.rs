@@ -9,9 +9,7 @@ use std::net::SocketAddr;
 use netreaktor_pipeline::mptcp::crypto::{HmacKeys, KeyMaterial};
 use netreaktor_pipeline::tcp::State;
 use netreaktor_pipeline::time::Instant;
-use netreaktor_pipeline::wire::mptcp::{
-    AddAddr, AddAddrForm, Dss, MpJoin, MptcpOption, MptcpVersion,
-};
+use netreaktor_pipeline::wire::mptcp::{AddAddr, AddAddrForm, Dss, MpJoin, MptcpOption};
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr};
 
 use super::client::{Action, MpClient};
@@ -23,7 +21,7 @@ impl MpClient {
         let opts: Vec<MptcpOption<'_>> = seg
             .options
             .mptcp()
-            .filter_map(|b| MptcpOption::parse(b, MptcpVersion::V1).ok())
+            .filter_map(|b| MptcpOption::parse(b, self.version()).ok())
             .collect();
         if seg.flags.contains(TcpFlags::RST) {
             let reason = opts.iter().find_map(|o| match o {
@@ -76,7 +74,7 @@ impl MpClient {
         match self.subs[i].kind {
             Kind::Initial => {
                 let key = opts.iter().find_map(|o| match o {
-                    MptcpOption::MpCapable(c) if c.version == MptcpVersion::V1 => c.sender_key(),
+                    MptcpOption::MpCapable(c) if c.version == self.version() => c.sender_key(),
                     _ => None,
                 });
                 match (key, self.mode) {

@@ -105,7 +105,8 @@ fn client_syn(world: &mut World, input: &mut Input<'_>) {
                 MptcpVersion::V1 => MpCapableKeys::None,
             };
             opts.push_mptcp(&MptcpOption::MpCapable(MpCapable { version, flags, keys }));
-            world.peers.conns[slot % CONNS] = Some(MpConn::new(key, checksums));
+            let algo = HashAlgo::from(version);
+            world.peers.conns[slot % CONNS] = Some(MpConn::new(key, checksums, algo));
         }
     }
     let client = Client {
@@ -185,22 +186,33 @@ fn client_handshake_ack(world: &mut World, input: &mut Input<'_>) {
             if c.checksums {
                 flags = flags.with(MpCapableFlags::CHECKSUM_REQUIRED);
             }
-            let keys = if data.is_empty() {
+            let version = match c.algo {
+                HashAlgo::Sha1 => MptcpVersion::V0,
+                HashAlgo::Sha256 => MptcpVersion::V1,
+            };
+            // RFC 6824 §3.1: a v0 third ACK carries both keys and no data fields; data
+            // with it is mapped by a DSS.
+            let keys = if data.is_empty() || version == MptcpVersion::V0 {
                 MpCapableKeys::Both { sender: c.key, receiver }
             } else {
                 let data_len = data.len() as u16;
                 let checksum = c.checksums.then(|| dss_checksum(c.dsn_nxt, 1, data_len, data));
                 MpCapableKeys::BothWithData { sender: c.key, receiver, data_len, checksum }
             };
-            let version = MptcpVersion::V1;
             opts.push_mptcp(&MptcpOption::MpCapable(MpCapable { version, flags, keys }));
             let i = client.conn.expect("an MPTCP connection");
             if let Some(c) = world.peers.conns[i].as_mut() {
-                c.dsn_nxt = c.dsn_nxt.wrapping_add(data.len() as u64);
+                if version == MptcpVersion::V0 && !data.is_empty() {
+                    if let Some(dss) = client_dss(c, 1, 1, data) {
+                        opts.push_mptcp(&MptcpOption::Dss(dss));
+                    }
+                } else {
+                    c.dsn_nxt = c.dsn_nxt.wrapping_add(data.len() as u64);
+                }
             }
         }
         (Offer::Join { nonce, server_nonce: Some(theirs) }, Some(c)) => {
-            let ours = KeyMaterial::new(c.key, HashAlgo::Sha256);
+            let ours = KeyMaterial::new(c.key, c.algo);
             let keys = HmacKeys::new(&ours, c.server_key.unwrap_or_default());
             let mut hmac = keys.ack_hmac(nonce, theirs);
             hmac[0] ^= spoil as u8;

@@ -22,10 +22,12 @@ pub fn client_addr(slot: usize) -> SocketAddr {
     SocketAddr::from(([10, 1, 0, host], 5000 + (slot % 4) as u16))
 }
 
-/// An MPTCP connection as the client sees it (RFC 8684 §3.1).
+/// An MPTCP connection as the client sees it (RFC 8684 §3.1; v0, RFC 6824, with SHA-1).
 #[derive(Debug, Clone, Copy)]
 pub struct MpConn {
     pub key: u64,
+    /// The version's hash: SHA-1 for v0, SHA-256 for v1.
+    pub algo: HashAlgo,
     pub server_key: Option<u64>,
     pub checksums: bool,
     /// The data sequence number of our next byte.
@@ -35,14 +37,14 @@ pub struct MpConn {
 }
 
 impl MpConn {
-    pub fn new(key: u64, checksums: bool) -> MpConn {
-        let dsn_nxt = idsn(key, HashAlgo::Sha256).wrapping_add(1);
-        MpConn { key, server_key: None, checksums, dsn_nxt, data_rcv: 0 }
+    pub fn new(key: u64, checksums: bool, algo: HashAlgo) -> MpConn {
+        let dsn_nxt = idsn(key, algo).wrapping_add(1);
+        MpConn { key, algo, server_key: None, checksums, dsn_nxt, data_rcv: 0 }
     }
 
     /// The token naming the connection at the shard, once its key is known.
     pub fn token(&self) -> Option<u32> {
-        self.server_key.map(|k| token(k, HashAlgo::Sha256))
+        self.server_key.map(|k| token(k, self.algo))
     }
 }
 
@@ -84,7 +86,7 @@ impl Client {
             self.rcv_nxt = seen.seq.wrapping_add(1);
             if let (Some(key), Some(conn)) = (seen.key, conn) {
                 conn.server_key = Some(key);
-                conn.data_rcv = idsn(key, HashAlgo::Sha256).wrapping_add(1);
+                conn.data_rcv = idsn(key, conn.algo).wrapping_add(1);
             } else if let Offer::Join { nonce, .. } = self.offer {
                 self.offer = Offer::Join { nonce, server_nonce: seen.join_nonce };
             }

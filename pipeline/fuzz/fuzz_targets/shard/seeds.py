@@ -68,6 +68,16 @@ SEEDS = {
     # MPTCP with DSS checksums (the client sets A) and data on the third ACK.
     "mptcp_checksums": bytes([0]) + syn(5, 0x12, 500) + hs_ack(5, 1, b"first")
     + origin_syn_ack(0, 0, 0x5000) + transfer_and_close(5, dss=0x03),
+    # MPTCP v0 (RFC 6824): the key in the SYN, the v0 third ACK, a join with HMAC-SHA1.
+    "mptcp_v0_join": bytes([0]) + syn(1, 0x13, 300) + hs_ack(1) + origin_syn_ack(0, 0, 0x3000)
+    + data(1, 0x03, b"hello") + origin_ack(0) + origin_data(0, 0, b"world") + ack(1)
+    + syn(2, 0x14, 400, bytes([1]) + struct.pack(">I", 0xABCDEF01)) + hs_ack(2)
+    + data(2, 0x03, b"abc") + origin_ack(0) + origin_data(0, 0, b"more") + ack(1) + ack(2)
+    + data(1, 0x0F, b"") + origin_data(0, 1, b"") + ack(1) + ack(2) + origin_ack(0)
+    + data(2, 0x04, b"") + ack(1) + ack(2) + TWO_MINUTES + NEXT_TIMER + NEXT_TIMER + NEXT_TIMER,
+    # MPTCP v0 whose third ACK is lost: the first data with a DSS completes the handshake.
+    "mptcp_v0_third_ack_lost": bytes([0]) + syn(6, 0x13, 600) + data(6, 0x03, b"first")
+    + origin_syn_ack(0, 0, 0x6000) + transfer_and_close(6, dss=0x03),
 }
 
 out = pathlib.Path(__file__).resolve().parents[2] / "seeds" / "shard"

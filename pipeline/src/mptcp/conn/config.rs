@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::time::Duration;
+use crate::wire::mptcp::MptcpVersion;
 
 /// Which subflow carries the next bytes toward the peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -27,9 +28,41 @@ pub enum Checksums {
     Required,
 }
 
+/// The MPTCP versions a service terminates: v0 (RFC 6824, iOS 11-15) and v1 (RFC 8684).
+/// A SYN of a version not listed gets plain TCP (docs/configuration.md,
+/// `terminate.mptcp_versions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Versions {
+    /// v0 (RFC 6824).
+    pub v0: bool,
+    /// v1 (RFC 8684).
+    pub v1: bool,
+}
+
+impl Versions {
+    /// Both versions: the default.
+    pub const BOTH: Versions = Versions { v0: true, v1: true };
+
+    /// Whether `version` is terminated.
+    pub const fn allows(self, version: MptcpVersion) -> bool {
+        match version {
+            MptcpVersion::V0 => self.v0,
+            MptcpVersion::V1 => self.v1,
+        }
+    }
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Versions::BOTH
+    }
+}
+
 /// An MPTCP connection's limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MptcpConfig {
+    /// The versions answered with MPTCP; each SYN is answered in its own version.
+    pub versions: Versions,
     /// Subflows at once, the initial one included (RFC 8684 §3.2: a join past it is reset).
     pub max_subflows: usize,
     /// The scheduler.
@@ -60,6 +93,7 @@ pub struct MptcpConfig {
 impl Default for MptcpConfig {
     fn default() -> Self {
         MptcpConfig {
+            versions: Versions::BOTH,
             max_subflows: 8,
             scheduler: Scheduler::LowestRtt,
             failover_floor: Duration::from_millis(50),

@@ -1,5 +1,10 @@
-//! An MPTCP connection, server side, v1 (RFC 8684): the subflows of one client connection
-//! and the data-level byte stream they carry both ways.
+//! An MPTCP connection, server side, v1 (RFC 8684) or v0 (RFC 6824): the subflows of one
+//! client connection and the data-level byte stream they carry both ways.
+//!
+//! The version is the hash of the keys (SHA-1 for v0, SHA-256 for v1, RFC 6824 §3.1): it
+//! selects the HMACs of joins, how options are parsed, the ADD_ADDR form (v0: no HMAC, sent
+//! once since v0 has no echo), and whether a subflow's RST carries MP_TCPRST (v1 only).
+//! DSS, DATA_ACK, DATA_FIN, MP_FASTCLOSE, failover and checksums are the same in both.
 //!
 //! - Data toward the peer sits in one data-level send buffer until DATA_ACKed (§3.3.2); the
 //!   scheduler (`tx.rs`) gives runs of it to subflows, each run a DSS mapping (§3.3.1). A
@@ -31,14 +36,15 @@ mod tests;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-pub use config::{Checksums, MptcpConfig, Scheduler};
+pub use config::{Checksums, MptcpConfig, Scheduler, Versions};
 pub use stats::MptcpStats;
 pub use subflow::Subflow;
 
-use super::crypto::{HmacKeys, KeyMaterial, VerifiedJoin};
+use super::crypto::{HashAlgo, HmacKeys, KeyMaterial, VerifiedJoin};
 use crate::tcp::buffer::{Reassembler, SendBuffer};
 use crate::tcp::{CloseReason, Connection as Tcp, Transmit};
 use crate::time::{Duration, Instant};
+use crate::wire::mptcp::MptcpVersion;
 
 /// ADD_ADDR sent at most this many times when not echoed.
 pub const ADD_ADDR_TRIES: u32 = 3;
@@ -238,6 +244,14 @@ impl Connection {
     /// Subflows not ended.
     pub fn live_subflows(&self) -> usize {
         self.subflows.iter().flatten().filter(|s| !s.ended()).count()
+    }
+
+    /// The MPTCP version: v0 when the keys hash with SHA-1 (RFC 6824 §3.1), else v1.
+    pub fn version(&self) -> MptcpVersion {
+        match self.local.algo() {
+            HashAlgo::Sha1 => MptcpVersion::V0,
+            HashAlgo::Sha256 => MptcpVersion::V1,
+        }
     }
 
     /// Our token (names this connection in MP_JOIN SYNs).

@@ -5,7 +5,7 @@
 use super::subflow::{MAP_MAX, Map};
 use super::{Connection, MptcpEnd, SubflowId};
 use crate::time::Instant;
-use crate::wire::mptcp::{Dss, MpCapableKeys, MpTcpRstReason, MptcpOption, MptcpVersion};
+use crate::wire::mptcp::{Dss, MpCapableKeys, MpTcpRstReason, MptcpOption};
 use crate::wire::tcp::{TcpFlags, TcpRepr};
 
 impl Connection {
@@ -25,8 +25,9 @@ impl Connection {
             return;
         }
         let data = received.data;
+        let version = self.version();
         for bytes in seg.options.mptcp() {
-            match MptcpOption::parse(bytes, MptcpVersion::V1) {
+            match MptcpOption::parse(bytes, version) {
                 Ok(MptcpOption::Dss(dss)) => self.on_dss(now, id, &dss, data),
                 Ok(MptcpOption::MpCapable(cap)) => self.on_capable_data(id, cap.keys, data),
                 Ok(option) => self.on_signal(now, id, &option),
@@ -42,12 +43,16 @@ impl Connection {
 
     /// The segment that completed the MP_CAPABLE handshake, already processed by the initial
     /// subflow's TCP connection: data it carried is mapped by its MP_CAPABLE option
-    /// (RFC 8684 §3.1).
+    /// (RFC 8684 §3.1), or by its DSS when it is a v0 client's first data whose third ACK
+    /// was lost (RFC 6824 §3.1: the third ACK is sent once).
     pub fn on_established(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let data = (!seg.payload.is_empty()).then_some((0, seg.payload.len()));
+        let version = self.version();
         for bytes in seg.options.mptcp() {
-            if let Ok(MptcpOption::MpCapable(cap)) = MptcpOption::parse(bytes, MptcpVersion::V1) {
-                self.on_capable_data(0, cap.keys, data);
+            match MptcpOption::parse(bytes, version) {
+                Ok(MptcpOption::MpCapable(cap)) => self.on_capable_data(0, cap.keys, data),
+                Ok(MptcpOption::Dss(dss)) => self.on_dss(now, 0, &dss, data),
+                _ => {}
             }
         }
         self.drain(0);
@@ -273,7 +278,8 @@ impl Connection {
     /// An MP_FASTCLOSE with our key (RFC 8684 §3.5): every subflow is reset and the
     /// connection is over. One with another key is ignored (counted).
     fn fastclose_in(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
-        let key = seg.options.mptcp().find_map(|b| match MptcpOption::parse(b, MptcpVersion::V1) {
+        let version = self.version();
+        let key = seg.options.mptcp().find_map(|b| match MptcpOption::parse(b, version) {
             Ok(MptcpOption::MpFastclose(f)) => Some(f.receiver_key),
             _ => None,
         });

@@ -11,10 +11,22 @@ impl Connection {
     pub(super) fn on_signal(&mut self, now: Instant, id: SubflowId, option: &MptcpOption<'_>) {
         match option {
             MptcpOption::MpPrio(prio) => {
-                // RFC 8684 §3.3.8: the subflow it arrives on changes its backup state.
+                // RFC 8684 §3.3.8: the subflow it arrives on changes its backup state; a v0
+                // MP_PRIO with an address id, every subflow from that address (RFC 6824
+                // §3.3.8).
                 self.stats.prio_changes += 1;
-                if let Some(s) = self.subflow_mut(id) {
-                    s.backup = prio.backup;
+                match prio.addr_id {
+                    Some(rid) => {
+                        let from = |s: &&mut super::Subflow| s.remote_id == rid;
+                        self.subflows.iter_mut().flatten().filter(from).for_each(|s| {
+                            s.backup = prio.backup;
+                        });
+                    }
+                    None => {
+                        if let Some(s) = self.subflow_mut(id) {
+                            s.backup = prio.backup;
+                        }
+                    }
                 }
             }
             MptcpOption::AddAddr(add) => match add.form {
@@ -29,6 +41,7 @@ impl Connection {
                         Err(_) => self.stats.bad_add_addr += 1,
                     }
                 }
+                // RFC 6824 §3.4.1: unauthenticated; we open no subflows (the server side).
                 AddAddrForm::V0 => {}
             },
             MptcpOption::RemoveAddr(remove) => {
@@ -69,9 +82,10 @@ impl Connection {
         if !seg.flags.contains(crate::wire::tcp::TcpFlags::RST) {
             return;
         }
-        let tcprst = seg.options.mptcp().any(|b| {
-            matches!(MptcpOption::parse(b, MptcpVersion::V1), Ok(MptcpOption::MpTcpRst(_)))
-        });
+        let tcprst = seg
+            .options
+            .mptcp()
+            .any(|b| matches!(MptcpOption::parse(b, self.version()), Ok(MptcpOption::MpTcpRst(_))));
         if tcprst {
             self.stats.mp_tcprst_received += 1;
         }
@@ -94,13 +108,15 @@ impl Connection {
     }
 
     /// An announcement went out: due again after the timeout unless echoed, at most
-    /// [`ADD_ADDR_TRIES`] times.
+    /// [`ADD_ADDR_TRIES`] times. A v0 announcement is sent once: v0 has no echo (RFC 6824
+    /// §3.4.1).
     pub(super) fn announce_sent(&mut self, now: Instant, id: u8) {
         let timeout = self.cfg.add_addr_timeout;
+        let tries = if self.version() == MptcpVersion::V0 { 1 } else { ADD_ADDR_TRIES };
         self.stats.add_addr_sent += 1;
         if let Some(a) = self.announce.iter_mut().find(|a| a.id == id) {
             a.sent += 1;
-            a.due = (a.sent < ADD_ADDR_TRIES).then_some(now + timeout);
+            a.due = (a.sent < tries).then_some(now + timeout);
         }
     }
 

@@ -13,3 +13,4 @@ mod properties;
 mod receive;
 mod send;
 mod signals;
+mod v0;

@@ -10,7 +10,9 @@ use crate::tcp::Transmit;
 use crate::tcp::hooks::{Outgoing, SegmentHook, SegmentKind};
 use crate::time::Instant;
 use crate::wire::checksum;
-use crate::wire::mptcp::{AddAddr, Dss, DssMapping, MpFastclose, MpTcpRst, MpTcpRstReason};
+use crate::wire::mptcp::{
+    AddAddr, Dss, DssMapping, MpFastclose, MpTcpRst, MpTcpRstReason, MptcpVersion,
+};
 use crate::wire::tcp_option::TcpOptionWriter;
 
 /// The DSS checksum of a mapping (RFC 8684 §3.3.1): the Internet checksum over a pseudo
@@ -152,10 +154,12 @@ impl Connection {
         let fastclose = self.fastclose_out.then(|| self.remote.key());
         let echo = self.echo;
         let announce = self.announce_due(now);
-        // An ADD_ADDR's HMAC (RFC 8684 §3.4.1), only when one is due.
-        let hmac = announce.map(|_| self.hmac());
+        let v0 = self.version() == MptcpVersion::V0;
+        // An ADD_ADDR's HMAC (RFC 8684 §3.4.1), only when one is due; v0 has none.
+        let hmac = announce.filter(|_| !v0).map(|_| self.hmac());
         let s = self.subflows.get_mut(usize::from(id)).and_then(Option::as_mut)?;
         let mut hook = DssHook {
+            v0,
             reset_reason: s.reset_reason,
             maps: &s.tx,
             data_ack,
@@ -191,6 +195,8 @@ pub(super) fn earlier(a: u64, b: u64) -> u64 {
 
 /// The MPTCP options of one subflow segment.
 struct DssHook<'a> {
+    /// The connection is MPTCP v0 (RFC 6824): ADD_ADDR without HMAC, no MP_TCPRST.
+    v0: bool,
     maps: &'a std::collections::VecDeque<Map>,
     data_ack: u64,
     /// Our DATA_FIN's DSN, when it is due (all data mapped, not acknowledged yet).
@@ -225,10 +231,17 @@ impl DssHook<'_> {
             let opt = AddAddr::echo(id, addr, port);
             self.wrote_echo = w.push_with(opt.buffer_len(), |b| opt.emit(b)).is_ok();
         }
-        if let Some((id, addr)) = self.announce
-            && let Some(mac) = self.hmac.and_then(|h| h.add_addr_hmac(id, addr, None))
-        {
-            let opt = AddAddr::announce(id, addr, None, mac.to_be_bytes());
+        let Some((id, addr)) = self.announce else {
+            return;
+        };
+        // RFC 6824 §3.4.1: a v0 ADD_ADDR has no HMAC; no port either (iOS drops that form).
+        let opt = if self.v0 {
+            Some(AddAddr::v0(id, addr, None))
+        } else {
+            let mac = self.hmac.and_then(|h| h.add_addr_hmac(id, addr, None));
+            mac.map(|mac| AddAddr::announce(id, addr, None, mac.to_be_bytes()))
+        };
+        if let Some(opt) = opt {
             self.wrote_announce = w.push_with(opt.buffer_len(), |b| opt.emit(b)).is_ok();
         }
     }
@@ -254,7 +267,8 @@ impl SegmentHook for DssHook<'_> {
             if let Some(key) = self.fastclose {
                 let opt = MpFastclose { receiver_key: key };
                 let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
-            } else if let Some(reason) = self.reset_reason {
+            } else if let Some(reason) = self.reset_reason.filter(|_| !self.v0) {
+                // RFC 6824 has no MP_TCPRST: a v0 subflow's RST is plain.
                 let opt = MpTcpRst::new(reason, false);
                 let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
             }

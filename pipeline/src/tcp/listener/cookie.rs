@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{DropReason, Listener, ListenerOutcome, Reply, ReplyOptions};
 use crate::tcp::conn::Connection;
-use crate::tcp::hooks::SynAckOptions;
+use crate::tcp::hooks::{SynAckOptions, SynNote};
 use crate::tcp::syncookie::{SynState, cookie_tsval};
 use crate::time::Instant;
 use crate::wire::tcp::{TcpFlags, TcpRepr};
@@ -26,7 +26,12 @@ impl Listener {
 
     /// What the cookie will remember of `syn`: window scale and SACK-permitted only with
     /// timestamps (they travel in the TSval's low bits), and only what we offer ourselves.
-    fn cookie_state(&self, remote: SocketAddr, syn: &TcpRepr<'_>, offered: bool) -> SynState {
+    fn cookie_state(
+        &self,
+        remote: SocketAddr,
+        syn: &TcpRepr<'_>,
+        extra: &SynAckOptions,
+    ) -> SynState {
         let cfg = &self.cfg.tcp;
         let opts = syn.options;
         let ts = cfg.timestamps && opts.timestamps().is_some();
@@ -36,7 +41,8 @@ impl Listener {
             sack_permitted: ts && cfg.sack && opts.sack_permitted(),
             timestamps: ts,
             ecn: false,
-            mp_capable: offered,
+            mp_capable: !extra.is_empty(),
+            mptcp_v0: !extra.is_empty() && extra.note().version0,
         }
     }
 
@@ -49,7 +55,7 @@ impl Listener {
         syn: &TcpRepr<'_>,
         extra: SynAckOptions,
     ) -> Reply {
-        let state = self.cookie_state(remote, syn, !extra.is_empty());
+        let state = self.cookie_state(remote, syn, &extra);
         let (isn, bits) = self.cookies.encode(now, local, remote, syn.seq_number, state);
         let peer_ts = syn.options.timestamps().map(|(tsval, _)| tsval);
         let clock = Connection::ts_clock_for_iss(isn, now);
@@ -107,6 +113,8 @@ impl Listener {
             return ListenerOutcome::Dropped(DropReason::CookieNotEstablished);
         }
         self.stats.cookies_valid += 1;
-        self.enqueue_accept(conn, syn.mp_capable)
+        // A cookie keeps the version but not a v0 client's key (docs/architecture.md, "MPTCP v0").
+        let note = SynNote { peer_key: None, version0: syn.mptcp_v0, checksums: false };
+        self.enqueue_accept(conn, syn.mp_capable.then_some(note))
     }
 }

@@ -58,7 +58,8 @@ impl Listener {
         if state.is_synchronized()
             && let Some(entry) = self.half_open.remove(&key)
         {
-            return self.enqueue_accept(entry.conn, !entry.extra.is_empty());
+            let offered = (!entry.extra.is_empty()).then(|| entry.extra.note());
+            return self.enqueue_accept(entry.conn, offered);
         }
         if state == State::Closed {
             // Closed by the peer's RST: nothing is left to send.

@@ -59,7 +59,7 @@ pub(crate) use reply::{Reply, ReplyOptions, ReplyQueue};
 use self::half_open::HalfOpen;
 use super::config::Config;
 use super::conn::Connection;
-use super::hooks::SynAckOptions;
+use super::hooks::{SynAckOptions, SynNote};
 use super::isn::IsnGenerator;
 use super::syncookie::SynCookies;
 use crate::time::Instant;
@@ -187,7 +187,7 @@ pub struct Listener {
     accept: VecDeque<Connection>,
     /// Per queued connection, in the same order: whether its SYN,ACKs carried upper-layer
     /// options (so the owner can tell a third ACK that lost them, RFC 8684 §3.1).
-    offered: VecDeque<bool>,
+    offered: VecDeque<Option<SynNote>>,
     replies: ReplyQueue,
     stats: ListenerStats,
     /// No later than the earliest timer of any half-open or queued connection (`None`: no
@@ -387,8 +387,9 @@ impl Listener {
         ListenerOutcome::Reset
     }
 
-    /// Hands a connection to the accept queue; `offered`: its SYN,ACKs carried extra options.
-    fn enqueue_accept(&mut self, conn: Connection, offered: bool) -> ListenerOutcome {
+    /// Hands a connection to the accept queue; `offered`: its SYN,ACKs carried extra options,
+    /// with the note they remembered of the SYN.
+    fn enqueue_accept(&mut self, conn: Connection, offered: Option<SynNote>) -> ListenerOutcome {
         self.note_deadline(conn.poll_timeout());
         self.accept.push_back(conn);
         self.offered.push_back(offered);
@@ -409,11 +410,12 @@ impl Listener {
     }
 
     /// As [`poll_accept`](Self::poll_accept), with whether the connection's SYN,ACKs carried
-    /// the extra options given to [`handle_segment_with`](Self::handle_segment_with) (for a
-    /// cookie, whether the cookie recorded an MPTCP offer).
-    pub fn poll_accept_offered(&mut self) -> Option<(Connection, bool)> {
+    /// the extra options given to [`handle_segment_with`](Self::handle_segment_with) and the
+    /// [`SynNote`] they held: `Some` when they did (for a cookie, when the cookie recorded an
+    /// MPTCP offer; its note keeps the version but no key).
+    pub fn poll_accept_offered(&mut self) -> Option<(Connection, Option<SynNote>)> {
         let conn = self.accept.pop_front()?;
-        Some((conn, self.offered.pop_front().unwrap_or(false)))
+        Some((conn, self.offered.pop_front().flatten()))
     }
 
     /// Writes the next segment to send into `buf` (header and options; the caller puts the IP

@@ -10,14 +10,15 @@
 //!
 //! | bits  | content                                                                  |
 //! |-------|--------------------------------------------------------------------------|
-//! | 31..5 | 27 bits of HMAC-SHA256 (secret key) over everything below               |
+//! | 31..6 | 26 bits of HMAC-SHA256 (secret key) over everything below               |
+//! | 5     | the SYN,ACK answered MPTCP v0 (RFC 6824), with bit 1 set                 |
 //! | 4..2  | index into [`MSS_TABLE`] (the MSS rounded down to a table entry)         |
 //! | 1     | the SYN carried MP_CAPABLE                                               |
 //! | 0     | parity of the time counter when the cookie was made                     |
 //!
 //! The MAC covers the 4-tuple, the client's ISN, the full time counter, the MSS index, the
-//! MP_CAPABLE bit, whether timestamps were in use and the TSval option bits: changing any
-//! of them, or any bit of the ISN, fails the check except with probability 2^-27 per try.
+//! MP_CAPABLE and v0 bits, whether timestamps were in use and the TSval option bits: changing
+//! any of them, or any bit of the ISN, fails the check except with probability 2^-26 per try.
 //! The time counter advances every [`COUNTER_PERIOD`] (64 s); a cookie is accepted while
 //! the counter is the one it was made with or the next one, so it lives 64 to 128 s (Linux
 //! uses the same two-period rule with 60 s periods: `MAX_SYNCOOKIE_AGE` 2 in
@@ -58,7 +59,11 @@
 //! for it: `mptcp_subflow_init_cookie_req` (net/mptcp/subflow.c) takes MP_CAPABLE from the
 //! third ACK alone. We reserve bit 1 of the ISN anyway, independent of timestamps, so the
 //! engine can reject an ACK carrying MP_CAPABLE whose SYN did not, and fall back to plain TCP
-//! when the SYN had it and the ACK lacks it (RFC 8684 §3.1). MP_JOIN cannot be handled by a
+//! when the SYN had it and the ACK lacks it (RFC 8684 §3.1). Bit 5 records the version we
+//! answered: v0 and v1 live on one listener, and the ACK must be read in the SYN's version.
+//! A v0 client's key, which its SYN carried, does not fit: a v0 third ACK (both keys) is
+//! accepted, but a v0 handshake whose third ACK was lost and completed by data cannot be
+//! (docs/architecture.md, "MPTCP v0"). MP_JOIN cannot be handled by a
 //! cookie (the third ACK carries neither the token nor our nonce); Linux keeps a small
 //! best-effort table for it (net/mptcp/syncookies.c), and so must the engine.
 //!
@@ -103,8 +108,10 @@ mod field {
     pub(super) const MSS_SHIFT: u32 = 2;
     /// The MSS index field, before shifting.
     pub(super) const MSS_INDEX_MASK: u32 = 0b111;
-    /// ISN bits 31..5: the MAC.
-    pub(super) const MAC_MASK: u32 = !0b1_1111;
+    /// ISN bit 5: the SYN,ACK answered MPTCP v0.
+    pub(super) const MPTCP_V0: u32 = 1 << 5;
+    /// ISN bits 31..6: the MAC.
+    pub(super) const MAC_MASK: u32 = !0b11_1111;
     /// TSval bits 3..0: window scale; this value means "no window scale option".
     pub(super) const TS_WSCALE_NONE: u32 = 0xf;
     /// TSval bit 4: SACK-permitted.
@@ -128,6 +135,8 @@ pub struct SynState {
     pub ecn: bool,
     /// The SYN carried MP_CAPABLE (kept with or without timestamps).
     pub mp_capable: bool,
+    /// The SYN,ACK answered MPTCP v0 (RFC 6824); only with `mp_capable`.
+    pub mptcp_v0: bool,
 }
 
 /// Why a cookie ACK was refused.
@@ -197,6 +206,7 @@ struct MacInput {
     counter: u32,
     mss_index: u8,
     mp_capable: bool,
+    mptcp_v0: bool,
     /// The TSval option bits, if timestamps are in use.
     ts_bits: Option<u32>,
 }
@@ -207,7 +217,7 @@ impl SynCookies {
         SynCookies { keyed: keyed_hmac(&secret) }
     }
 
-    /// The MAC bits of a cookie (bits 31..5 of the ISN, the rest zero).
+    /// The MAC bits of a cookie (bits 31..6 of the ISN, the rest zero).
     fn mac(&self, input: &MacInput) -> u32 {
         let mut mac = self.keyed.clone();
         mac.update(b"netreaktor syncookie v1");
@@ -216,7 +226,8 @@ impl SynCookies {
         mac.update(&input.counter.to_be_bytes());
         let (ts_flag, ts_bits) = input.ts_bits.map_or((0, 0), |b| (1, b & TS_OPTION_MASK));
         // Each value below fits its byte: index < 8, flags 0 or 1, bits < 64.
-        mac.update(&[input.mss_index, u8::from(input.mp_capable), ts_flag, ts_bits as u8]);
+        let mptcp = u8::from(input.mp_capable) | u8::from(input.mptcp_v0) << 1;
+        mac.update(&[input.mss_index, mptcp, ts_flag, ts_bits as u8]);
         first_u32(mac) & field::MAC_MASK
     }
 
@@ -235,10 +246,21 @@ impl SynCookies {
         let ts_bits = state.timestamps.then(|| ts_option_bits(&state));
         let mss_index = mss_index(state.mss);
         let mp_capable = state.mp_capable;
-        let input = MacInput { local, remote, client_isn, counter, mss_index, mp_capable, ts_bits };
+        let mptcp_v0 = mp_capable && state.mptcp_v0;
+        let input = MacInput {
+            local,
+            remote,
+            client_isn,
+            counter,
+            mss_index,
+            mp_capable,
+            mptcp_v0,
+            ts_bits,
+        };
         let isn = self.mac(&input)
             | u32::from(mss_index) << field::MSS_SHIFT
             | if mp_capable { field::MP_CAPABLE } else { 0 }
+            | if mptcp_v0 { field::MPTCP_V0 } else { 0 }
             | counter & field::PARITY;
         (TcpSeqNumber(isn), ts_bits)
     }
@@ -264,12 +286,24 @@ impl SynCookies {
         // The field is three bits wide, so the index is below 8 and fits MSS_TABLE.
         let mss_index = ((isn >> field::MSS_SHIFT) & field::MSS_INDEX_MASK) as u8;
         let mp_capable = isn & field::MP_CAPABLE != 0;
+        let mptcp_v0 = isn & field::MPTCP_V0 != 0;
         let ts_bits = tsecr.map(|t| t & TS_OPTION_MASK);
-        let input = MacInput { local, remote, client_isn, counter, mss_index, mp_capable, ts_bits };
+        let input = MacInput {
+            local,
+            remote,
+            client_isn,
+            counter,
+            mss_index,
+            mp_capable,
+            mptcp_v0,
+            ts_bits,
+        };
         if !mac_matches(self.mac(&input), isn & field::MAC_MASK) {
             return Err(CookieError::Invalid);
         }
-        Ok(rebuild(mss_index, mp_capable, ts_bits))
+        let mut state = rebuild(mss_index, mp_capable, ts_bits);
+        state.mptcp_v0 = mptcp_v0;
+        Ok(state)
     }
 }
 
@@ -288,6 +322,7 @@ fn rebuild(mss_index: u8, mp_capable: bool, ts_bits: Option<u32>) -> SynState {
         timestamps: ts_bits.is_some(),
         ecn: false,
         mp_capable,
+        mptcp_v0: false,
     };
     if let Some(bits) = ts_bits {
         apply_ts_option_bits(&mut state, bits);

@@ -188,8 +188,8 @@ impl Seg {
     }
 
     /// Decodes a segment the connection wrote on `path` (checksum and ports checked; any
-    /// option but MPTCP, NOP and EOL fails the test).
-    fn from_bytes(bytes: &[u8], path: &Path) -> Seg {
+    /// option but MPTCP, NOP and EOL fails the test), its MPTCP options read in `version`.
+    fn from_bytes(bytes: &[u8], path: &Path, version: MptcpVersion) -> Seg {
         let packet = TcpPacket::new_checked(bytes).expect("our segment parses");
         assert!(packet.verify_checksum(path.ours.ip(), path.theirs.ip()), "our checksum");
         let repr = TcpRepr::parse(&packet).expect("our segment parses");
@@ -197,7 +197,7 @@ impl Seg {
         let mut mptcp = Vec::new();
         for o in repr.options.iter() {
             match o.expect("our options parse") {
-                TcpOption::Mptcp(b) => mptcp.push(owned(b)),
+                TcpOption::Mptcp(b) => mptcp.push(owned(b, version)),
                 TcpOption::NoOperation => {}
                 TcpOption::EndOfList => break,
                 other => panic!("unexpected option {other:?}"),
@@ -217,8 +217,8 @@ impl Seg {
 }
 
 /// An option the connection wrote, without the borrow (it sends no REMOVE_ADDR).
-fn owned(bytes: &[u8]) -> MptcpOption<'static> {
-    match MptcpOption::parse(bytes, MptcpVersion::V1).expect("our MPTCP options parse") {
+fn owned(bytes: &[u8], version: MptcpVersion) -> MptcpOption<'static> {
+    match MptcpOption::parse(bytes, version).expect("our MPTCP options parse") {
         MptcpOption::MpCapable(o) => MptcpOption::MpCapable(o),
         MptcpOption::MpJoin(o) => MptcpOption::MpJoin(o),
         MptcpOption::Dss(o) => MptcpOption::Dss(o),
@@ -249,6 +249,8 @@ pub(super) struct Harness {
     pub(super) now: Instant,
     paths: Vec<Path>,
     client_key: u64,
+    /// The version's hash: SHA-256 (v1) unless built by [`Harness::v0`].
+    pub(super) algo: HashAlgo,
 }
 
 impl Harness {
@@ -275,25 +277,52 @@ impl Harness {
     }
 
     fn establish(cfg: MptcpConfig, client_key: u64, csum: bool, data: &[u8]) -> Harness {
-        let path = Path::nth(0);
         let flags = if csum {
             MpCapableFlags::HMAC_SHA.with(MpCapableFlags::CHECKSUM_REQUIRED)
         } else {
             MpCapableFlags::HMAC_SHA
         };
-        let mut syn = Seg::new(SYN, u32::MAX, 0);
-        syn.mss = Some(PEER_MSS);
-        let syn = syn.opt(MptcpOption::MpCapable(MpCapable::syn(MptcpVersion::V1, flags, 0)));
+        let syn = MpCapable::syn(MptcpVersion::V1, flags, 0);
         let capable = match data.len() {
             0 => MpCapable::ack(MptcpVersion::V1, flags, client_key, SERVER_KEY),
             n => MpCapable::ack_with_data(flags, client_key, SERVER_KEY, n as u16, None),
         };
         let third = Seg::ack(0, 0).opt(MptcpOption::MpCapable(capable)).data(data);
+        Harness::complete(cfg, HashAlgo::Sha256, syn, third, client_key, csum)
+    }
+
+    /// An MPTCP v0 connection (RFC 6824 §3.1): the client's SYN carries its key
+    /// (`1e 0c 00 01 <key>`), and the handshake completes with `third`: the v0 third ACK
+    /// ([`Harness::v0_third_ack`]), or, when that was lost, the client's first data with its
+    /// DSS. Checksums when `csum` (A=1 in the SYN).
+    pub(super) fn v0(cfg: MptcpConfig, csum: bool, third: Seg) -> Harness {
+        let syn = MpCapable::syn(MptcpVersion::V0, v0_flags(csum), CLIENT_KEY);
+        Harness::complete(cfg, HashAlgo::Sha1, syn, third, CLIENT_KEY, csum)
+    }
+
+    /// The v0 third ACK: a pure ACK with both keys, `1e 14 00 01 <keyA> <keyB>`.
+    pub(super) fn v0_third_ack(csum: bool) -> Seg {
+        let capable = MpCapable::ack(MptcpVersion::V0, v0_flags(csum), CLIENT_KEY, SERVER_KEY);
+        Seg::ack(0, 0).opt(MptcpOption::MpCapable(capable))
+    }
+
+    fn complete(
+        cfg: MptcpConfig,
+        algo: HashAlgo,
+        syn_option: MpCapable,
+        third: Seg,
+        client_key: u64,
+        csum: bool,
+    ) -> Harness {
+        let path = Path::nth(0);
+        let mut syn = Seg::new(SYN, u32::MAX, 0);
+        syn.mss = Some(PEER_MSS);
+        let syn = syn.opt(MptcpOption::MpCapable(syn_option));
         let tcp = open_subflow(&path, &syn, &third, SYN_AT);
-        let local = KeyMaterial::new(SERVER_KEY, HashAlgo::Sha256);
+        let local = KeyMaterial::new(SERVER_KEY, algo);
         let mut conn = Connection::new(cfg, local, client_key, csum, tcp, T0);
         with_repr(&third.to_bytes(&path), |seg| conn.on_established(T0, seg));
-        Harness { conn, now: T0, paths: vec![path], client_key }
+        Harness { conn, now: T0, paths: vec![path], client_key, algo }
     }
 
     /// Joins a subflow the way the shard does (RFC 8684 §3.2): MP_JOIN SYN with our token
@@ -314,14 +343,13 @@ impl Harness {
         server_key: u64,
     ) -> Result<SubflowId, Box<Tcp>> {
         let path = Path::nth(self.paths.len() as u8);
-        let ours = KeyMaterial::new(server_key, HashAlgo::Sha256);
+        let ours = KeyMaterial::new(server_key, self.algo);
         let mut syn = Seg::new(SYN, u32::MAX, 0);
         syn.mss = Some(PEER_MSS);
         let token = ours.token();
         let nonce = CLIENT_NONCE;
         let syn = syn.opt(MptcpOption::MpJoin(MpJoin::Syn { backup, addr_id, token, nonce }));
-        let client =
-            HmacKeys::new(&KeyMaterial::new(self.client_key, HashAlgo::Sha256), server_key);
+        let client = HmacKeys::new(&KeyMaterial::new(self.client_key, self.algo), server_key);
         let hmac = client.ack_hmac(CLIENT_NONCE, SERVER_NONCE);
         let third = Seg::ack(0, 0).opt(MptcpOption::MpJoin(MpJoin::Ack { hmac }));
         let tcp = open_subflow(&path, &syn, &third, self.now - RTT);
@@ -338,17 +366,17 @@ impl Harness {
 
     /// The client's HMAC keys (its key first, as it computes them).
     pub(super) fn client_hmac(&self) -> HmacKeys {
-        HmacKeys::new(&KeyMaterial::new(self.client_key, HashAlgo::Sha256), SERVER_KEY)
+        HmacKeys::new(&KeyMaterial::new(self.client_key, self.algo), SERVER_KEY)
     }
 
     /// The DSN of our `off`-th data byte (our IDSN + 1 + off, RFC 8684 §3.1).
     pub(super) fn our_dsn(&self, off: u64) -> u64 {
-        idsn(SERVER_KEY, HashAlgo::Sha256).wrapping_add(1).wrapping_add(off)
+        idsn(SERVER_KEY, self.algo).wrapping_add(1).wrapping_add(off)
     }
 
     /// The DSN of the client's `off`-th data byte.
     pub(super) fn peer_dsn(&self, off: u64) -> u64 {
-        idsn(self.client_key, HashAlgo::Sha256).wrapping_add(1).wrapping_add(off)
+        idsn(self.client_key, self.algo).wrapping_add(1).wrapping_add(off)
     }
 
     /// Hands `seg`, from the client on subflow `id`, to the connection.
@@ -363,7 +391,8 @@ impl Harness {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 2048];
         while let Some((id, t)) = self.conn.poll_transmit(self.now, &mut buf) {
-            let seg = Seg::from_bytes(&buf[..t.len], &self.paths[usize::from(id)]);
+            let version = self.conn.version();
+            let seg = Seg::from_bytes(&buf[..t.len], &self.paths[usize::from(id)], version);
             assert_eq!(t.payload_len, seg.data.len());
             out.push((id, seg));
             assert!(out.len() < 1000, "poll_transmit does not stop");
@@ -407,6 +436,14 @@ fn open_subflow(path: &Path, syn: &Seg, third: &Seg, at: Instant) -> Tcp {
     with_repr(&third.to_bytes(path), |seg| tcp.handle_segment(at + RTT, seg));
     assert_eq!(tcp.state(), State::Established);
     tcp
+}
+
+/// The flags of a v0 MP_CAPABLE: H (HMAC-SHA1), and A when checksums are asked for.
+fn v0_flags(csum: bool) -> MpCapableFlags {
+    match csum {
+        true => MpCapableFlags::HMAC_SHA.with(MpCapableFlags::CHECKSUM_REQUIRED),
+        false => MpCapableFlags::HMAC_SHA,
+    }
 }
 
 /// An address for ADD_ADDR tests.
