@@ -100,6 +100,8 @@ pub(crate) enum Scenario {
     Rr(RrArgs),
     /// A transfer during which a hook cuts (and maybe restores) a path.
     Handover(HandoverArgs),
+    /// Open-loop requests on one long-lived connection: time to first byte, failures.
+    Openloop(OpenLoopArgs),
 }
 
 /// Flags of `throughput`.
@@ -184,6 +186,30 @@ pub(crate) struct HandoverArgs {
     /// Seed of the byte stream.
     #[arg(long, default_value = "1")]
     pub(crate) seed: u64,
+}
+
+/// Flags of `openloop`.
+#[derive(Debug, Args, Clone, serde::Serialize)]
+pub(crate) struct OpenLoopArgs {
+    /// Seconds during which requests are sent.
+    #[arg(short = 't', long = "time", value_parser = seconds, default_value = "60")]
+    #[serde(serialize_with = "ser_secs")]
+    pub(crate) time: Duration,
+    /// Seconds between two requests, whatever the answers do.
+    #[arg(long, value_parser = seconds, default_value = "0.25")]
+    #[serde(serialize_with = "ser_secs")]
+    pub(crate) interval: Duration,
+    /// Bytes of each request.
+    #[arg(long, default_value = "100", value_parser = clap::value_parser!(u64).range(1..=16 << 20))]
+    pub(crate) request: u64,
+    /// Bytes of each answer.
+    #[arg(long, default_value = "20000", value_parser = clap::value_parser!(u64).range(1..=16 << 20))]
+    pub(crate) reply: u64,
+    /// Seconds after its scheduled time by which an answer must be complete, else the
+    /// request is a failure.
+    #[arg(long, value_parser = seconds, default_value = "1")]
+    #[serde(serialize_with = "ser_secs")]
+    pub(crate) deadline: Duration,
 }
 
 /// Parses a positive, finite number of seconds.

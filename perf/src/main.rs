@@ -77,6 +77,7 @@ fn run_scenario(ctx: &Ctx, s: &Scenario) -> Result<(&'static str, serde_json::Va
         Scenario::Connect(a) => ("connect", to_json(a)?, scenario::connect::run(ctx, a)?),
         Scenario::Rr(a) => ("rr", to_json(a)?, scenario::rr::run(ctx, a)?),
         Scenario::Handover(a) => ("handover", to_json(a)?, scenario::handover::run(ctx, a)?),
+        Scenario::Openloop(a) => ("openloop", to_json(a)?, scenario::openloop::run(ctx, a)?),
     })
 }
 

@@ -11,6 +11,8 @@
 //! `MPTCP_SIM_SEEDS=<n>` changes the count, `MPTCP_SIM_VERBOSE=1` prints every run and
 //! `MPTCP_SIM_DEBUG=1` every segment the client receives.
 
+#[path = "mptcp_sim/bursts.rs"]
+mod bursts;
 #[path = "mptcp_sim/client.rs"]
 mod client;
 #[path = "mptcp_sim/hook.rs"]

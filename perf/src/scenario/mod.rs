@@ -2,6 +2,7 @@
 
 pub(crate) mod connect;
 pub(crate) mod handover;
+pub(crate) mod openloop;
 pub(crate) mod rr;
 pub(crate) mod throughput;
 

@@ -69,6 +69,8 @@ pub struct MptcpCounters {
     pub potentially_failed: u64,
     /// Bytes reinjected on another subflow, summed over ended connections.
     pub reinjected_bytes: u64,
+    /// Bytes resent to probe potentially failed subflows, summed over ended connections.
+    pub probe_bytes: u64,
     /// MPTCP options that did not parse, summed over ended connections.
     pub malformed_options: u64,
     /// MP_FASTCLOSE received, summed over ended connections.
@@ -87,6 +89,7 @@ impl MptcpCounters {
     pub(crate) fn add_connection(&mut self, s: &crate::mptcp::conn::MptcpStats) {
         self.potentially_failed += s.potentially_failed;
         self.reinjected_bytes += s.reinjected_bytes;
+        self.probe_bytes += s.probe_bytes;
         self.malformed_options += s.malformed_options;
         self.fastclose_received += s.fastclose_received;
         self.data_fin_gave_up += s.data_fin_gave_up;

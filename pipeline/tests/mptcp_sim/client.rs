@@ -116,6 +116,8 @@ pub(crate) struct MpClient {
     pub(crate) fin_nudged: bool,
     pub(crate) next_port: u16,
     pub(crate) log: ClientLog,
+    /// When the in-order data-level stream grew, and to where.
+    pub(crate) deliveries: Vec<(Instant, u64)>,
     seg: Vec<u8>,
 }
 
@@ -152,6 +154,7 @@ impl MpClient {
             fin_nudged: false,
             next_port: 40_000,
             log: ClientLog::default(),
+            deliveries: Vec::new(),
         };
         let service = client.cfg.service;
         client.open(Instant::ZERO, 0, service, Kind::Initial);
@@ -315,6 +318,9 @@ impl Node for MpClient {
             _ => self.log.bad_frames += 1,
         }
         self.step(now);
+        if self.deliveries.last().map_or(0, |d| d.1) < self.rcv_nxt {
+            self.deliveries.push((now, self.rcv_nxt));
+        }
     }
 
     fn handle_timeout(&mut self, now: Instant) {

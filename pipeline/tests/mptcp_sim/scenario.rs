@@ -55,6 +55,8 @@ pub(crate) struct Spec {
     /// Blackholes: (0 wifi / 1 cell, from, until).
     pub(crate) cuts: Vec<(usize, Instant, Instant)>,
     pub(crate) bound: Duration,
+    /// The origin writes this many bytes per this interval (see `TcpApp::write_rate`).
+    pub(crate) origin_write_rate: Option<(u64, Duration)>,
 }
 
 impl Spec {
@@ -86,12 +88,13 @@ impl Spec {
             listen: vec![addr(SERVICE)],
             cuts: Vec::new(),
             bound: Duration::from_secs(60),
+            origin_write_rate: None,
         }
     }
 
     pub(crate) fn origin_app(&self) -> TcpApp {
         let c = &self.client;
-        TcpApp::new(c.rx, c.rx_len, c.tx, c.tx_len)
+        TcpApp { write_rate: self.origin_write_rate, ..TcpApp::new(c.rx, c.rx_len, c.tx, c.tx_len) }
     }
 }
 
@@ -190,7 +193,8 @@ pub(crate) fn seeds(n: u64) -> Vec<u64> {
     }
 }
 
-fn build(spec: Spec) -> Run {
+/// The network of a run, before it starts: a test may schedule more events on it.
+pub(crate) fn build(spec: Spec) -> Run {
     let mut net = Network::new(spec.seed);
     let mut rng = Rng::stream(spec.seed, 99);
     let client = net.add_node(MpClient::new(spec.client.clone(), spec.seed));
@@ -227,7 +231,12 @@ fn build(spec: Spec) -> Run {
 
 /// Runs until the client, the proxy's splice and the origin are done, or twice the bound.
 pub(crate) fn run(spec: Spec) -> Run {
-    let mut run = build(spec);
+    finish(build(spec))
+}
+
+/// Runs a built network until the client, the proxy's splice and the origin are done, or
+/// twice the bound.
+pub(crate) fn finish(mut run: Run) -> Run {
     let (client, proxy, origin) = (run.client, run.proxy, run.origin);
     let limit = Instant::ZERO + run.spec.bound + run.spec.bound;
     let result = run.net.try_run_while(|net| {

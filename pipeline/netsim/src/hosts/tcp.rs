@@ -38,6 +38,10 @@ pub struct TcpApp {
     pub pause: Option<(Instant, Instant)>,
     /// It reads at most this many bytes per this interval.
     pub read_rate: Option<(usize, Duration)>,
+    /// It queues at most this many bytes per this interval, the first lot once connected:
+    /// an application answering on a schedule of its own (open-loop), so each lot finds
+    /// the connection idle.
+    pub write_rate: Option<(u64, Duration)>,
 }
 
 impl TcpApp {
@@ -52,6 +56,7 @@ impl TcpApp {
             abort_after: None,
             pause: None,
             read_rate: None,
+            write_rate: None,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct TcpHost {
     next_read: Instant,
     /// The slow reader has a turn at `next_read`.
     read_wakeup: bool,
+    /// A scheduled writer's next lot (see [`TcpApp::write_rate`]).
+    next_write: Option<Instant>,
     /// What happened, for the checks.
     pub log: HostLog,
     /// Host-made frames (RSTs) waiting to go out.
@@ -167,6 +174,7 @@ impl TcpHost {
             aborted: false,
             next_read: Instant::ZERO,
             read_wakeup: false,
+            next_write: None,
             log: HostLog::default(),
             extra: VecDeque::new(),
             seg: vec![0u8; usize::from(cfg.mss) + 120],
@@ -335,10 +343,12 @@ impl TcpHost {
     }
 
     fn write(&mut self, now: Instant) {
+        let (allowed, next) = self.write_allowance(now);
+        self.next_write = next;
         let conn = self.conn.as_mut().expect("app_step checked");
-        while self.tx_queued < self.app.tx_len {
+        while self.tx_queued < allowed {
             let room = conn.send_capacity().min(self.scratch.len());
-            let n = room.min((self.app.tx_len - self.tx_queued) as usize);
+            let n = room.min((allowed - self.tx_queued) as usize);
             if n == 0 {
                 break;
             }
@@ -356,6 +366,27 @@ impl TcpHost {
                 conn.close(now);
             }
         }
+    }
+
+    /// Bytes of its stream the application has produced by `now` (all of them, or the lots
+    /// of its write rate due so far), and when its next lot is due.
+    fn write_allowance(&self, now: Instant) -> (u64, Option<Instant>) {
+        let (Some((bytes, every)), Some(start)) = (self.app.write_rate, self.log.connected_at)
+        else {
+            return (self.app.tx_len, None);
+        };
+        let every = every.total_micros().max(1);
+        let lots = now.saturating_duration_since(start).total_micros() / every + 1;
+        let allowed = bytes.saturating_mul(lots).min(self.app.tx_len);
+        let next = (allowed < self.app.tx_len)
+            .then(|| start + Duration::from_micros(every.saturating_mul(lots)));
+        (allowed, next)
+    }
+
+    /// When the next lot of a scheduled writer is due, while it is still writing.
+    fn write_deadline(&self) -> Option<Instant> {
+        let open = self.conn.as_ref().is_some_and(|c| !c.is_closed()) && !self.aborted;
+        self.next_write.filter(|_| open)
     }
 
     /// Advances the cwnd integral to `now` (from the handshake on).
@@ -415,7 +446,8 @@ impl Node for TcpHost {
 
     fn poll_timeout(&self) -> Option<Instant> {
         let conn = self.conn.as_ref().and_then(Connection::poll_timeout);
-        [conn, self.pause_end(), self.read_deadline()].into_iter().flatten().min()
+        let own = [self.pause_end(), self.read_deadline(), self.write_deadline()];
+        own.into_iter().flatten().chain(conn).min()
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {

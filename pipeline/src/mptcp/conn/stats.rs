@@ -11,6 +11,8 @@ pub struct MptcpStats {
     pub potentially_failed: u64,
     /// Bytes put on a second subflow because the first one stalled or closed.
     pub reinjected_bytes: u64,
+    /// Bytes resent on a potentially failed subflow to probe it (RFC 8684 §3.3.6).
+    pub probe_bytes: u64,
     /// Data segments whose bytes were already received at the data level (harmless).
     pub duplicate_bytes: u64,
     /// DSS options that could not be parsed, or mappings inconsistent with the segment.

@@ -37,6 +37,31 @@ impl Map {
     }
 }
 
+/// How often a failed subflow is probed, at the most: its own smoothed RTT, but not more
+/// often than this (a LAN RTT of a fraction of a millisecond would flood a dead path).
+pub(super) const PROBE_FLOOR: Duration = Duration::from_millis(20);
+
+/// A subflow's failover state (RFC 8684 §3.3.6 "potentially failed"; the policy is left to
+/// the implementation). Transitions, all in [`Subflow::retire_acked`] and
+/// `Connection::after_input`:
+///
+/// ```text
+///   Active --(data outstanding, no ACK for the failover time)--------> Failed
+///   Failed --(an ACK of new data: a probe or retransmission answered)-> Active
+///   Failed --(probe due, another subflow usable: one segment resent)-> Failed
+/// ```
+///
+/// A failed subflow is the scheduler's last choice until it shows life, whether or not it
+/// holds data: a new burst of data does not try it first. Backup subflows follow the same
+/// rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Health {
+    /// Usable for new data by its rank (non-backup, then backup).
+    Active,
+    /// Potentially failed; its first unacknowledged segment is resent at `next_probe`.
+    Failed { next_probe: Instant },
+}
+
 /// A subflow.
 #[derive(Debug)]
 pub struct Subflow {
@@ -45,8 +70,8 @@ pub struct Subflow {
     pub(super) remote_id: u8,
     /// The peer asked us to use it only as a backup (MP_JOIN B bit, MP_PRIO).
     pub(super) backup: bool,
-    /// No progress past the failover time: the scheduler avoids it until it makes progress.
-    pub(super) stalled: bool,
+    /// Its failover state: a failed one is avoided by the scheduler until it makes progress.
+    pub(super) health: Health,
     /// When its acknowledged offset last moved, or it last went from idle to busy.
     pub(super) progress_at: Instant,
     /// Its acknowledged stream offset at that time.
@@ -77,7 +102,7 @@ impl Subflow {
             tcp,
             remote_id,
             backup,
-            stalled: false,
+            health: Health::Active,
             progress_at: now,
             acked: 0,
             tx: VecDeque::new(),
@@ -110,7 +135,38 @@ impl Subflow {
 
     /// Whether it is potentially failed now.
     pub fn is_stalled(&self) -> bool {
-        self.stalled
+        self.health != Health::Active
+    }
+
+    /// Marks it potentially failed (RFC 8684 §3.3.6); its first probe is due one probe
+    /// interval from `now`.
+    pub(super) fn fail(&mut self, now: Instant) {
+        self.health = Health::Failed { next_probe: now + self.probe_interval() };
+    }
+
+    /// When a failed subflow's next probe is due.
+    pub(super) fn probe_deadline(&self) -> Option<Instant> {
+        match self.health {
+            Health::Failed { next_probe } if !self.ended() => Some(next_probe),
+            _ => None,
+        }
+    }
+
+    /// Probes a failed subflow whose probe is due by `now`: its first unacknowledged segment
+    /// goes out again at once (no backoff, no congestion response), so the first ACK after
+    /// the path returns shows progress; the next probe is one interval later. Returns the
+    /// bytes resent.
+    pub(super) fn probe(&mut self, now: Instant) -> u64 {
+        if self.probe_deadline().is_none_or(|at| at > now) {
+            return 0;
+        }
+        self.health = Health::Failed { next_probe: now + self.probe_interval() };
+        self.tcp.resend_first_segment() as u64
+    }
+
+    /// The probe interval: its smoothed RTT, at least [`PROBE_FLOOR`].
+    fn probe_interval(&self) -> Duration {
+        self.srtt().max(PROBE_FLOOR)
     }
 
     /// Whether it can carry new data (established, not closing).
@@ -181,7 +237,7 @@ impl Subflow {
         if moved {
             self.acked = acked;
             self.progress_at = now;
-            self.stalled = false;
+            self.health = Health::Active;
         }
         while self.tx.front().is_some_and(|m| m.sub_end() <= acked) {
             self.tx.pop_front();
@@ -192,7 +248,7 @@ impl Subflow {
     /// Whether data is outstanding with no acknowledgement for longer than the failover
     /// time (RFC 8684 §3.3.6 leaves the policy to the implementation).
     pub(super) fn stall_deadline(&self, floor: Duration, rtts: u32) -> Option<Instant> {
-        if self.stalled || self.tx.is_empty() || self.ended() {
+        if self.is_stalled() || self.tx.is_empty() || self.ended() {
             return None;
         }
         let rtt = self.tcp.rtt();

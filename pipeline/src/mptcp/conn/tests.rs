@@ -9,6 +9,7 @@ mod data_fin;
 mod failover;
 mod fastclose;
 mod joins;
+mod probe;
 mod properties;
 mod receive;
 mod send;

@@ -32,9 +32,12 @@ impl Connection {
         let (floor, rtts) = (self.cfg.failover_floor, self.cfg.failover_rtts);
         let subs = self.subflows.iter().flatten();
         let tcp = subs.clone().filter_map(|s| s.tcp.poll_timeout());
-        let stalls = subs.filter_map(|s| s.stall_deadline(floor, rtts));
+        let stalls = subs.clone().filter_map(|s| s.stall_deadline(floor, rtts));
+        let probes = (0..self.subflows.len())
+            .filter(|&id| self.other_usable(id))
+            .filter_map(|id| self.subflows[id].as_ref().and_then(super::Subflow::probe_deadline));
         let own = [self.announce_deadline(), self.data_deadline()];
-        tcp.chain(stalls).chain(own.into_iter().flatten()).min()
+        tcp.chain(stalls).chain(probes).chain(own.into_iter().flatten()).min()
     }
 
     /// Runs the timers due by `now`.
@@ -65,7 +68,7 @@ impl Connection {
                 self.stats.subflows_closed += 1;
             }
             if stalled {
-                s.stalled = true;
+                s.fail(now);
                 self.stats.potentially_failed += 1;
             }
             // RFC 8684 §3.3.6: a stalled subflow's data is reinjected on the others. With no
@@ -79,9 +82,23 @@ impl Connection {
             if (ended || stalled) && (held || self.snd_nxt != self.snd_una) {
                 self.begin_handover(now, silent_since);
             }
+            self.probe(now, id);
         }
         self.nudge_signals(now);
         self.check_end(now);
+    }
+
+    /// RFC 8684 §3.3.6: a potentially failed subflow is probed while another carries the
+    /// data, so its return is seen within about one of its RTTs, not at its next backed-off
+    /// retransmission timeout: its first unacknowledged segment (data the others already
+    /// carry) goes out again every probe interval. A lone subflow is left to its own
+    /// retransmission timer: no other path waits for its verdict.
+    fn probe(&mut self, now: Instant, id: usize) {
+        if !self.other_usable(id) {
+            return;
+        }
+        let Some(s) = self.subflows[id].as_mut() else { return };
+        self.stats.probe_bytes += s.probe(now);
     }
 
     /// RFC 8684 §3.3.6: the data of every stalled subflow, kept while it had no other to go
@@ -89,7 +106,7 @@ impl Connection {
     /// opens its cellular subflow only once Wi-Fi looks bad: the data the dead Wi-Fi subflow
     /// holds moves to it at once, not at the data-level timeout.
     pub(super) fn reinject_stalled(&mut self) {
-        let stalled = |s: &Option<super::Subflow>| s.as_ref().is_some_and(|s| s.stalled);
+        let stalled = |s: &Option<super::Subflow>| s.as_ref().is_some_and(|s| s.is_stalled());
         let ids: Vec<usize> =
             (0..self.subflows.len()).filter(|&i| stalled(&self.subflows[i])).collect();
         for id in ids {

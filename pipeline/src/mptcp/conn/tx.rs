@@ -85,7 +85,7 @@ impl Connection {
     /// The redundant scheduler: the same run on every other usable subflow with room.
     fn copy_to_others(&mut self, now: Instant, first: SubflowId, start: u64, end: u64) {
         for id in 0..self.subflows.len() as u8 {
-            let usable = self.subflow(id).is_some_and(|s| s.usable() && !s.stalled);
+            let usable = self.subflow(id).is_some_and(|s| s.usable() && !s.is_stalled());
             if id != first && usable && self.subflow(id).is_some_and(|s| s.room() > 0) {
                 self.give(now, id, start, end);
             }
@@ -129,7 +129,7 @@ impl Connection {
     /// (or all of `pending`), so mappings, and the segments cut at their ends, stay full.
     pub(super) fn pick(&self, exclude: Option<SubflowId>, pending: u64) -> Option<SubflowId> {
         let tier = |s: &Subflow| {
-            if s.stalled { 2 } else { u8::from(s.backup) }
+            if s.is_stalled() { 2 } else { u8::from(s.backup) }
         };
         let live = || self.subflows().filter(move |&(id, s)| s.usable() && Some(id) != exclude);
         let best = live().map(|(_, s)| tier(s)).min()?;

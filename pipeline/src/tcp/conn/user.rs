@@ -142,6 +142,22 @@ impl Connection {
         }
     }
 
+    /// Resends the first unacknowledged segment at the next
+    /// [`poll_transmit`](Self::poll_transmit), without backing off the RTO or reducing the
+    /// window: an upper layer probing a path it believes failed (RFC 8684 §3.3.6, a
+    /// potentially failed MPTCP subflow), whose answer, an ACK of new data, shows the path is
+    /// back. Returns the bytes it will resend (0 when nothing is outstanding).
+    pub fn resend_first_segment(&mut self) -> usize {
+        if !self.state.sends_data() || self.snd.flight() == 0 {
+            return 0;
+        }
+        let first = self.first_segment();
+        self.snd.urgent_rexmit = Some(first);
+        // Karn's rule (RFC 6298 §3): the timed segment may be the one resent.
+        self.snd.rtt_probe = None;
+        first.end.offset_from(first.start) as usize
+    }
+
     /// The next event for the user, if any.
     pub fn poll_event(&mut self) -> Option<ConnEvent> {
         let order = [
