@@ -171,7 +171,7 @@ fn shard_config(worker: u16, flags: u8) -> ShardConfig {
         worker,
         workers: WORKERS,
         services: vec![plain, mptcp],
-        origin_source: SOURCE.parse().expect("a constant address"),
+        origin_sources: SOURCE.parse::<std::net::IpAddr>().expect("a constant address").into(),
         origin_ports: PORTS,
         origin_tcp: tcp_config(flags),
         checksums: ChecksumPolicy::Verify,
