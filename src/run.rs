@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use netreaktor_pipeline::shard::ShardConfig;
+use netreaktor_pipeline::shard::{OriginSources, ShardConfig};
 use netreaktor_pipeline::wire::frame::ChecksumPolicy;
 use tracing::{error, info, warn};
 
@@ -155,8 +155,8 @@ impl Appliance {
         for lock in &locks {
             info!(target: "netreaktor", lock = %lock.path().display(), "interface locked");
         }
-        let source = origin_source(config)?;
-        let (client_steer, origin_steer) = steer_configs(config, source, split);
+        let sources = origin_sources(config)?;
+        let (client_steer, origin_steer) = steer_configs(config, sources, split);
         let mode = match config.interfaces.xdp_mode {
             XdpMode::Auto => AttachMode::Auto,
             XdpMode::Native => AttachMode::Native,
@@ -199,7 +199,7 @@ impl Appliance {
                 queues: (0..config.queues()).filter(|q| *q as usize % workers == id).collect(),
                 client_if: client_if.clone(),
                 origin_if: split.then(|| origin_if.clone()),
-                shard: shard_config(config, id, source, secret),
+                shard: shard_config(config, id, sources, secret),
                 port: port_config(config),
                 handoff: Arc::clone(&handoff),
                 metrics: Arc::clone(&shared.workers[id]),
@@ -366,7 +366,7 @@ fn attach(steer: &SteerConfig, interface: &str, mode: AttachMode) -> anyhow::Res
 /// side (both in one program when one interface serves both).
 fn steer_configs(
     config: &Config,
-    source: IpAddr,
+    sources: OriginSources,
     split: bool,
 ) -> (SteerConfig, Option<SteerConfig>) {
     let services = config
@@ -374,7 +374,13 @@ fn steer_configs(
         .iter()
         .flat_map(|s| s.listen.iter().map(|a| (a.ip(), a.port())))
         .collect();
-    let origins = vec![OriginPorts { addr: source, ports: config.origin_ports() }];
+    let addresses = [sources.v4.map(IpAddr::V4), sources.v6.map(IpAddr::V6)];
+    let ports = config.origin_ports();
+    let origins = addresses
+        .into_iter()
+        .flatten()
+        .map(|addr| OriginPorts { addr, ports: ports.clone() })
+        .collect();
     if split {
         let client = SteerConfig { services, origins: Vec::new() };
         (client, Some(SteerConfig { services: Vec::new(), origins }))
@@ -383,12 +389,17 @@ fn steer_configs(
     }
 }
 
-fn shard_config(config: &Config, worker: usize, source: IpAddr, secret: [u8; 32]) -> ShardConfig {
+fn shard_config(
+    config: &Config,
+    worker: usize,
+    sources: OriginSources,
+    secret: [u8; 32],
+) -> ShardConfig {
     ShardConfig {
         worker: worker as u16,
         workers: config.cores.value.len() as u16,
         services: config.to_services(),
-        origin_source: source,
+        origin_sources: sources,
         origin_ports: config.origin_ports(),
         origin_tcp: config.to_tcp_config(),
         checksums: ChecksumPolicy::Verify,
@@ -414,20 +425,33 @@ fn secret() -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
-/// The configured origin-side source address, or the origin interface's first address of
-/// the origins' IP version.
-fn origin_source(config: &Config) -> anyhow::Result<IpAddr> {
-    if let Some(address) = &config.interfaces.origin_source.address {
-        return Ok(address.value.0);
-    }
+/// The origin-side source of each IP version the origins use: the configured one, or the
+/// origin interface's first global address of that version (never a link-local IPv6 one).
+/// An origin whose version has neither cannot be reached: an error naming the key to set.
+fn origin_sources(config: &Config) -> anyhow::Result<OriginSources> {
+    let (v4, v6) = crate::config::configured_sources(&config.interfaces.origin_source);
+    let (need_v4, need_v6) = crate::config::origin_versions(config);
     let interface = &config.interfaces.origin.0;
-    let v6 = config
-        .pipelines
-        .value
-        .first()
-        .and_then(|p| p.forward.origins.value.first())
-        .is_some_and(|o| o.value.0.is_ipv6());
-    let family = if v6 { "-6" } else { "-4" };
+    let v4 = match v4 {
+        Some(a) => Some(a),
+        None if need_v4 => Some(interface_address(interface, "-4", "ipv4")?),
+        None => None,
+    };
+    let v6 = match v6 {
+        Some(a) => Some(a),
+        None if need_v6 => Some(interface_address(interface, "-6", "ipv6")?),
+        None => None,
+    };
+    Ok(OriginSources { v4, v6 })
+}
+
+/// The first global address of `family` ("-4" or "-6") on `interface`, read with `ip addr`
+/// (`scope global` leaves out IPv6 link-local addresses).
+fn interface_address<A: std::str::FromStr>(
+    interface: &str,
+    family: &str,
+    key: &str,
+) -> anyhow::Result<A> {
     let out = Command::new("ip")
         .args(["-o", family, "addr", "show", "dev", interface, "scope", "global"])
         .output()
@@ -439,6 +463,9 @@ fn origin_source(config: &Config) -> anyhow::Result<IpAddr> {
         .and_then(|cidr| cidr.split('/').next())
         .and_then(|a| a.parse().ok())
         .with_context(|| {
-            format!("{interface} has no address for origin connections: set interfaces.origin_source.address")
+            format!(
+                "{interface} has no global {key} address for origin connections to {key} origins: \
+                 set interfaces.origin_source.{key}"
+            )
         })
 }

@@ -5,6 +5,7 @@
 
 mod convert;
 mod error;
+mod families;
 mod locate;
 mod schema;
 mod units;
@@ -16,6 +17,7 @@ mod tests;
 use std::path::Path;
 
 pub(crate) use error::ConfigError;
+pub(crate) use families::{configured_sources, origin_versions};
 pub(crate) use schema::{Config, LogLevel, Pipeline, ProxyProtocol, XdpMode};
 pub(crate) use units::{format_duration, format_size};
 

@@ -92,16 +92,22 @@ pub(crate) enum XdpMode {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct OriginSource {
-    /// An address of the origin-facing interface; absent: its first address of the origins'
-    /// IP version, read when the appliance starts.
+    /// One address of the origin-facing interface, the source toward origins of its own IP
+    /// version (the single-address form; `ipv4` / `ipv6` name one per version).
     pub(crate) address: Option<Spanned<IpAddress>>,
+    /// The source toward IPv4 origins; absent (and not given as `address`): the origin
+    /// interface's first global IPv4 address, read when the appliance starts.
+    pub(crate) ipv4: Option<Spanned<IpAddress>>,
+    /// The source toward IPv6 origins; absent (and not given as `address`): the origin
+    /// interface's first global IPv6 address, read when the appliance starts.
+    pub(crate) ipv6: Option<Spanned<IpAddress>>,
     /// Source ports, dealt to the workers in turn.
     pub(crate) ports: Spanned<PortRange>,
 }
 
 impl Default for OriginSource {
     fn default() -> Self {
-        OriginSource { address: None, ports: default_origin_ports() }
+        OriginSource { address: None, ipv4: None, ipv6: None, ports: default_origin_ports() }
     }
 }
 
@@ -296,6 +302,9 @@ pub(crate) struct Terminate {
     pub(crate) checksums: ChecksumMode,
     /// The MP_CAPABLE C flag: clients should join announced addresses only.
     pub(crate) no_join_to_service_address: bool,
+    /// The operator's word that `announce` may list addresses iOS ignores (private, CGNAT,
+    /// link-local...): they are for other clients (Linux, macOS on a private network).
+    pub(crate) announce_ignored_by_ios: bool,
 }
 
 impl Default for Terminate {
@@ -308,6 +317,7 @@ impl Default for Terminate {
             failover: Failover::default(),
             checksums: ChecksumMode::default(),
             no_join_to_service_address: false,
+            announce_ignored_by_ios: false,
         }
     }
 }

@@ -335,7 +335,8 @@ fn origin_timeout_reaches_each_service() {
 
 #[test]
 fn announcing_the_service_address() {
-    let terminate = "    terminate:\n      announce: [10.0.0.2, 10.0.0.1]\n    forward:";
+    let terminate = "    terminate:\n      announce: [10.0.0.2, 10.0.0.1]\n      \
+                     announce_ignored_by_ios: true\n    forward:";
     let errors = errors_with("    forward:", terminate);
     assert_errors(
         errors,
@@ -348,7 +349,8 @@ fn announcing_the_service_address() {
 fn announced_addresses_are_served_and_configure_mptcp() {
     let text = BASE.replacen(
         "    forward:",
-        "    terminate:\n      announce: [10.0.0.2]\n    forward:",
+        "    terminate:\n      announce: [10.0.0.2]\n      announce_ignored_by_ios: true\n    \
+         forward:",
         1,
     );
     let config = parse(&text).expect("valid");
@@ -373,4 +375,62 @@ fn both_versions_are_terminated_by_default_and_each_can_be_left_out() {
     assert_eq!(services("    forward:"), v(true, true));
     assert_eq!(services("    terminate:\n      mptcp_versions: [1]\n    forward:"), v(false, true));
     assert_eq!(services("    terminate:\n      mptcp_versions: [0]\n    forward:"), v(true, false));
+}
+
+/// IOS.md §6: iOS ignores announcements of private, CGNAT, loopback and link-local
+/// addresses; `check` says so unless the operator says they are for other clients.
+#[test]
+fn announcements_ios_ignores_are_refused_with_the_reason() {
+    let terminate = "    terminate:\n      announce: [100.64.1.2, \"fe80::1\"]\n    forward:";
+    assert_errors(
+        errors_with("    forward:", terminate),
+        &[
+            "x.yaml:11:18: pipelines[0].terminate.announce[0]: iOS ignores an announcement of \
+             100.64.1.2: shared, CGNAT (100.64.0.0/10); set terminate.announce_ignored_by_ios: \
+             true if it is for other clients",
+            "x.yaml:11:30: pipelines[0].terminate.announce[1]: iOS ignores an announcement of \
+             fe80::1: link-local (fe80::/10); set terminate.announce_ignored_by_ios: true if it \
+             is for other clients",
+        ],
+    );
+    let allowed =
+        terminate.replace("    forward:", "      announce_ignored_by_ios: true\n    forward:");
+    assert_errors(errors_with("    forward:", &allowed), &[]);
+}
+
+/// One origin source per IP version: `ipv4` and `ipv6` beside the single `address` form,
+/// each of its own version, and a version named twice is an error.
+#[test]
+fn origin_sources_are_one_per_ip_version() {
+    let sources = |yaml: &str| {
+        errors_with("  origin: veth1\n", &format!("  origin: veth1\n  origin_source: {yaml}\n"))
+    };
+    assert_errors(sources("{ipv4: 10.0.1.1, ipv6: \"2001:db8::1\"}"), &[]);
+    assert_errors(sources("{address: \"2001:db8::1\", ipv4: 10.0.1.1}"), &[]);
+    assert_errors(sources("{address: 10.0.1.1}"), &[]);
+    assert_errors(
+        sources("{ipv4: \"2001:db8::1\", ipv6: 10.0.1.1}"),
+        &[
+            "x.yaml:4:25: interfaces.origin_source.ipv4: 2001:db8::1 is not an IPv4 address",
+            "x.yaml:4:46: interfaces.origin_source.ipv6: 10.0.1.1 is not an IPv6 address",
+        ],
+    );
+    assert_errors(
+        sources("{address: 10.0.1.1, ipv4: 10.0.1.2}"),
+        &["x.yaml:4:28: interfaces.origin_source.address: 10.0.1.1 and \
+           interfaces.origin_source.ipv4 10.0.1.2 both name the IPv4 source: give one"],
+    );
+}
+
+/// A service of one IP version may forward to origins of the other, and to both: each
+/// origin connection leaves from the source of its origin's version.
+#[test]
+fn origins_of_either_ip_version_are_accepted() {
+    let text = BASE
+        .replace("  origin: veth1\n", "  origin: veth1\n  origin_source: {address: 10.0.1.1}\n")
+        .replace("[\"10.0.1.2:80\"]", "[\"10.0.1.2:80\", \"[2001:db8:1::2]:80\"]");
+    let config = parse(&text).expect("valid");
+    assert_eq!(crate::config::origin_versions(&config), (true, true));
+    let (v4, v6) = crate::config::configured_sources(&config.interfaces.origin_source);
+    assert_eq!((v4, v6), (Some("10.0.1.1".parse().unwrap()), None));
 }

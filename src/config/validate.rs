@@ -68,12 +68,17 @@ fn check_interfaces(config: &Config, errors: &mut Vec<ConfigError>) {
         errors.push(ConfigError::at(queues.referenced, "interfaces.queues", msg));
     }
     let source = &config.interfaces.origin_source;
-    if let Some(address) = &source.address
-        && !routable(address.value.0)
-    {
-        let msg = format!("{} cannot be a source address", address.value.0);
-        errors.push(ConfigError::at(address.referenced, "interfaces.origin_source.address", msg));
+    let given = [("address", &source.address), ("ipv4", &source.ipv4), ("ipv6", &source.ipv6)];
+    for (key, address) in given {
+        if let Some(address) = address
+            && !routable(address.value.0)
+        {
+            let msg = format!("{} cannot be a source address", address.value.0);
+            let path = format!("interfaces.origin_source.{key}");
+            errors.push(ConfigError::at(address.referenced, path, msg));
+        }
     }
+    super::families::check_sources(source, errors);
     let ports = &source.ports.value;
     let count = u64::from(ports.last).saturating_sub(u64::from(ports.first)) + 1;
     if ports.first == 0 || ports.last < ports.first || count < workers {
@@ -127,8 +132,8 @@ fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
         check_name(pipeline, &pipelines[..i], &path, errors);
         check_match(pipeline, &pipelines[..i], &path, errors);
         check_terminate(pipeline, &path, errors);
-        let source = config.interfaces.origin_source.address.as_ref().map(|a| a.value.0);
-        check_forward(pipeline, source, &path, errors);
+        super::families::check_announced_for_ios(pipeline, &path, errors);
+        check_forward(pipeline, &path, errors);
     }
 }
 
@@ -229,12 +234,10 @@ fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError
     }
 }
 
-fn check_forward(
-    pipeline: &Pipeline,
-    source: Option<IpAddr>,
-    path: &str,
-    errors: &mut Vec<ConfigError>,
-) {
+/// The origins: listed, unique, routable. Their IP version need not be the service's: an
+/// origin connection leaves from the origin source of the origin's own version (found at
+/// start when not configured, `run.rs`).
+fn check_forward(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
     let origins = &pipeline.forward.origins;
     let at = format!("{path}.forward.origins");
     non_empty(origins, &at, "origin", errors);
@@ -242,14 +245,6 @@ fn check_forward(
     for (k, origin) in origins.value.iter().enumerate() {
         if !routable(origin.value.0.ip()) {
             let msg = format!("{} cannot be an origin address", origin.value.0.ip());
-            errors.push(ConfigError::at(origin.referenced, format!("{at}[{k}]"), msg));
-        } else if let Some(source) = source
-            && origin.value.0.is_ipv4() != source.is_ipv4()
-        {
-            let msg = format!(
-                "origin {} and interfaces.origin_source.address {source} are of different IP versions",
-                origin.value.0
-            );
             errors.push(ConfigError::at(origin.referenced, format!("{at}[{k}]"), msg));
         }
     }

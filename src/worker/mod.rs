@@ -184,7 +184,7 @@ impl Worker {
         };
         let cfg = &spec.shard;
         let router =
-            Router::new(cfg.worker, cfg.workers, cfg.origin_source, cfg.origin_ports.clone());
+            Router::new(cfg.worker, cfg.workers, cfg.origin_sources, cfg.origin_ports.clone());
         let now = clock(spec.epoch, WallInstant::now());
         let sleep_fds = Worker::sleep_fds(&ports, &spec.handoff, spec.id);
         let capture = match &spec.capture {

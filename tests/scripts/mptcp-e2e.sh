@@ -138,7 +138,9 @@ write_config() {
     local file=$1 announce=${2:-}
     if [[ $APPLIANCE == netreaktor ]]; then
         if [[ -n $announce ]]; then
-            sed -e "s/^\( *\)announce: \[\]/\1announce: [$SECOND_ADDR]/" "$CONFIG" >"$file"
+            # 10.9.0.3 is private, which iOS ignores; the client here is Linux.
+            sed -e "s/^\( *\)announce: \[\]/\1announce: [$SECOND_ADDR]\n\1announce_ignored_by_ios: true/" \
+                "$CONFIG" >"$file"
             grep -q "announce: \[$SECOND_ADDR\]" "$file" || die "could not set announce in $file"
         else
             cp "$CONFIG" "$file"

@@ -83,7 +83,7 @@ pub(crate) fn shard_config(mptcp: bool) -> ShardConfig {
             listener: ListenerConfig { tcp, ..ListenerConfig::default() },
             mptcp: mptcp.then(Default::default),
         }],
-        origin_source: SOURCE.parse().expect("address"),
+        origin_sources: SOURCE.parse::<std::net::IpAddr>().expect("address").into(),
         origin_ports: 40_000..=40_999,
         origin_tcp: tcp,
         checksums: ChecksumPolicy::Verify,

@@ -172,7 +172,7 @@ fn shard_config(worker: u16, flags: u8) -> ShardConfig {
         worker,
         workers: WORKERS,
         services: vec![plain, mptcp],
-        origin_source: SOURCE.parse().expect("a constant address"),
+        origin_sources: SOURCE.parse::<std::net::IpAddr>().expect("a constant address").into(),
         origin_ports: PORTS,
         origin_tcp: tcp_config(flags),
         checksums: ChecksumPolicy::Verify,
@@ -192,7 +192,7 @@ pub struct World {
 impl World {
     fn new(flags: u8) -> World {
         let now = Instant::from_secs(1000);
-        let source = SOURCE.parse().expect("a constant address");
+        let source = SOURCE.parse::<std::net::IpAddr>().expect("a constant address").into();
         World {
             now,
             shards: [0, 1].map(|w| Shard::new(shard_config(w, flags), now)),

@@ -1,7 +1,7 @@
 //! What a shard serves: its services (listen addresses -> origin servers), the origin-side
 //! source address and port range, and its place among the workers.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 
 use crate::mptcp::conn::MptcpConfig;
@@ -41,8 +41,8 @@ pub struct ShardConfig {
     pub workers: u16,
     /// The services.
     pub services: Vec<ServiceConfig>,
-    /// The source address of origin connections.
-    pub origin_source: IpAddr,
+    /// The source addresses of origin connections, one per IP version.
+    pub origin_sources: OriginSources,
     /// The source ports of origin connections, shared among the workers by
     /// [`port_owner`].
     pub origin_ports: RangeInclusive<u16>,
@@ -55,6 +55,45 @@ pub struct ShardConfig {
     /// Keys the ISNs (RFC 6528), SYN cookies (RFC 4987) and table hashing: secret and random,
     /// the same for every shard of one appliance.
     pub secret: [u8; 32],
+}
+
+/// The source addresses of origin connections: one per IP version, so a service of either
+/// version reaches origins of both (an IPv6 client to an IPv4 origin leaves from the IPv4
+/// source). A version without one reaches no origin of that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OriginSources {
+    /// The source of connections to IPv4 origins.
+    pub v4: Option<Ipv4Addr>,
+    /// The source of connections to IPv6 origins.
+    pub v6: Option<Ipv6Addr>,
+}
+
+impl OriginSources {
+    /// The source address for a connection to `origin`: the one of its IP version.
+    pub fn for_origin(&self, origin: IpAddr) -> Option<IpAddr> {
+        match origin {
+            IpAddr::V4(_) => self.v4.map(IpAddr::V4),
+            IpAddr::V6(_) => self.v6.map(IpAddr::V6),
+        }
+    }
+
+    /// Whether `ip` is one of the sources: a segment to it arrived on the origin side.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.v4 == Some(a),
+            IpAddr::V6(a) => self.v6 == Some(a),
+        }
+    }
+}
+
+impl From<IpAddr> for OriginSources {
+    /// One source, for origins of its own IP version only.
+    fn from(ip: IpAddr) -> OriginSources {
+        match ip {
+            IpAddr::V4(a) => OriginSources { v4: Some(a), v6: None },
+            IpAddr::V6(a) => OriginSources { v4: None, v6: Some(a) },
+        }
+    }
 }
 
 /// The worker owning origin-side source `port`: the ports of `range` are dealt to the

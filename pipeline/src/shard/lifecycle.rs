@@ -7,7 +7,7 @@
 use super::Shard;
 use super::admission::release;
 use super::events::{HandoverSummary, ShardEvent};
-use super::output::{ShardTransmit, ip_header_len, write_ip_header};
+use super::output::{ShardTransmit, ip_header_len, place_ip_header};
 use super::stats::{Census, ShardStats, finished};
 use super::table::Entry;
 use super::telemetry::EndKind;
@@ -26,11 +26,16 @@ impl Shard {
         loop {
             let slot = self.table.queued_front(side)?;
             if let Some(e) = self.table.get_mut(slot) {
-                // Every 4-tuple of a splice is of one IP version: the service's.
-                let ip_len = ip_header_len(e.splice.client().tuple().0);
+                // The side's (initial) 4-tuple guesses the IP header's length: a splice's
+                // two sides may be of different IP versions, and a join subflow of another
+                // version than the initial one is placed by `place_ip_header`.
+                let ip_len = ip_header_len(match side {
+                    Side::Client => e.splice.client().tuple().1,
+                    Side::Origin => e.splice.origin().remote(),
+                });
                 let seg = buf.get_mut(ip_len..)?;
                 if let Some(((local, remote), t)) = e.splice.poll_transmit_side(now, side, seg) {
-                    let len = write_ip_header(buf, local, remote, t.len)?;
+                    let len = place_ip_header(buf, ip_len, local, remote, t.len)?;
                     return Some(ShardTransmit { side, local, remote, len });
                 }
             }

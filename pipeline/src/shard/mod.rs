@@ -14,8 +14,9 @@
 //! - reads [`Shard::stats`] and [`Shard::poll_event`] for metrics and logs.
 //!
 //! Per client connection: the listener completes the handshake (SYN cookies past its
-//! half-open limit, RFC 4987); the shard opens the origin connection then, from
-//! `origin_source` and a port of its own share (RFC 6056 §2.1: the port is the shard's, not
+//! half-open limit, RFC 4987); the shard opens the origin connection then, from the origin
+//! source of the origin's IP version (either version of client reaches either version of
+//! origin) and a port of its own share (RFC 6056 §2.1: the port is the shard's, not
 //! random; the range is the operator's), round-robin over the service's origins, retrying the
 //! next origin after a refused or timed-out attempt and resetting the client when none
 //! answers. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
@@ -59,7 +60,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
+pub use config::{OriginSources, ServiceConfig, ShardConfig, join_token, port_owner, token_owner};
 pub use events::{HandoverSummary, ShardEvent};
 pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use link::ETHERNET_HEADER_LEN;
@@ -104,7 +105,7 @@ pub enum FrameOutcome {
 pub struct Shard {
     worker: u16,
     workers: u16,
-    origin_source: std::net::IpAddr,
+    origin_sources: OriginSources,
     origin_ports: std::ops::RangeInclusive<u16>,
     checksums: ChecksumPolicy,
     services: Vec<Service>,
@@ -162,7 +163,7 @@ impl Shard {
         Shard {
             worker: cfg.worker,
             workers: cfg.workers.max(1),
-            origin_source: cfg.origin_source,
+            origin_sources: cfg.origin_sources,
             origin_ports: cfg.origin_ports.clone(),
             checksums: cfg.checksums,
             services,
@@ -236,10 +237,10 @@ impl Shard {
         FrameOutcome::Handled
     }
 
-    /// The side a segment to `local` arrived on: origin connections leave from
-    /// `origin_source`, everything else is a service address.
+    /// The side a segment to `local` arrived on: origin connections leave from the
+    /// origin sources, everything else is a service address.
     fn side_of(&self, local: SocketAddr) -> Side {
-        if local.ip() == self.origin_source { Side::Origin } else { Side::Client }
+        if self.origin_sources.contains(local.ip()) { Side::Origin } else { Side::Client }
     }
 
     /// Sets our MAC on `side`: the source address of every frame

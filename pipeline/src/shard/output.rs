@@ -31,6 +31,30 @@ pub(crate) fn ip_header_len(remote: SocketAddr) -> usize {
     }
 }
 
+/// Puts the IP header in front of a `segment_len`-byte TCP segment an engine wrote at
+/// `buf[written_at..]`, where `written_at` was a guess of the header's length. The two ends
+/// of one splice may be of different IP versions (an IPv6 client to an IPv4 origin), and so
+/// may the subflows of one MPTCP connection (RFC 8684 §3.2: a join may use any address
+/// pair), so the guess can be wrong: then the segment moves to where the header of its own
+/// version ends. Returns the packet length, or `None` if `buf` is too short.
+pub(crate) fn place_ip_header(
+    buf: &mut [u8],
+    written_at: usize,
+    local: SocketAddr,
+    remote: SocketAddr,
+    segment_len: usize,
+) -> Option<usize> {
+    let at = ip_header_len(remote);
+    if at != written_at {
+        let end = written_at.checked_add(segment_len)?;
+        if at.checked_add(segment_len)? > buf.len() || end > buf.len() {
+            return None;
+        }
+        buf.copy_within(written_at..end, at);
+    }
+    write_ip_header(buf, local, remote, segment_len)
+}
+
 /// Writes the IP header for a `segment_len`-byte TCP segment from `local` to `remote` into
 /// `buf[..ip_header_len(remote)]` (the segment follows it). Returns the packet length, or
 /// `None` if the addresses' families differ or `buf` is short (both caller mistakes that

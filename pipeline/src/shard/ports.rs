@@ -21,7 +21,9 @@ impl Shard {
     /// `tcp_tw_reuse`): an appliance that closes origin connections first would otherwise
     /// hold each port for the whole TIME-WAIT and run out at a few hundred connections a
     /// second.
+    /// The address is the origin source of `origin`'s IP version; with none, `None`.
     pub(super) fn free_port(&mut self, now: Instant, origin: SocketAddr) -> Option<SocketAddr> {
+        let source = self.origin_sources.for_origin(origin.ip())?;
         let first = u32::from(*self.origin_ports.start());
         let last = u32::from(*self.origin_ports.end());
         let (worker, workers) = (u32::from(self.worker), u32::from(self.workers));
@@ -30,7 +32,7 @@ impl Shard {
             let k = self.next_port % share;
             self.next_port = self.next_port.wrapping_add(1);
             let port = u16::try_from(first + worker + k * workers).ok()?;
-            let local = SocketAddr::new(self.origin_source, port);
+            let local = SocketAddr::new(source, port);
             let tuple = (local, origin);
             let free = if self.table.contains(&tuple) {
                 self.reuse(now, tuple)

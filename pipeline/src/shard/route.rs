@@ -5,6 +5,8 @@
 //! (RSS keeps a client 4-tuple on one queue, so the worker that took the SYN sees the rest).
 
 use std::net::{IpAddr, SocketAddr};
+
+use super::config::OriginSources;
 use std::ops::RangeInclusive;
 
 use super::config::{join_token, port_owner, token_owner};
@@ -27,20 +29,20 @@ pub enum Route {
 pub struct Router {
     worker: u16,
     workers: u16,
-    origin_source: IpAddr,
+    origin_sources: OriginSources,
     origin_ports: RangeInclusive<u16>,
 }
 
 impl Router {
     /// The rule for `worker` of `workers`, whose origin connections leave from
-    /// `origin_source` with ports of `origin_ports`.
+    /// `origin_sources` with ports of `origin_ports`.
     pub fn new(
         worker: u16,
         workers: u16,
-        origin_source: IpAddr,
+        origin_sources: OriginSources,
         origin_ports: RangeInclusive<u16>,
     ) -> Router {
-        Router { worker, workers, origin_source, origin_ports }
+        Router { worker, workers, origin_sources, origin_ports }
     }
 
     /// Where `frame` (a whole Ethernet frame) goes. Reads four header fields, verifies
@@ -53,7 +55,7 @@ impl Router {
             let owner = token_owner(token, self.workers);
             return if owner == self.worker { Route::Local } else { Route::Worker(owner) };
         }
-        if dst.ip() != self.origin_source {
+        if !self.origin_sources.contains(dst.ip()) {
             return Route::Local;
         }
         match port_owner(&self.origin_ports, self.workers, dst.port()) {

@@ -29,7 +29,7 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
             listener: ListenerConfig::default(),
             mptcp: Some(crate::mptcp::conn::MptcpConfig::default()),
         }],
-        origin_source: SOURCE.parse().unwrap(),
+        origin_sources: SOURCE.parse::<IpAddr>().unwrap().into(),
         origin_ports: 40_000..=40_009,
         origin_tcp: crate::tcp::Config::default(),
         checksums: ChecksumPolicy::Verify,
@@ -64,7 +64,7 @@ fn ports_are_dealt_to_workers_in_turn() {
 #[test]
 fn router_hands_origin_replies_to_the_port_owner() {
     let source: IpAddr = SOURCE.parse().unwrap();
-    let router = Router::new(0, 2, source, 40_000..=40_009);
+    let router = Router::new(0, 2, source.into(), 40_000..=40_009);
     let origin: SocketAddr = "10.10.0.2:8080".parse().unwrap();
     let to = |port| frame(origin, SocketAddr::new(source, port), TcpFlags::ACK);
     assert_eq!(router.route(&to(40_000)), Route::Local);
@@ -333,7 +333,7 @@ fn an_mp_join_syn_goes_to_the_worker_its_token_names() {
     assert_eq!(join_token(&join_option(0x0102_0304)), Some(0x0102_0304));
     assert_eq!(join_token(&[1, 1, 2, 4, 5, 180]), None, "NOPs and an MSS: no join");
     let source: IpAddr = SOURCE.parse().unwrap();
-    let router = Router::new(0, 3, source, 40_000..=40_009);
+    let router = Router::new(0, 3, source.into(), 40_000..=40_009);
     let client: SocketAddr = "10.1.0.2:6000".parse().unwrap();
     for token in [30u32, 31, 32] {
         let expected = match token_owner(token, 3) {
@@ -538,3 +538,5 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
     assert_eq!(eth.src_addr(), EthernetAddress([2, 0, 0, 0, 0, 0x01]));
     assert_eq!(syn.remote, "10.10.0.2:8080".parse().unwrap());
 }
+
+mod families;

@@ -38,7 +38,7 @@ fn cfg(mptcp: MptcpConfig, listener: ListenerConfig) -> ShardConfig {
             listener,
             mptcp: Some(mptcp),
         }],
-        origin_source: "10.10.0.1".parse().unwrap(),
+        origin_sources: "10.10.0.1".parse::<std::net::IpAddr>().unwrap().into(),
         origin_ports: 40_000..=40_009,
         origin_tcp: crate::tcp::Config::default(),
         checksums: ChecksumPolicy::Verify,

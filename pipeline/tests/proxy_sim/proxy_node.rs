@@ -67,7 +67,7 @@ impl ProxyNode {
             worker: 0,
             workers: 1,
             services: vec![service],
-            origin_source: origin_ip,
+            origin_sources: origin_ip.into(),
             origin_ports: 50_000..=59_999,
             origin_tcp: listener.tcp,
             checksums: ChecksumPolicy::Verify,

@@ -2,7 +2,7 @@
 //! scenarios share. A failing run names its scenario and seed; `PROXY_SIM_SEED=<seed>`
 //! replays that seed alone.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use netreaktor_netsim::hosts::{HostRole, Stream, TcpApp, TcpHost};
 use netreaktor_netsim::{Dirs, LinkConfig, Network, NodeId, Rng};
@@ -29,10 +29,51 @@ pub(crate) enum OriginKind {
     Dead,
 }
 
+/// The addresses of a run: the client's, the service's, the proxy's origin-side source
+/// and the origins'. Each pair of ends is of one IP version; the two pairs need not be.
+#[derive(Debug, Clone)]
+pub(crate) struct Addresses {
+    pub(crate) client: SocketAddr,
+    pub(crate) service: SocketAddr,
+    pub(crate) proxy_origin_ip: IpAddr,
+    pub(crate) origins: Vec<SocketAddr>,
+}
+
+impl Addresses {
+    /// IPv4 everywhere.
+    pub(crate) fn v4() -> Addresses {
+        Addresses {
+            client: addr(CLIENT),
+            service: addr(SERVICE),
+            proxy_origin_ip: PROXY_ORIGIN_IP.parse().expect("address"),
+            origins: ORIGINS.iter().map(|s| addr(s)).collect(),
+        }
+    }
+
+    /// An IPv6 client and service.
+    pub(crate) fn with_v6_client(self) -> Addresses {
+        Addresses {
+            client: addr("[2001:db8::1]:40000"),
+            service: addr("[2001:db8::100]:443"),
+            ..self
+        }
+    }
+
+    /// IPv6 origins and origin-side source.
+    pub(crate) fn with_v6_origins(self) -> Addresses {
+        Addresses {
+            proxy_origin_ip: "fd00:1::100".parse().expect("address"),
+            origins: vec![addr("[fd00:1::1]:8080"), addr("[fd00:1::2]:8080")],
+            ..self
+        }
+    }
+}
+
 /// Everything that defines a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
     pub(crate) name: &'static str,
+    pub(crate) addresses: Addresses,
     pub(crate) seed: u64,
     pub(crate) client_link: LinkConfig,
     pub(crate) origin_link: LinkConfig,
@@ -54,6 +95,7 @@ impl Spec {
             (Stream::new(seed.wrapping_mul(2)), Stream::new(seed.wrapping_mul(2) + 1));
         Spec {
             name,
+            addresses: Addresses::v4(),
             seed,
             client_link: link.clone(),
             origin_link: link,
@@ -145,22 +187,17 @@ fn addr(s: &str) -> SocketAddr {
 fn build(spec: Spec) -> Run {
     let mut net = Network::new(spec.seed);
     let mut rng = Rng::stream(spec.seed, 99);
-    let client = TcpHost::client(
-        spec.cfg,
-        addr(CLIENT),
-        addr(SERVICE),
-        rng.next_u32(),
-        spec.client_app.clone(),
-    );
+    let a = spec.addresses.clone();
+    let client =
+        TcpHost::client(spec.cfg, a.client, a.service, rng.next_u32(), spec.client_app.clone());
     let client = net.add_node(client);
     let origin_addrs: Vec<SocketAddr> =
-        ORIGINS.iter().take(spec.origins.len()).map(|s| addr(s)).collect();
+        a.origins.iter().take(spec.origins.len()).copied().collect();
     let listener_cfg = ListenerConfig { tcp: spec.proxy_cfg, ..ListenerConfig::default() };
-    let origin_ip = PROXY_ORIGIN_IP.parse().expect("address");
     let proxy = ProxyNode::new(
         listener_cfg,
-        addr(SERVICE),
-        origin_ip,
+        a.service,
+        a.proxy_origin_ip,
         origin_addrs.clone(),
         spec.max_tries,
         spec.splice,

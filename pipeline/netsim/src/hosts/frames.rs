@@ -1,4 +1,4 @@
-//! Ethernet and IPv4 around TCP segments, for the test hosts and every other node that sends
+//! Ethernet and IP (IPv4 or IPv6) around TCP segments, for the test hosts and every other node that sends
 //! TCP, and the RST a host sends for a segment that matches no connection (RFC 9293 §3.10.7.1).
 
 use std::net::SocketAddr;
@@ -12,15 +12,15 @@ use netreaktor_pipeline::wire::tcp_option::TcpOptions;
 const MAC_SRC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 1]);
 const MAC_DST: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 2]);
 
-/// The frame carrying `tcp` from `local` to `remote` (both IPv4).
+/// The frame carrying `tcp` from `local` to `remote` (both of one IP version).
 fn wrap(local: SocketAddr, remote: SocketAddr, tcp: &TcpRepr<'_>) -> Vec<u8> {
     let ethernet = EthernetRepr {
         src_addr: MAC_SRC,
         dst_addr: MAC_DST,
         vlan: None,
-        ethertype: EtherType::Ipv4,
+        ethertype: if local.is_ipv4() { EtherType::Ipv4 } else { EtherType::Ipv6 },
     };
-    let ip = IpRepr::tcp(local.ip(), remote.ip()).expect("both IPv4");
+    let ip = IpRepr::tcp(local.ip(), remote.ip()).expect("both of one IP version");
     let frame = TcpFrame { ethernet, ip, tcp: *tcp };
     let mut out = vec![0u8; frame.buffer_len()];
     frame.emit(&mut out);
