@@ -202,6 +202,7 @@ fn outcome(
     for (k, (a, conn)) in done.iter().enumerate() {
         let Some(c) = conn else { continue };
         let r = &c.record;
+        let mut stall = c.data.max_gap_us as f64 / 1000.0;
         let (bytes, mismatch) = if plan.reverse {
             (a.verifier.bytes(), a.verifier.mismatch())
         } else {
@@ -211,7 +212,11 @@ fn outcome(
                 SinkReply::decode(&b)
             });
             match reply {
-                Some(rep) if rep.bytes == a.sent => (rep.bytes, rep.mismatch),
+                Some(rep) if rep.bytes == a.sent => {
+                    // Uploads: the longest gap between arrivals, as the server saw it.
+                    stall = rep.max_gap_us as f64 / 1000.0;
+                    (rep.bytes, rep.mismatch)
+                }
                 Some(rep) => {
                     problems.push(format!(
                         "connection {k}: server counted {} of {} bytes",
@@ -232,7 +237,6 @@ fn outcome(
             problems.push(format!("connection {k}: byte {m} differs from the stream"));
         }
         total += bytes;
-        let stall = c.data.max_gap_us as f64 / 1000.0;
         let ver = |v: Option<super::keys::Version>| {
             v.map_or("tcp".to_string(), |v| format!("{v:?}").to_lowercase())
         };

@@ -11,6 +11,8 @@ use super::{Fallback, MpConn};
 
 /// The largest mapping iOS writes (docs/ios-emulation.md §2: ≤ 65535; 16 KiB chunks here).
 const MAX_MAPPING: usize = 16 * 1024;
+/// RTOs without progress after which iOS calls a subflow bad (docs/ios-emulation.md §5).
+const STALL_RTOS: u64 = 2;
 
 impl MpConn {
     /// Processes one segment of subflow `i` (checksum already verified by the caller).
@@ -196,6 +198,7 @@ impl MpConn {
         let live = |s: &&super::Subflow| {
             matches!(s.tcp.state(), State::Established | State::CloseWait)
                 && !s.mp.reset
+                && !s.mp.stalled
                 && s.mp.join.is_none_or(|j| {
                     !j.bad_hmac && (!self.shared.habits.join_ack_retx || s.mp.fourth_ack)
                 })
@@ -222,6 +225,10 @@ impl MpConn {
         }
         let acked = s.mp.queued - s.tcp.send_queued() as u64;
         s.mp.tx_maps.retain(|m| m.0 + u64::from(m.2) > acked);
+        if !self.shared.mptcp {
+            // Plain TCP: the data level is the subflow's byte stream; TCP's ACK is the DATA_ACK.
+            self.data.on_data_ack(acked);
+        }
         loop {
             let room = s.tcp.send_capacity().min(MAX_MAPPING);
             let (dsn, chunk) = self.data.next_chunk(room);
@@ -264,7 +271,8 @@ impl MpConn {
     /// A subflow was lost: its unacknowledged data goes out again on another (docs/ios-
     /// emulation.md §5, reinjection with the same DSNs).
     fn on_subflow_lost(&mut self, _now: Instant) {
-        if self.shared.mptcp && self.subflows.iter().any(|s| !s.mp.reset && !s.tcp.is_closed()) {
+        let live = |s: &super::Subflow| !s.mp.reset && !s.mp.stalled && !s.tcp.is_closed();
+        if self.shared.mptcp && self.subflows.iter().any(live) {
             self.record.reinjected_bytes += self.data.reinject();
         } else if self.subflows.iter().all(|s| s.tcp.is_closed()) && !self.record.fastclose {
             self.record.hung = self.shared.mptcp;
@@ -275,7 +283,22 @@ impl MpConn {
     /// resets.
     pub(crate) fn check_subflows(&mut self, now: Instant) {
         let mut lost = false;
+        let others = self.subflows.len() > 1;
         for s in &mut self.subflows {
+            let st = s.tcp.stats();
+            if st.bytes_acked > s.mp.progress.1 {
+                s.mp.progress = (st.rtos, st.bytes_acked);
+                s.mp.stalled = false;
+            } else if others
+                && !s.mp.stalled
+                && st.rtos >= s.mp.progress.0 + STALL_RTOS
+                && s.tcp.send_queued() > 0
+            {
+                // docs/ios-emulation.md §5: after 2 RTOs iOS moves its data to the other
+                // subflow and reinjects what was not acknowledged, with the same DSNs.
+                s.mp.stalled = true;
+                lost = true;
+            }
             if s.tcp.is_closed()
                 && !s.mp.reset
                 && s.tcp

@@ -99,6 +99,11 @@ pub(crate) struct SubflowMp {
     pub(crate) data_fin: Option<u64>,
     /// The subflow was reset by the server.
     pub(crate) reset: bool,
+    /// iOS judged it bad (2 RTOs with data pending) and moved its data away; cleared when
+    /// its data is acknowledged again.
+    pub(crate) stalled: bool,
+    /// RTOs and acknowledged bytes when last seen making progress.
+    pub(crate) progress: (u64, u64),
 }
 
 /// A joined subflow's handshake values (RFC 8684 §3.2).
@@ -134,6 +139,8 @@ impl SubflowMp {
             fourth_ack: false,
             data_fin: None,
             reset: false,
+            stalled: false,
+            progress: (0, 0),
         }
     }
 }
