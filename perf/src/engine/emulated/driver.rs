@@ -19,6 +19,8 @@ use super::ios::VersionCache;
 
 /// Frames handled before timers and transmissions get their turn.
 const RX_BATCH: usize = 256;
+/// Cellular joins tried per connection (a refused join is tried again, up to this).
+const MAX_JOIN_ATTEMPTS: usize = 3;
 
 /// The emulated phone: radios, tap, connections.
 #[derive(Debug)]
@@ -62,7 +64,10 @@ impl Phone {
             cfg: Arc::new(cfg),
             conns: Vec::new(),
             by_port: HashMap::new(),
-            next_port: *PORTS.start(),
+            // A random start: a run right after another must not reuse a 4-tuple the server
+            // may still hold (its side of a blackholed subflow, TIME-WAIT).
+            next_port: PORTS.start()
+                + (super::keys::random_u32() % u32::from(PORTS.end() - PORTS.start())) as u16,
             epoch: std::time::Instant::now(),
             rx_buf: vec![0; 65536],
             tx_buf: vec![0; 65536],
@@ -157,7 +162,9 @@ impl Phone {
             let wifi = &c.subflows[0].tcp;
             let bad_wifi = wifi.stats().rtos >= 2 && wifi.send_queued() > 0;
             let want = c.shared.mptcp
-                && c.subflows.len() == 1
+                && c.fully_established()
+                && c.joins_open() < MAX_JOIN_ATTEMPTS
+                && !c.has_live_join()
                 && wifi.state() == netreaktor_pipeline::tcp::State::Established
                 && (self.settings.service != Service::Handover || bad_wifi);
             if !want {

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 /// Which MPTCP an iPhone speaks on one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Version {
     /// RFC 6824.
     V0,

@@ -32,7 +32,9 @@ impl MpConn {
         {
             s.mp.reset = true;
             self.record.subflow_resets += 1;
-            self.on_subflow_lost(now);
+            if s.mp.data_sent || self.subflows.iter().all(|s| s.tcp.is_closed()) {
+                self.on_subflow_lost(now);
+            }
         }
         if received.accepted && self.shared.mptcp {
             self.read_options(i, seg);
@@ -306,11 +308,30 @@ impl MpConn {
                     .is_some_and(|r| r != netreaktor_pipeline::tcp::CloseReason::Closed)
             {
                 s.mp.reset = true;
-                lost = true;
+                // A join refused before it carried data loses nothing.
+                lost |= s.mp.data_sent;
             }
         }
         if lost {
             self.on_subflow_lost(now);
         }
+    }
+
+    /// The server is known to hold the connection fully established (it DATA_ACKed our data
+    /// or sent its own): only then does it take joins (RFC 8684 §3.2).
+    pub(crate) fn fully_established(&self) -> bool {
+        self.shared.mptcp
+            && (self.shared.first_data_acked
+                || self.data.rcv_nxt > self.shared.idsn_b.wrapping_add(1))
+    }
+
+    /// Joins opened so far, live or not.
+    pub(crate) fn joins_open(&self) -> usize {
+        self.subflows.iter().filter(|s| s.mp.join.is_some()).count()
+    }
+
+    /// A joined subflow is open or opening.
+    pub(crate) fn has_live_join(&self) -> bool {
+        self.subflows.iter().any(|s| s.mp.join.is_some() && !s.mp.reset && !s.tcp.is_closed())
     }
 }
