@@ -128,7 +128,7 @@ impl MpConn {
                     if let Some((ack, wide)) = ack {
                         let ack = if wide { ack } else { expand(self.data.snd_una, ack as u32) };
                         self.data.on_data_ack(ack);
-                        if ack > self.shared.idsn_a.wrapping_add(1) {
+                        if self.data.snd_una > self.shared.idsn_a.wrapping_add(1) {
                             self.shared.first_data_acked = true;
                         }
                     }

@@ -7,6 +7,9 @@ mod data;
 mod hook;
 mod input;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
