@@ -17,11 +17,16 @@ use crate::proto::{Header, Mode, REPLY_LEN, SinkReply};
 use crate::report::{Outcome, Section};
 use crate::scenario::{bps, fmt_bps, fmt_bytes};
 use crate::stream::{StreamGen, Verifier};
+use netreaktor_pipeline::tcp::State;
 
 /// Extra time allowed past the planned end for the last bytes and replies.
 const GRACE: Duration = Duration::from_secs(10);
 /// Bytes generated per write.
 const CHUNK: usize = 64 * 1024;
+/// Connections `idle` opens between two turns of the loop.
+const OPEN_BATCH: u32 = 64;
+/// The longest `idle` waits for its handshakes.
+const SETUP_LIMIT: Duration = Duration::from_secs(30);
 
 /// A transfer's plan.
 #[derive(Debug, Clone)]
@@ -283,7 +288,8 @@ fn outcome(
     }
 }
 
-/// Holds `count` connections open for `time` and reports how they were set up.
+/// Opens `count` connections (a batch per turn of the loop), waits for every handshake, holds
+/// them for `time`, and reports how many came up, with MPTCP, and how fast.
 pub(crate) fn idle(
     settings: &Settings,
     server: SocketAddrV4,
@@ -292,22 +298,24 @@ pub(crate) fn idle(
 ) -> Result<Outcome> {
     let mut phone = Phone::new(settings.clone(), server)?;
     let mut idx = Vec::new();
-    for _ in 0..count {
+    let start = WallInstant::now();
+    for k in 0..count {
         idx.push(phone.open()?);
+        if k % OPEN_BATCH == OPEN_BATCH - 1 {
+            phone.turn()?;
+        }
+    }
+    let opening = |phone: &Phone| idx.iter().any(|&i| state(phone, i) == Some(State::SynSent));
+    let setup_limit = start + SETUP_LIMIT;
+    while opening(&phone) && WallInstant::now() < setup_limit {
         phone.turn()?;
     }
+    let setup = start.elapsed().as_secs_f64();
     let end = WallInstant::now() + time;
     while WallInstant::now() < end {
         phone.turn()?;
     }
-    let established = idx
-        .iter()
-        .filter(|&&i| {
-            phone.conns[i].as_ref().is_some_and(|c| {
-                c.subflows[0].tcp.state() == netreaktor_pipeline::tcp::State::Established
-            })
-        })
-        .count();
+    let established = idx.iter().filter(|&&i| state(&phone, i) == Some(State::Established)).count();
     let mptcp =
         idx.iter().filter(|&&i| phone.conns[i].as_ref().is_some_and(|c| c.shared.mptcp)).count();
     let mut problems = Vec::new();
@@ -317,11 +325,30 @@ pub(crate) fn idle(
     if established == 0 && count > 0 {
         bail!("no connection established");
     }
-    let mut t = Section::new("idle", &["connections", "established", "mptcp"]);
-    t.row(vec![count.to_string(), established.to_string(), mptcp.to_string()]);
+    let rate = if setup > 0.0 { established as f64 / setup } else { 0.0 };
+    let mut t =
+        Section::new("idle", &["connections", "established", "mptcp", "set-up s", "conn/s"]);
+    t.row(vec![
+        count.to_string(),
+        established.to_string(),
+        mptcp.to_string(),
+        format!("{setup:.2}"),
+        format!("{rate:.0}"),
+    ]);
     Ok(Outcome {
-        results: json!({ "connections": count, "established": established, "mptcp": mptcp }),
+        results: json!({
+            "connections": count,
+            "established": established,
+            "mptcp": mptcp,
+            "setup_seconds": setup,
+            "connections_per_second": rate,
+        }),
         sections: vec![t],
         problems,
     })
+}
+
+/// The TCP state of connection `i`'s first subflow.
+fn state(phone: &Phone, i: usize) -> Option<State> {
+    phone.conns.get(i)?.as_ref().map(|c| c.subflows[0].tcp.state())
 }
