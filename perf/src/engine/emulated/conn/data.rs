@@ -40,7 +40,7 @@ pub(crate) struct DataLevel {
 
 impl DataLevel {
     /// A data level whose first DSN to send is `first`; the receive side is set when the
-    /// server's key is known ([`set_peer_idsn`](Self::set_peer_idsn)).
+    /// server's key is known ([`set_spaces`](Self::set_spaces)).
     pub(crate) fn new(first: u64, _now: Instant) -> Self {
         Self {
             snd_una: first,

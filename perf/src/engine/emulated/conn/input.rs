@@ -281,7 +281,7 @@ impl MpConn {
         }
     }
 
-    /// Checks the subflows for ones that died of timeouts, as [`handle_segment`] does for
+    /// Checks the subflows for ones that died of timeouts, as [`handle_segment`](Self::handle_segment) does for
     /// resets.
     pub(crate) fn check_subflows(&mut self, now: Instant) {
         let mut lost = false;
