@@ -235,3 +235,81 @@ fn mp_capable_syns_stop_after_the_generations_count() {
         assert!(without > 0, "{generation:?}: the later SYNs go without the option");
     }
 }
+
+/// A connection up on v1 with server data seen (so the server is fully established), and a
+/// cellular join whose SYN/ACK carried the right HMAC.
+fn joined(habits: Habits) -> (MpConn, Instant) {
+    let (mut c, _, _) = handshake(Generation::Ios16, habits, &v1_synack());
+    let now = Instant::from_secs(2);
+    c.join(1, addr("10.2.0.2:61001"), true, now);
+    let syn = out(&mut c, now);
+    let join_syn = syn.iter().find(|s| s.flags == TcpFlags::SYN).expect("a join SYN");
+    let token = keys::token(Version::V1, KEY_B);
+    let nonce_a = u32::from_be_bytes(join_syn.mptcp[0][8..12].try_into().expect("4 bytes"));
+    assert_eq!(
+        join_syn.mptcp[0][..4],
+        [0x1e, 0x0c, 0x11, 0x03],
+        "MP_JOIN, B=1, address id 3 (docs/ios-emulation.md §4 rule 7)"
+    );
+    assert_eq!(join_syn.mptcp[0][4..8], token.to_be_bytes());
+    let nonce_b = 0x0102_0304;
+    let mac = keys::join_hmac(Version::V1, KEY_B, c.shared.key_a, nonce_b, nonce_a);
+    let mut synack = vec![2, 4, 0x05, 0xb4, 30, 16, 0x10, 0x00];
+    synack.extend_from_slice(&mac[..8]);
+    synack.extend_from_slice(&nonce_b.to_be_bytes());
+    synack.resize(synack.len().next_multiple_of(4), 0);
+    let repr = TcpRepr {
+        src_port: 5201,
+        dst_port: 61001,
+        seq_number: TcpSeqNumber(9000),
+        ack_number: c.subflows[1].tcp.snd_nxt(),
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window_len: 65535,
+        urgent_pointer: 0,
+        options: TcpOptions::new(&synack),
+        payload: &[],
+    };
+    c.handle_segment(1, now, &repr);
+    assert_eq!(c.record.joins, 1, "the server's HMAC verifies");
+    (c, now)
+}
+
+#[test]
+fn join_third_ack_is_repeated_every_500ms_twelve_times_without_the_fourth_ack() {
+    let (mut c, mut now) = joined(Habits::default());
+    let mac = keys::join_hmac(
+        Version::V1,
+        c.shared.key_a,
+        KEY_B,
+        c.subflows[1].mp.join.expect("a join").nonce,
+        0x0102_0304,
+    );
+    let want = options::join_ack(&mac);
+    let mut third_acks =
+        out(&mut c, now).into_iter().filter(|s| s.mptcp == vec![want.clone()]).count();
+    for _ in 0..20 {
+        now = now + super::JOIN_ACK_INTERVAL;
+        c.handle_timeout(now);
+        third_acks +=
+            out(&mut c, now).into_iter().filter(|s| s.mptcp == vec![want.clone()]).count();
+    }
+    assert_eq!(third_acks, 1 + super::JOIN_ACK_REPEATS as usize);
+    assert_eq!(c.record.join_ack_repeats, super::JOIN_ACK_REPEATS);
+}
+
+#[test]
+fn join_third_ack_once_when_the_habit_is_off() {
+    let habits = Habits { join_ack_retx: false, ..Habits::default() };
+    let (mut c, mut now) = joined(habits);
+    let mut sent = out(&mut c, now).len();
+    for _ in 0..4 {
+        now = now + super::JOIN_ACK_INTERVAL;
+        c.handle_timeout(now);
+        sent += out(&mut c, now)
+            .iter()
+            .filter(|s| s.mptcp.first().is_some_and(|o| o[2] == 0x10))
+            .count();
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(c.record.join_ack_repeats, 0);
+}
