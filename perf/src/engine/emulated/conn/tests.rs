@@ -288,7 +288,7 @@ fn join_third_ack_is_repeated_every_500ms_twelve_times_without_the_fourth_ack() 
     let mut third_acks =
         out(&mut c, now).into_iter().filter(|s| s.mptcp == vec![want.clone()]).count();
     for _ in 0..20 {
-        now = now + super::JOIN_ACK_INTERVAL;
+        now += super::JOIN_ACK_INTERVAL;
         c.handle_timeout(now);
         third_acks +=
             out(&mut c, now).into_iter().filter(|s| s.mptcp == vec![want.clone()]).count();
@@ -303,7 +303,7 @@ fn join_third_ack_once_when_the_habit_is_off() {
     let (mut c, mut now) = joined(habits);
     let mut sent = out(&mut c, now).len();
     for _ in 0..4 {
-        now = now + super::JOIN_ACK_INTERVAL;
+        now += super::JOIN_ACK_INTERVAL;
         c.handle_timeout(now);
         sent += out(&mut c, now)
             .iter()
