@@ -19,7 +19,8 @@
 #
 #   sudo tests/scripts/emulated-e2e.sh
 # Environment: E2E_BENCH (the netreaktor-bench binary; default $CARGO_TARGET_DIR/release or
-# target/release, built if missing), E2E_TIME (seconds per transfer, 2).
+# target/release, built if missing), E2E_TIME (seconds per transfer, 2), E2E_RATE (tbf rate
+# of each radio, both ways, 100mbit).
 set -euo pipefail
 [[ -n ${E2E_BENCH:-} && $E2E_BENCH != /* ]] && E2E_BENCH="$PWD/$E2E_BENCH"
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,7 @@ cd "$(dirname "$0")/../.."
 BENCH=${E2E_BENCH:-${CARGO_TARGET_DIR:-target}/release/netreaktor-bench}
 [[ $BENCH != /* ]] && BENCH="$PWD/$BENCH"
 TIME=${E2E_TIME:-2}
+RATE=${E2E_RATE:-100mbit}
 if [[ ! -x $BENCH ]]; then
     cargo build --release --locked -p netreaktor-bench
 fi
@@ -46,6 +48,11 @@ trap cleanup EXIT
 testbed_up >/dev/null
 # The phone's kernel MPTCP is not used: the bench speaks for the phone.
 tb_phone ip mptcp endpoint flush
+# Radios at $RATE both ways, so transfers (and the capture tshark reads) stay small.
+for radio in wifi cell; do
+    tb_shape "$radio" "$RATE"
+    tb_phone tc qdisc replace dev "${radio}0" root tbf rate "$RATE" burst 32kb latency 100ms
+done
 
 tb_server "$BENCH" server --mptcp -l "$TB_SERVER_ADDR:5201" >"$WORK/server.log" 2>&1 &
 SRV_PID=$!
