@@ -313,3 +313,35 @@ fn join_third_ack_once_when_the_habit_is_off() {
     assert_eq!(sent, 1);
     assert_eq!(c.record.join_ack_repeats, 0);
 }
+
+/// A v1 connection that has exchanged data, then the server resets its only subflow; with
+/// `fastclose`, an MP_FASTCLOSE on a pure ACK comes first.
+fn reset_by_server(fastclose_on: Option<TcpFlags>) -> MpConn {
+    let (mut c, _, _) = handshake(Generation::Ios16, Habits::default(), &v1_synack());
+    let now = Instant::from_secs(2);
+    c.data.write(&[1; 10]);
+    out(&mut c, now);
+    let seq = SERVER_ISS + 1;
+    if let Some(flags) = fastclose_on {
+        let mut o = vec![30, 12, 0x70, 0x00];
+        o.extend_from_slice(&c.shared.key_a.to_be_bytes());
+        from_server(&mut c, now, flags, seq, &o, &[]);
+    }
+    from_server(&mut c, now, TcpFlags::RST, seq, &[], &[]);
+    c
+}
+
+#[test]
+fn subflows_reset_without_fastclose_is_a_hang() {
+    let c = reset_by_server(None);
+    assert_eq!((c.record.subflow_resets, c.record.fastclose, c.record.hung), (1, false, true));
+}
+
+#[test]
+fn fastclose_counts_only_on_a_pure_ack() {
+    let c = reset_by_server(Some(TcpFlags::ACK));
+    assert_eq!((c.record.fastclose, c.record.hung), (true, false));
+    // docs/ios-emulation.md §4 rule 4: on a RST, iOS ignores MP_FASTCLOSE.
+    let c = reset_by_server(Some(TcpFlags::RST | TcpFlags::ACK));
+    assert_eq!((c.record.fastclose, c.record.hung), (false, true));
+}
