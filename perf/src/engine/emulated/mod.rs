@@ -98,3 +98,42 @@ pub(crate) fn run(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::conn::Service;
+    use super::ios::Generation;
+    use crate::cli::{Cli, Command, Engine, Scenario};
+
+    #[test]
+    fn emulated_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "b",
+            "client",
+            "--engine",
+            "emulated",
+            "--ios",
+            "15",
+            "--service",
+            "interactive",
+            "--cell",
+            "cell0",
+            "--no-backup-cell",
+            "idle",
+            "-n",
+            "5",
+        ])
+        .expect("parses");
+        let Command::Client(c) = cli.command else { panic!("not a client") };
+        assert_eq!(c.engine, Engine::Emulated);
+        let e = &c.emulated;
+        assert_eq!((e.ios, e.service), (Generation::Ios15, Service::Interactive));
+        assert_eq!((e.wifi.as_str(), e.cell.as_deref()), ("wifi0", Some("cell0")));
+        assert!(e.no_backup_cell && !e.no_repeat_capable);
+        let Scenario::Idle(a) = c.scenario else { panic!("not idle") };
+        assert_eq!(a.connections, 5);
+        assert!(Cli::try_parse_from(["b", "client", "--ios", "14", "idle"]).is_err());
+    }
+}
