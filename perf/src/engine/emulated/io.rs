@@ -18,9 +18,10 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 const IPPROTO_RAW: i32 = 255;
 /// `ETH_P_IP` in network byte order, the protocol of the AF_PACKET socket.
 const ETH_P_IP: u16 = 0x0800;
-/// The bench's own source ports: above Linux's default ephemeral range, so no kernel socket
-/// of the namespace uses them.
-pub(crate) const PORTS: std::ops::RangeInclusive<u16> = 61000..=65535;
+/// The bench's own source ports: below Linux's default ephemeral range (32768-60999), so no
+/// kernel socket of the namespace picks them, and above the well-known and registered ports the
+/// testbeds serve on.
+pub(crate) const PORTS: std::ops::RangeInclusive<u16> = 10000..=32767;
 
 /// One radio: an interface, its IPv4 address, the socket that sends from it.
 #[derive(Debug)]
