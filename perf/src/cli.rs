@@ -126,6 +126,9 @@ pub(crate) struct EmulatedArgs {
     /// Send the join third ACK once instead of every 500 ms until the server's ACK.
     #[arg(long, global = true)]
     pub(crate) no_join_ack_retx: bool,
+    /// Keep cellular subflows when Wi-Fi recovers in handover mode (iOS resets them).
+    #[arg(long, global = true)]
+    pub(crate) no_cell_reset: bool,
     /// Run the connections of `throughput` one after the other (version learning).
     #[arg(long, global = true)]
     pub(crate) sequential: bool,

@@ -99,6 +99,7 @@ impl Phone {
             self.settings.mptcp.then(|| self.cache.choose(IpAddr::V4(*self.server.ip()), now));
         let shared = Shared {
             generation: self.settings.generation,
+            service: self.settings.service,
             habits: self.settings.habits,
             offered,
             mptcp: false,
@@ -160,7 +161,8 @@ impl Phone {
         for i in 0..self.conns.len() {
             let Some(c) = self.conns[i].as_ref() else { continue };
             let wifi = &c.subflows[0].tcp;
-            let bad_wifi = wifi.stats().rtos >= 2 && wifi.send_queued() > 0;
+            let since = c.subflows[0].mp.progress.0;
+            let bad_wifi = wifi.stats().rtos >= since + 2 && wifi.send_queued() > 0;
             let want = c.shared.mptcp
                 && c.fully_established()
                 && c.joins_open() < MAX_JOIN_ATTEMPTS

@@ -59,6 +59,7 @@ pub(crate) fn run(
             capable_data: !e.no_capable_data,
             backup_cell: !e.no_backup_cell,
             join_ack_retx: !e.no_join_ack_retx,
+            reset_cell_on_recovery: !e.no_cell_reset,
         },
         wifi: e.wifi.clone(),
         cell: e.cell.clone(),

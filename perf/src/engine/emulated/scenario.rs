@@ -270,6 +270,7 @@ fn outcome(
             "max_stall_ms": stall,
             "reinjected_bytes": r.reinjected_bytes,
             "subflow_resets": r.subflow_resets,
+            "cell_resets": r.cell_resets,
             "fastclose": r.fastclose,
             "hung": r.hung,
             "malformed_options": r.malformed,

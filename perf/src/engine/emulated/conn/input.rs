@@ -285,11 +285,13 @@ impl MpConn {
     /// resets.
     pub(crate) fn check_subflows(&mut self, now: Instant) {
         let mut lost = false;
+        let mut recovered = false;
         let others = self.subflows.len() > 1;
         for s in &mut self.subflows {
             let st = s.tcp.stats();
             if st.bytes_acked > s.mp.progress.1 {
                 s.mp.progress = (st.rtos, st.bytes_acked);
+                recovered |= s.mp.stalled && s.mp.join.is_none();
                 s.mp.stalled = false;
             } else if others
                 && !s.mp.stalled
@@ -309,6 +311,20 @@ impl MpConn {
             {
                 s.mp.reset = true;
                 // A join refused before it carried data loses nothing.
+                lost |= s.mp.data_sent;
+            }
+        }
+        if recovered
+            && self.shared.service == super::Service::Handover
+            && self.shared.habits.reset_cell_on_recovery
+        {
+            // docs/ios-emulation.md §5: when Wi-Fi works again in handover mode, iOS resets
+            // every cellular subflow.
+            for s in self.subflows.iter_mut().filter(|s| s.mp.join.is_some() && !s.tcp.is_closed())
+            {
+                s.tcp.abort(now);
+                s.mp.reset = true;
+                self.record.cell_resets += 1;
                 lost |= s.mp.data_sent;
             }
         }

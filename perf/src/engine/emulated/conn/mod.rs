@@ -44,11 +44,19 @@ pub(crate) struct Habits {
     pub(crate) backup_cell: bool,
     /// The join third ACK is sent again every 500 ms, 12 times, until the server's ACK.
     pub(crate) join_ack_retx: bool,
+    /// Handover mode: every cellular subflow is reset when Wi-Fi works again.
+    pub(crate) reset_cell_on_recovery: bool,
 }
 
 impl Default for Habits {
     fn default() -> Self {
-        Self { repeat_capable: true, capable_data: true, backup_cell: true, join_ack_retx: true }
+        Self {
+            repeat_capable: true,
+            capable_data: true,
+            backup_cell: true,
+            join_ack_retx: true,
+            reset_cell_on_recovery: true,
+        }
     }
 }
 
@@ -162,6 +170,8 @@ pub(crate) struct Subflow {
 pub(crate) struct Shared {
     /// The generation emulated.
     pub(crate) generation: Generation,
+    /// The service type.
+    pub(crate) service: Service,
     /// Wire habits.
     pub(crate) habits: Habits,
     /// The version offered, or `None` for plain TCP from the start (`--tcp`).
@@ -201,6 +211,8 @@ pub(crate) struct Record {
     pub(crate) reinjected_bytes: u64,
     /// Subflows reset by the server.
     pub(crate) subflow_resets: u32,
+    /// Cellular subflows iOS reset itself when Wi-Fi recovered (handover mode).
+    pub(crate) cell_resets: u32,
     /// An MP_FASTCLOSE arrived on a pure ACK.
     pub(crate) fastclose: bool,
     /// Every subflow was reset with no MP_FASTCLOSE on an ACK: an iOS app would hang.

@@ -21,6 +21,7 @@ const SERVER_ISS: u32 = 5000;
 fn shared(generation: Generation, offered: Option<Version>, habits: Habits) -> Shared {
     Shared {
         generation,
+        service: super::Service::Interactive,
         habits,
         offered,
         mptcp: false,
