@@ -7,6 +7,8 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Transport;
+use crate::engine::emulated::conn::Service;
+use crate::engine::emulated::ios::Generation;
 
 /// netreaktor-bench: a load generator for TCP and Multipath TCP servers.
 #[derive(Debug, Parser)]
@@ -64,6 +66,9 @@ pub(crate) struct ServerArgs {
 pub(crate) enum Engine {
     /// The operating system's sockets.
     Kernel,
+    /// An emulated iPhone: the pipeline's TCP engine under an xnu-like MPTCP client
+    /// (perf/README.md, "The emulated iPhone").
+    Emulated,
 }
 
 /// Flags of `client`, shared by every scenario.
@@ -84,10 +89,64 @@ pub(crate) struct ClientArgs {
     /// Seconds to wait for a connection to be set up.
     #[arg(long, value_parser = seconds, default_value = "5", global = true)]
     pub(crate) connect_timeout: Duration,
+    /// The emulated iPhone's flags (`--engine emulated`).
+    #[command(flatten)]
+    pub(crate) emulated: EmulatedArgs,
     /// The scenario.
     #[command(subcommand)]
     pub(crate) scenario: Scenario,
 }
+
+// --- The emulated engine's flags (kept together for merging) ---
+
+/// Flags of `--engine emulated`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct EmulatedArgs {
+    /// iOS generation to emulate.
+    #[arg(long, value_enum, default_value = "16", global = true)]
+    pub(crate) ios: Generation,
+    /// Service type (when cellular opens, backup flag).
+    #[arg(long, value_enum, default_value = "handover", global = true)]
+    pub(crate) service: Service,
+    /// The Wi-Fi interface (source address read from it).
+    #[arg(long, default_value = "wifi0", global = true)]
+    pub(crate) wifi: String,
+    /// The cellular interface; none: Wi-Fi only.
+    #[arg(long, global = true)]
+    pub(crate) cell: Option<String>,
+    /// Do not repeat MP_CAPABLE on v1 ACKs before the first data byte.
+    #[arg(long, global = true)]
+    pub(crate) no_repeat_capable: bool,
+    /// Send the v1 first data with a DSS instead of MP_CAPABLE with the data length.
+    #[arg(long, global = true)]
+    pub(crate) no_capable_data: bool,
+    /// Join cellular without the backup bit in handover and interactive modes.
+    #[arg(long, global = true)]
+    pub(crate) no_backup_cell: bool,
+    /// Send the join third ACK once instead of every 500 ms until the server's ACK.
+    #[arg(long, global = true)]
+    pub(crate) no_join_ack_retx: bool,
+    /// Keep cellular subflows when Wi-Fi recovers in handover mode (iOS resets them).
+    #[arg(long, global = true)]
+    pub(crate) no_cell_reset: bool,
+    /// Run the connections of `throughput` one after the other (version learning).
+    #[arg(long, global = true)]
+    pub(crate) sequential: bool,
+}
+
+/// Flags of `idle`.
+#[derive(Debug, Args, Clone, serde::Serialize)]
+pub(crate) struct IdleArgs {
+    /// Seconds to hold the connections.
+    #[arg(short = 't', long = "time", value_parser = seconds, default_value = "10")]
+    #[serde(serialize_with = "ser_secs")]
+    pub(crate) time: Duration,
+    /// Connections to open and hold.
+    #[arg(short = 'n', long, default_value = "100")]
+    pub(crate) connections: u32,
+}
+
+// --- end of the emulated engine's flags ---
 
 /// What to measure.
 #[derive(Debug, Subcommand)]
@@ -102,6 +161,8 @@ pub(crate) enum Scenario {
     Handover(HandoverArgs),
     /// Open-loop requests on one long-lived connection: time to first byte, failures.
     Openloop(OpenLoopArgs),
+    /// Hold connections open (emulated engine only).
+    Idle(IdleArgs),
 }
 
 /// Flags of `throughput`.

@@ -46,7 +46,10 @@ fn client(args: &ClientArgs) -> Result<bool> {
         connect_timeout: args.connect_timeout,
     };
     let before = netstat::read();
-    let (name, params, outcome) = run_scenario(&ctx, &args.scenario)?;
+    let (name, params, outcome) = match args.engine {
+        cli::Engine::Kernel => run_scenario(&ctx, &args.scenario)?,
+        cli::Engine::Emulated => engine::emulated::run(args, &ctx)?,
+    };
     let mptcp = before.zip(netstat::read()).map(|(b, a)| netstat::delta(&b, &a));
     let report = Report {
         tool: "netreaktor-bench",
@@ -78,10 +81,11 @@ fn run_scenario(ctx: &Ctx, s: &Scenario) -> Result<(&'static str, serde_json::Va
         Scenario::Rr(a) => ("rr", to_json(a)?, scenario::rr::run(ctx, a)?),
         Scenario::Handover(a) => ("handover", to_json(a)?, scenario::handover::run(ctx, a)?),
         Scenario::Openloop(a) => ("openloop", to_json(a)?, scenario::openloop::run(ctx, a)?),
+        Scenario::Idle(_) => anyhow::bail!("`idle` runs on --engine emulated only"),
     })
 }
 
 /// A scenario's flags as JSON.
-fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value> {
     Ok(serde_json::to_value(v)?)
 }

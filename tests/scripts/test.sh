@@ -68,6 +68,13 @@ tests/scripts/mptcp-e2e.sh >/tmp/netreaktor-mptcp-e2e.log 2>&1 || {
 }
 grep -E 'PASS|FAIL|passed' /tmp/netreaktor-mptcp-e2e.log | cut -c1-160
 
+step "emulated iPhone: netreaktor-bench --engine emulated -> Linux kernel MPTCP server (v1, v0 fallback, learning, cut)"
+tests/scripts/emulated-e2e.sh >/tmp/netreaktor-emulated-e2e.log 2>&1 || {
+    cat /tmp/netreaktor-emulated-e2e.log >&2
+    exit 1
+}
+grep -E 'PASS|FAIL|passed|stall|tshark:' /tmp/netreaktor-emulated-e2e.log | cut -c1-160
+
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"
 

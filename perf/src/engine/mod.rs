@@ -1,5 +1,7 @@
-//! Engines: how the bench opens connections. Today only `kernel`, the OS's sockets.
+//! Engines: how the bench opens connections: `kernel`, the OS's sockets, and `emulated`, an
+//! iPhone built on the pipeline's TCP engine.
 
+pub(crate) mod emulated;
 pub(crate) mod kernel;
 
 use std::fmt;
