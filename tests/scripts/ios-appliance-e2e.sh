@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The emulated iPhone (netreaktor-bench --engine emulated, docs/ios-emulation.md) against
+# NetReaktor on the appliance testbed (tests/scripts/lib/appliance-testbed.sh: phone wifi0
+# 10.1.0.2 + cell0 10.2.0.2 -> router -> appliance srv0, service 10.9.0.2:80 -> origin
+# 10.10.0.2:8080, where `netreaktor-bench server` listens on plain TCP). This is where MPTCP v0
+# (RFC 6824) is proven end to end: iOS 11-15 speak it. Steps, each printing PASS/FAIL:
+#   1. --ios 13 (v0 only): a download and an upload over v0 with a cellular join (B=1),
+#      byte-exact;
+#   2. --ios 13, Wi-Fi blackholed at the router mid-download: it completes byte-exact over
+#      cellular; the stall printed;
+#   3. --ios 11 (v0, 3 MP_CAPABLE SYNs, gives up MPTCP on the C flag): v0, byte-exact;
+#   4. --ios 15, two connections: both v0 (v0 works here, so nothing is learnt);
+#   5. --ios 16: v1 with a join, byte-exact (v1 beside v0 on one appliance);
+#   6. the appliance's /metrics: every connection above was MPTCP (mptcp_connections_total),
+#      none fell back, no join was refused, nothing dropped as malformed;
+#   7. tshark on the phone's capture: no malformed packet or MPTCP expert error; the appliance
+#      answered v0 SYNs with v0 and v1 SYNs with v1 (never the other version, docs/ios-emulation.md
+#      §1); every join SYN's token is the one Wireshark derives from the appliance's key.
+#
+#   sudo tests/scripts/ios-appliance-e2e.sh
+# Environment: E2E_BIN (netreaktor), E2E_BENCH (netreaktor-bench), both default to
+# $CARGO_TARGET_DIR/release or target/release and are built if missing; E2E_TIME (seconds per
+# transfer, 2); E2E_RATE (tbf rate of each radio toward the phone and from it, 100mbit).
+set -euo pipefail
+[[ -n ${E2E_BIN:-} && $E2E_BIN != /* ]] && E2E_BIN="$PWD/$E2E_BIN"
+[[ -n ${E2E_BENCH:-} && $E2E_BENCH != /* ]] && E2E_BENCH="$PWD/$E2E_BENCH"
+cd "$(dirname "$0")/../.."
+
+TARGET=${CARGO_TARGET_DIR:-target}/release
+[[ $TARGET != /* ]] && TARGET="$PWD/$TARGET"
+BIN=${E2E_BIN:-$TARGET/netreaktor}
+BENCH=${E2E_BENCH:-$TARGET/netreaktor-bench}
+TIME=${E2E_TIME:-2}
+RATE=${E2E_RATE:-100mbit}
+APPLIANCE=netreaktor
+FAILED=0
+
+say() { echo "ios-appliance-e2e: $*"; }
+pass() { say "PASS $*"; }
+fail() {
+    say "FAIL $*"
+    FAILED=1
+}
+if [[ $(id -u) -ne 0 ]]; then
+    echo "ios-appliance-e2e: SKIPPED, needs root (network namespaces)" >&2
+    exit 0
+fi
+[[ -x $BIN && -x $BENCH ]] || cargo build --release --locked -p netreaktor -p netreaktor-bench
+for tool in nft tcpdump tshark curl; do
+    command -v "$tool" >/dev/null || { say "$tool missing (tests/scripts/setup.sh)"; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/ios-appliance-e2e.XXXXXX)
+LOG=$WORK/appliance.log
+APPLIANCE_PID="" ORIGIN_PID="" CAP_PID=""
+: >"$LOG"
+cleanup() {
+    local pid
+    for pid in $CAP_PID $ORIGIN_PID $APPLIANCE_PID; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if ((FAILED)); then
+        say "work files kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+# shellcheck source=SCRIPTDIR/lib/appliance-testbed.sh
+source tests/scripts/lib/appliance-testbed.sh
+appliance_testbed_trap cleanup
+# shellcheck disable=SC2119 # no "forward": only the appliance carries traffic
+appliance_testbed_up
+# The phone's kernel MPTCP is not used: the bench speaks for the phone.
+at_client ip mptcp endpoint flush
+for radio in wifi cell; do
+    at_router tc qdisc replace dev "r-$radio" root tbf rate "$RATE" burst 32kb latency 100ms
+    at_client tc qdisc replace dev "${radio}0" root tbf rate "$RATE" burst 32kb latency 100ms
+done
+
+at_origin "$BENCH" server -l "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" >"$WORK/origin.log" 2>&1 &
+ORIGIN_PID=$!
+at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
+at_appliance_start configs/demo.yaml || { cat "$LOG"; say "FAIL start: $AT_ERROR"; exit 1; }
+at_client tcpdump -q -i any -s 160 -w "$WORK/phone.pcap" tcp port 80 2>/dev/null &
+CAP_PID=$!
+sleep 1
+METRICS=127.0.0.1:9100 # configs/demo.yaml, in the appliance's namespace
+
+# Runs the emulated client in the phone; $1 names the run, the rest are its flags.
+run_step() {
+    local name=$1
+    shift
+    if at_client "$BENCH" client --engine emulated --wifi wifi0 --cell cell0 \
+        -c "$AT_SERVICE_ADDR:80" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"; then
+        return 0
+    fi
+    fail "$name: $(tail -3 "$WORK/$name.err") $(python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(r["problems"], r["results"]["connections"])' "$WORK/$name.json" 2>/dev/null)"
+    return 1
+}
+
+# Prints field $2 of every connection of run $1, space-separated.
+conns() {
+    python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(" ".join(str(c.get(sys.argv[2])) for c in r["results"]["connections"]))' "$WORK/$1.json" "$2"
+}
+
+# PASS when the connections of run $1 read $3 in field $2 (the run itself checked the bytes).
+expect() {
+    local run=$1 field=$2 want=$3 got
+    got=$(conns "$run" "$field" 2>/dev/null || echo "no report")
+    if [[ $got == "$want" ]]; then
+        pass "$run: $field = $got; $(conns "$run" bytes) bytes, byte-exact"
+    else
+        fail "$run: $field = $got, want $want"
+    fi
+}
+
+MPTCP_CONNS=0 # MPTCP connections the steps opened, for step 6
+
+# 1. iOS 13: v0 only.
+if run_step ios13-down --ios 13 --service interactive throughput -t "$TIME" -R; then
+    expect ios13-down version v0
+    expect ios13-down joins 1
+fi
+if run_step ios13-up --ios 13 --service interactive throughput -t "$TIME"; then
+    expect ios13-up version v0
+fi
+MPTCP_CONNS=$((MPTCP_CONNS + 2))
+
+# 2. A Wi-Fi cut mid-download on v0.
+CUT="ip netns exec $AT_ROUTER sh -c 'nft add table inet cut_wifi; nft add chain inet cut_wifi b \"{ type filter hook forward priority 0; policy accept; }\"; nft add rule inet cut_wifi b iifname r-wifi drop; nft add rule inet cut_wifi b oifname r-wifi drop'"
+if run_step ios13-cut --ios 13 --service interactive handover -t $((TIME + 2)) --cut-at 1 \
+    --cut-cmd "$CUT"; then
+    expect ios13-cut version v0
+    say "     stall $(conns ios13-cut max_stall_ms) ms, reinjected $(conns ios13-cut reinjected_bytes) bytes"
+fi
+at_restore wifi
+MPTCP_CONNS=$((MPTCP_CONNS + 1))
+
+# 3. iOS 11-12: v0, and the appliance does not set the C flag (which would cost MPTCP).
+if run_step ios11 --ios 11 throughput -t 1 -R; then
+    expect ios11 version v0
+fi
+MPTCP_CONNS=$((MPTCP_CONNS + 1))
+
+# 4. iOS 15 offers v0 first; v0 works, so the second connection offers v0 again.
+if run_step ios15 --ios 15 --sequential throughput -t 1 -P 2; then
+    expect ios15 offered "v0 v0"
+    expect ios15 version "v0 v0"
+fi
+MPTCP_CONNS=$((MPTCP_CONNS + 2))
+
+# 5. iOS 16: v1 on the same appliance.
+if run_step ios16 --ios 16 --service interactive throughput -t "$TIME" -R; then
+    expect ios16 version v1
+    expect ios16 joins 1
+fi
+MPTCP_CONNS=$((MPTCP_CONNS + 1))
+
+# 6. What the appliance counted.
+metrics=$(at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null || true)
+# The sum of metric $1's series (in $2, default all of /metrics).
+sum() { awk -v m="$1" '$1 ~ "^"m"(\\{|$)" { s += $2 } END { print s + 0 }' <<<"${2:-$metrics}"; }
+established=$(sum netreaktor_mptcp_connections_total)
+fallbacks=$(sum netreaktor_mptcp_fallbacks_total)
+refused=$(sum netreaktor_mptcp_joins_refused_total)
+malformed=$(sum netreaktor_frames_dropped_total "$(grep 'reason="malformed"' <<<"$metrics")")
+accepted=$(sum netreaktor_mptcp_joins_accepted_total)
+say "     metrics: $established MPTCP connections, $accepted joins accepted, $fallbacks fallbacks, $refused joins refused, $malformed malformed"
+if ((established == MPTCP_CONNS && fallbacks == 0 && refused == 0 && malformed == 0 && accepted > 0)); then
+    pass "metrics: all $MPTCP_CONNS connections were MPTCP, no fallback, no refused join"
+else
+    fail "metrics: want $MPTCP_CONNS MPTCP connections and no fallback/refused join/malformed packet"
+fi
+
+# 7. tshark on the phone's capture.
+sleep 0.5
+kill "$CAP_PID" 2>/dev/null || true
+wait "$CAP_PID" 2>/dev/null || true
+CAP_PID=""
+ts() {
+    tshark -r "$WORK/phone.pcap" -o mptcp.analyze_mptcp:TRUE -o tcp.analyze_sequence_numbers:FALSE \
+        -d tcp.port==80,data "$@" 2>>"$WORK/tshark.err" || true
+}
+# 8388608: Wireshark's expert severity "Error".
+bad=$(ts -Y '_ws.malformed || mptcp.connection.echoed_key_mismatch || _ws.expert.severity >= 8388608' | wc -l)
+# Per MP_CAPABLE SYN, the version offered and the version of the SYN/ACK (by TCP stream).
+pairs=$(ts -Y 'tcp.flags.syn == 1 && tcp.options.mptcp.subtype == 0' -T fields \
+    -e tcp.stream -e tcp.flags.ack -e tcp.options.mptcp.version |
+    awk -F'\t' '$2 == "0" || $2 == "False" { syn[$1] = $3 } $2 == "1" || $2 == "True" { ack[$1] = $3 }
+        END { for (s in syn) print syn[s] "->" (s in ack ? ack[s] : "none") }' | sort | uniq -c |
+    awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
+mismatched=$(grep -Eo 'v?[01]->(none|[01])' <<<"${pairs//, /$'\n'}" | awk -F'->' '$1 != $2' | wc -l)
+joins=$(ts -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.options.mptcp.subtype == 1' \
+    -T fields -e tcp.options.mptcp.recvtok)
+tokens=$(ts -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mptcp.subtype == 0' \
+    -T fields -e mptcp.expected_token | sort -u)
+njoins=0 bad_tokens=0
+while read -r tok; do
+    [[ -z $tok ]] && continue
+    njoins=$((njoins + 1))
+    grep -qx "$tok" <<<"$tokens" || bad_tokens=$((bad_tokens + 1))
+done <<<"$joins"
+say "     tshark: $bad bad; SYN version -> SYN/ACK version: ${pairs:-none}; $njoins join SYNs, $bad_tokens with a token Wireshark did not derive"
+if ((bad == 0 && mismatched == 0 && njoins > 0 && bad_tokens == 0)) && [[ $pairs == *"0->0"* && $pairs == *"1->1"* ]]; then
+    pass "tshark: every option decodes; each SYN answered in its own version; join tokens agree"
+else
+    fail "tshark"
+fi
+
+at_appliance_stop || fail "stop: $AT_ERROR"
+if ((FAILED)); then
+    tail -n 40 "$LOG"
+    exit 1
+fi
+say "all steps passed"
