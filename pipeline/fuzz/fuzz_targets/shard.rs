@@ -87,8 +87,14 @@ const MAX_SUBFLOWS: usize = 3;
 const CONNECTION_SLACK: usize = 8;
 /// Segments one drain may take from a shard before it counts as never stopping.
 const MAX_BURST: usize = 10_000;
-/// Timer runs after the last operation, peers silent, by which every connection must be gone.
-const WIND_DOWN: usize = 1_000;
+/// After the last operation, with the peers silent, every connection must be gone within
+/// this much time: the idle timeout (120 s) and TIME-WAIT (2·MSL) with room to spare.
+const WIND_DOWN: Duration = Duration::from_secs(600);
+/// Timer runs allowed meanwhile: 200 a second on average. A potentially failed subflow of an
+/// idle connection is probed every max(SRTT, 20 ms) until the idle timeout while another
+/// subflow looks usable (docs/architecture.md, "Failover"): about 115 runs a second with the
+/// TCP timers; a timer that fires on every run (a deadline never moved) still fails.
+const WIND_DOWN_RUNS: usize = 120_000;
 
 /// Reads the fuzz input; runs dry as zeros.
 pub struct Input<'a>(&'a [u8]);
@@ -249,11 +255,15 @@ impl World {
     /// left: none may be held forever (each has a timer that ends it: idle, retransmission,
     /// TIME-WAIT).
     fn wind_down(&mut self) {
-        for _ in 0..WIND_DOWN {
+        let until = self.now + WIND_DOWN;
+        for _ in 0..WIND_DOWN_RUNS {
             if self.shards.iter().all(|s| s.connections() == 0 && s.time_wait_entries() == 0) {
                 return;
             }
             let Some(at) = self.next_timeout() else { break };
+            if at > until {
+                break;
+            }
             self.now = self.now.max(at);
             self.settle();
         }
