@@ -32,7 +32,7 @@ use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::lock::{self, InterfaceLock};
 use crate::logs::{self, LogFormat};
-use crate::notify;
+use crate::notify::{self, Pulse, Watchdog};
 use crate::telemetry::{Readiness, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::link::{NextHopBoard, Resolver};
@@ -79,9 +79,9 @@ pub(crate) fn run(
     );
     let mut appliance = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
-    notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
+    notify::ready(&format!("{} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
-    notify::notify("STOPPING=1");
+    notify::stopping("stopping");
     appliance.stop(&stop)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -122,7 +122,7 @@ fn watch_signals(flags: Flags, drain_timeout: Duration) -> anyhow::Result<()> {
                 drain_timeout = ?drain_timeout,
                 "SIGTERM: draining (new connections refused); a second signal stops at once"
             );
-            notify::notify("STOPPING=1\nSTATUS=draining");
+            notify::stopping("draining");
         }
     })?;
     Ok(())
@@ -261,10 +261,18 @@ impl Appliance {
     /// Waits for a stop, the end of a drain, or a worker's end; true if a worker failed.
     /// Meanwhile copies the steering programs' counters for `/metrics` about once a second.
     /// A drain ends when no worker holds an unfinished connection, or after `drain_timeout`.
+    /// When systemd set a watchdog, pings it while every worker progresses ([`Watchdog`]).
     fn wait(&mut self, stop: &AtomicBool, drain: &AtomicBool, drain_timeout: Duration) -> bool {
         let mut copied = Instant::now();
         let mut drain_started: Option<Instant> = None;
+        let mut watchdog = Watchdog::from_env(Instant::now(), &self.pulses());
+        if let Some(w) = &watchdog {
+            info!(target: "netreaktor", every = ?w.every(), "systemd watchdog on: pinged while every worker progresses");
+        }
         while !stop.load(Ordering::Relaxed) {
+            if let Some(w) = &mut watchdog {
+                w.tick(Instant::now(), &self.pulses());
+            }
             if drain.load(Ordering::Relaxed) {
                 let started = *drain_started.get_or_insert_with(Instant::now);
                 if self.drained(started) || started.elapsed() >= drain_timeout {
@@ -286,6 +294,13 @@ impl Appliance {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// Each worker's liveness and published loop counter, for the watchdog.
+    fn pulses(&self) -> Vec<Pulse> {
+        let loops = self.shared.workers.iter().map(|w| WorkerMetrics::get(&w.loops));
+        let alive = self.workers.iter().map(|h| !h.is_finished());
+        alive.zip(loops).map(|(alive, loops)| Pulse { alive, loops }).collect()
     }
 
     /// Whether every worker has published, since the drain started, that it holds no
