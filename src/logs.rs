@@ -2,7 +2,8 @@
 //! and container runtimes add their own) or as JSON lines (`--log-format json`), at the
 //! config's `log_level` unless `--log-level` overrides it. Every event has the target
 //! `netreaktor`, so a text line reads `  INFO netreaktor: ready workers=2 ...`. Nothing is
-//! logged per packet at `info`; per-connection events are `debug`.
+//! logged per packet; at `info` each connection's end is (rate-limited, `crate::worker`'s
+//! `connlog`), at `debug` its start and origin retries too.
 
 use clap::ValueEnum;
 use tracing::level_filters::LevelFilter;

@@ -211,6 +211,12 @@ impl Appliance {
                     .as_ref()
                     .map(|c| (std::path::PathBuf::from(&c.path), c.max_size.0)),
                 log_connections: tracing::enabled!(target: "netreaktor", tracing::Level::DEBUG),
+                log_ends_per_second: if tracing::enabled!(target: "netreaktor", tracing::Level::INFO)
+                {
+                    config.log.connections.per_second.0
+                } else {
+                    0
+                },
                 idle_spin: Duration::from(config.idle_spin.0),
                 epoch,
             };
