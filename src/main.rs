@@ -92,7 +92,7 @@ enum Command {
         /// The YAML configuration file.
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
-        /// Log at this level instead of the config's `log_level`.
+        /// Log at this level instead of the config's `log_level` (and of `RUST_LOG`).
         #[arg(long, value_enum)]
         log_level: Option<config::LogLevel>,
         /// Log lines as text or as JSON objects.
@@ -132,6 +132,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `run` logs its fatal error through its subscriber (a JSON log stays JSON); the
+        // other commands print theirs.
+        Err(error) if tracing::dispatcher::has_been_set() => {
+            tracing::error!(target: "netreaktor", "{error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("netreaktor: {error:#}");
             ExitCode::from(2)

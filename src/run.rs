@@ -52,19 +52,23 @@ pub(crate) fn run(
     log_level: Option<LogLevel>,
     log_format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
+    // First, so that every message of the run (config errors too) is in the chosen format.
+    let mut logs = logs::init(log_level, log_format);
     let file = path.display().to_string();
     let config = match config::load(path) {
         Ok(config) => config,
         Err(LoadError::Invalid(errors)) => {
             for error in &errors {
-                eprintln!("{}", error.in_file(&file));
+                error!(target: "netreaktor", "{}", error.in_file(&file));
             }
             return Ok(ExitCode::from(1));
         }
         Err(LoadError::Io(error)) => return Err(anyhow!("{file}: cannot read: {error}")),
     };
-    let level = log_level.unwrap_or(config.log_level);
-    logs::init(level, log_format);
+    logs.use_config_level(config.log_level);
+    if let logs::Filter::Env(directives) = logs.filter() {
+        info!(target: "netreaktor", directives = %directives, "log filter from RUST_LOG");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
     let readiness = Arc::new(Readiness::default());
