@@ -67,6 +67,13 @@ impl RateLimit {
         Admission { report_dropped, write }
     }
 
+    /// Ends the current window, over or not (the worker stops); returns the lines it dropped.
+    pub(crate) fn close(&mut self) -> Option<u64> {
+        self.opened = None;
+        self.written = 0;
+        Some(std::mem::take(&mut self.dropped)).filter(|&d| d > 0)
+    }
+
     /// Ends the current window if it is over at `now`; returns the lines it dropped, if any.
     pub(crate) fn flush(&mut self, now: Instant) -> Option<u64> {
         let opened = self.opened?;
@@ -125,6 +132,13 @@ impl ConnLog {
     /// Reports the lines dropped in a window that is over at `now` (call about every 10 ms).
     pub(crate) fn flush(&mut self, now: Instant) {
         if let Some(dropped) = self.limit.flush(now) {
+            self.report_dropped(dropped);
+        }
+    }
+
+    /// Reports the lines dropped so far in the current window (the worker stops).
+    pub(crate) fn finish(&mut self) {
+        if let Some(dropped) = self.limit.close() {
             self.report_dropped(dropped);
         }
     }
@@ -218,6 +232,15 @@ mod tests {
         assert_eq!(limit.flush(at(1999)), None);
         assert_eq!(limit.flush(at(2000)), Some(1));
         assert_eq!(limit.flush(at(2010)), None);
+    }
+
+    #[test]
+    fn closing_reports_what_the_open_window_dropped() {
+        let mut limit = RateLimit::new(1);
+        assert_eq!(run(&mut limit, [0, 1, 2]), (1, vec![]));
+        assert_eq!(limit.close(), Some(2));
+        assert_eq!(limit.close(), None);
+        assert_eq!(run(&mut limit, [3]), (1, vec![]), "a new window opens");
     }
 
     #[test]

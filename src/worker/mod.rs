@@ -312,6 +312,7 @@ impl Worker {
             }
         }
         self.publish(now);
+        self.connlog.finish();
         Ok(())
     }
 
