@@ -42,12 +42,16 @@ pub(crate) fn summary(config: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  interfaces: client {} origin {}, {} queue(s) each; cores [{}]; log {}; metrics {}",
+        "  interfaces: client {} origin {}, {} queue(s) each; cores [{}]; log {}{}; metrics {}",
         ifs.client.0,
         ifs.origin.0,
         config.queues(),
         cores.join(", "),
         snake(config.log_level),
+        match config.log.connections.per_second.0 {
+            0 => " (connection ends off)".to_owned(),
+            n => format!(" (connection ends <= {n}/s per worker)"),
+        },
         config.metrics.listen.0,
     );
     let _ = writeln!(

@@ -10,6 +10,9 @@
 //!
 //! - `netreaktor run -c FILE`: run the appliance (root): XDP steering, AF_XDP workers, the
 //!   `/metrics` endpoint; SIGINT or SIGTERM stops it cleanly.
+//!
+//! - `netreaktor completions SHELL`, `netreaktor man [COMMAND] [--dir DIR]`: shell completions
+//!   and man pages generated from this command line.
 
 // `unsafe` lives only in the AF_XDP ring and syscall modules and the bpf syscall module,
 // which allow it (each block with a `// SAFETY:` note); everywhere else it is an error.
@@ -21,6 +24,7 @@
 mod afxdp;
 mod build_info;
 mod check;
+mod cli_docs;
 mod config;
 mod endpoint;
 mod inspect;
@@ -41,7 +45,7 @@ mod xdp;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,12 +92,28 @@ enum Command {
         /// The YAML configuration file.
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
-        /// Log at this level instead of the config's `log_level`.
+        /// Log at this level instead of the config's `log_level` (and of `RUST_LOG`).
         #[arg(long, value_enum)]
         log_level: Option<config::LogLevel>,
         /// Log lines as text or as JSON objects.
         #[arg(long, value_enum, default_value_t)]
         log_format: logs::LogFormat,
+    },
+    /// Print a shell completion script (e.g. `netreaktor completions bash >
+    /// /etc/bash_completion.d/netreaktor`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of netreaktor or of one of its commands, or write them all
+    /// into a directory.
+    Man {
+        /// The command whose page to print (e.g. `run`); the main page without it.
+        command: Option<String>,
+        /// Write every page (netreaktor.1, netreaktor-run.1, ...) into this directory instead.
+        #[arg(long, conflicts_with = "command")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -104,12 +124,37 @@ fn main() -> ExitCode {
         Command::Check { config } => Ok(check::run(&config)),
         Command::Run { config, log_level, log_format } => run::run(&config, log_level, log_format),
         Command::Status { config, metrics, json } => status::run(config.as_deref(), metrics, json),
+        Command::Completions { shell } => {
+            cli_docs::completions(shell, Cli::command(), &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
     };
     match result {
         Ok(code) => code,
+        // `run` logs its fatal error through its subscriber (a JSON log stays JSON); the
+        // other commands print theirs.
+        Err(error) if tracing::dispatcher::has_been_set() => {
+            tracing::error!(target: "netreaktor", "{error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("netreaktor: {error:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `netreaktor man`: one page to standard output, or every page into `dir` (each path
+/// printed).
+fn man(command: Option<&str>, dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    match dir {
+        Some(dir) => {
+            for path in cli_docs::man_to_dir(Cli::command(), dir)? {
+                println!("{}", path.display());
+            }
+        }
+        None => cli_docs::man(Cli::command(), command, &mut std::io::stdout().lock())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

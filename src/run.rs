@@ -32,7 +32,7 @@ use crate::afxdp::{FRAME_OVERHEAD, FrameSize, PortConfig};
 use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::lock::{self, InterfaceLock};
 use crate::logs::{self, LogFormat};
-use crate::notify;
+use crate::notify::{self, Pulse, Watchdog};
 use crate::telemetry::{Readiness, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::link::{NextHopBoard, Resolver};
@@ -52,19 +52,23 @@ pub(crate) fn run(
     log_level: Option<LogLevel>,
     log_format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
+    // First, so that every message of the run (config errors too) is in the chosen format.
+    let mut logs = logs::init(log_level, log_format);
     let file = path.display().to_string();
     let config = match config::load(path) {
         Ok(config) => config,
         Err(LoadError::Invalid(errors)) => {
             for error in &errors {
-                eprintln!("{}", error.in_file(&file));
+                error!(target: "netreaktor", "{}", error.in_file(&file));
             }
             return Ok(ExitCode::from(1));
         }
         Err(LoadError::Io(error)) => return Err(anyhow!("{file}: cannot read: {error}")),
     };
-    let level = log_level.unwrap_or(config.log_level);
-    logs::init(level, log_format);
+    logs.use_config_level(config.log_level);
+    if let logs::Filter::Env(directives) = logs.filter() {
+        info!(target: "netreaktor", directives = %directives, "log filter from RUST_LOG");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
     let readiness = Arc::new(Readiness::default());
@@ -79,9 +83,9 @@ pub(crate) fn run(
     );
     let mut appliance = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
-    notify::notify(&format!("READY=1\nSTATUS={} worker(s) running", appliance.workers.len()));
+    notify::ready(&format!("{} worker(s) running", appliance.workers.len()));
     let failed = appliance.wait(&stop, &drain, drain_timeout);
-    notify::notify("STOPPING=1");
+    notify::stopping("stopping");
     appliance.stop(&stop)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -122,7 +126,7 @@ fn watch_signals(flags: Flags, drain_timeout: Duration) -> anyhow::Result<()> {
                 drain_timeout = ?drain_timeout,
                 "SIGTERM: draining (new connections refused); a second signal stops at once"
             );
-            notify::notify("STOPPING=1\nSTATUS=draining");
+            notify::stopping("draining");
         }
     })?;
     Ok(())
@@ -211,6 +215,12 @@ impl Appliance {
                     .as_ref()
                     .map(|c| (std::path::PathBuf::from(&c.path), c.max_size.0)),
                 log_connections: tracing::enabled!(target: "netreaktor", tracing::Level::DEBUG),
+                log_ends_per_second: if tracing::enabled!(target: "netreaktor", tracing::Level::INFO)
+                {
+                    config.log.connections.per_second.0
+                } else {
+                    0
+                },
                 idle_spin: Duration::from(config.idle_spin.0),
                 epoch,
             };
@@ -261,10 +271,18 @@ impl Appliance {
     /// Waits for a stop, the end of a drain, or a worker's end; true if a worker failed.
     /// Meanwhile copies the steering programs' counters for `/metrics` about once a second.
     /// A drain ends when no worker holds an unfinished connection, or after `drain_timeout`.
+    /// When systemd set a watchdog, pings it while every worker progresses ([`Watchdog`]).
     fn wait(&mut self, stop: &AtomicBool, drain: &AtomicBool, drain_timeout: Duration) -> bool {
         let mut copied = Instant::now();
         let mut drain_started: Option<Instant> = None;
+        let mut watchdog = Watchdog::from_env(Instant::now(), &self.pulses());
+        if let Some(w) = &watchdog {
+            info!(target: "netreaktor", every = ?w.every(), "systemd watchdog on: pinged while every worker progresses");
+        }
         while !stop.load(Ordering::Relaxed) {
+            if let Some(w) = &mut watchdog {
+                w.tick(Instant::now(), &self.pulses());
+            }
             if drain.load(Ordering::Relaxed) {
                 let started = *drain_started.get_or_insert_with(Instant::now);
                 if self.drained(started) || started.elapsed() >= drain_timeout {
@@ -286,6 +304,13 @@ impl Appliance {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// Each worker's liveness and published loop counter, for the watchdog.
+    fn pulses(&self) -> Vec<Pulse> {
+        let loops = self.shared.workers.iter().map(|w| WorkerMetrics::get(&w.loops));
+        let alive = self.workers.iter().map(|h| !h.is_finished());
+        alive.zip(loops).map(|(alive, loops)| Pulse { alive, loops }).collect()
     }
 
     /// Whether every worker has published, since the drain started, that it holds no

@@ -26,6 +26,14 @@ pub(crate) enum Command {
     Client(ClientArgs),
     /// Serve the bench protocol (sink, source, echo) for clients.
     Server(ServerArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// `--mptcp` (the default) or `--tcp`.
@@ -350,5 +358,20 @@ mod tests {
         assert_eq!(c.proto.transport(), Transport::Tcp);
         let Scenario::Throughput(t) = c.scenario else { panic!("not throughput") };
         assert_eq!((t.time, t.parallel, t.reverse), (Duration::from_millis(500), 4, true));
+    }
+
+    #[test]
+    fn completions_and_man_page_name_the_subcommands() {
+        use clap::CommandFactory;
+        let mut bash = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut Cli::command(), "b", &mut bash);
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut man).unwrap();
+        let (bash, man) = (String::from_utf8(bash).unwrap(), String::from_utf8(man).unwrap());
+        assert!(man.contains(".SH NAME") && man.contains(".SH SYNOPSIS"), "{man}");
+        for sub in ["client", "server", "completions", "man"] {
+            assert!(bash.contains(&format!(",{sub})")), "{sub}");
+            assert!(man.contains(&format!("netreaktor\\-bench\\-{sub}(1)")), "{sub}");
+        }
     }
 }

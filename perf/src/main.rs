@@ -16,7 +16,7 @@ mod stream;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use cli::{Cli, ClientArgs, Command, Scenario};
 use report::{Outcome, Report};
@@ -27,6 +27,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Server(args) => server::run(args).map(|()| true),
         Command::Client(args) => client(args),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "netreaktor-bench", &mut std::io::stdout());
+            Ok(true)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command().disable_help_subcommand(true))
+            .render(&mut std::io::stdout())
+            .map(|()| true)
+            .map_err(Into::into),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -31,6 +31,9 @@ pub(crate) struct Config {
     /// How much the appliance logs.
     #[serde(default)]
     pub(crate) log_level: LogLevel,
+    /// What the appliance logs besides its level (the connection-end lines).
+    #[serde(default)]
+    pub(crate) log: Log,
     /// How long a worker spins without work before it sleeps in poll(2).
     #[serde(default = "default_idle_spin")]
     pub(crate) idle_spin: Dur<0, { SEC }>,
@@ -138,6 +141,29 @@ pub(crate) enum LogLevel {
     Debug,
     /// Everything.
     Trace,
+}
+
+/// Log settings beside `log_level`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Log {
+    /// The line logged at `info` when a connection ends.
+    pub(crate) connections: ConnectionLog,
+}
+
+/// The connection-end lines: at most `per_second` per worker and second, a summary line for
+/// the ones dropped above it; 0 turns them off.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ConnectionLog {
+    /// Lines per second and worker.
+    pub(crate) per_second: Int<0, 1_000_000>,
+}
+
+impl Default for ConnectionLog {
+    fn default() -> Self {
+        ConnectionLog { per_second: Int(100) }
+    }
 }
 
 /// Packet capture: each worker writes what it receives and sends to a pcapng file.

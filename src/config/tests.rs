@@ -434,3 +434,28 @@ fn origins_of_either_ip_version_are_accepted() {
     let (v4, v6) = crate::config::configured_sources(&config.interfaces.origin_source);
     assert_eq!((v4, v6), (Some("10.0.1.1".parse().unwrap()), None));
 }
+
+#[test]
+fn connection_log_rate() {
+    let c = parse(BASE).unwrap();
+    assert_eq!(c.log.connections.per_second.0, 100, "the default");
+    let text = BASE.replace("cores: [0, 1]", "cores: [0, 1]\nlog:\n  connections: {per_second: 0}");
+    assert_eq!(parse(&text).unwrap().log.connections.per_second.0, 0);
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlog:\n  connections: {per_second: -1}"),
+        &["x.yaml:6:29: log.connections.per_second: -1 is negative"],
+    );
+    assert_errors(
+        errors_with(
+            "cores: [0, 1]",
+            "cores: [0, 1]\nlog:\n  connections:\n    per_second: 2000000",
+        ),
+        &["x.yaml:7:17: log.connections.per_second: 2000000 is out of range 0..=1000000"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlog: {connections: {sample: 10}}"),
+        &[
+            "x.yaml:5:21: log.connections.sample: unknown field `sample`, expected one of per_second",
+        ],
+    );
+}

@@ -13,6 +13,7 @@
 //! longer spin saves the wake-up (a thread wake-up per request at low rates).
 
 mod capture;
+mod connlog;
 pub(crate) mod handoff;
 pub(crate) mod link;
 pub(crate) mod metrics;
@@ -24,11 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as WallInstant};
-use tracing::debug;
 
 use anyhow::Context;
 use netreaktor_pipeline::proxy::Side;
-use netreaktor_pipeline::shard::{FrameOutcome, Route, Router, Shard, ShardConfig, ShardEvent};
+use netreaktor_pipeline::shard::{FrameOutcome, Route, Router, Shard, ShardConfig};
 use netreaktor_pipeline::time::Instant;
 
 use crate::afxdp::{BindMode, KernelCounters, Port, PortConfig, wait_readable};
@@ -86,8 +86,10 @@ pub(crate) struct WorkerSpec {
     pub(crate) drain: Arc<AtomicBool>,
     /// Write every frame received and sent to this pcapng file (per worker), up to the size.
     pub(crate) capture: Option<(std::path::PathBuf, u64)>,
-    /// Log every connection's start and end (log level debug).
+    /// Log every connection's start and origin retries (log level debug).
     pub(crate) log_connections: bool,
+    /// Connection-end lines (at info) per second at most; 0: none.
+    pub(crate) log_ends_per_second: u64,
     /// How long it spins without work before it sleeps.
     pub(crate) idle_spin: Duration,
     /// The appliance's clock origin, shared by all workers.
@@ -155,7 +157,8 @@ struct Worker {
     capture: Option<capture::Capture>,
     /// The shard was told to drain.
     draining: bool,
-    log_connections: bool,
+    /// The connection log (starts, retries, rate-limited ends).
+    connlog: connlog::ConnLog,
     idle_spin: Duration,
     epoch: WallInstant,
     stats: LoopStats,
@@ -183,6 +186,7 @@ impl Worker {
             None => client_mac,
         };
         let cfg = &spec.shard;
+        let pipelines = cfg.services.iter().map(|s| s.name.clone()).collect();
         let router =
             Router::new(cfg.worker, cfg.workers, cfg.origin_sources, cfg.origin_ports.clone());
         let now = clock(spec.epoch, WallInstant::now());
@@ -213,7 +217,12 @@ impl Worker {
             stop: spec.stop,
             drain: spec.drain,
             draining: false,
-            log_connections: spec.log_connections,
+            connlog: connlog::ConnLog::new(
+                spec.id,
+                pipelines,
+                spec.log_ends_per_second,
+                spec.log_connections,
+            ),
             idle_spin: spec.idle_spin,
             epoch: spec.epoch,
             stats: LoopStats::default(),
@@ -274,7 +283,7 @@ impl Worker {
             }
             work += self.transmit(now)?;
             if wall.duration_since(published) >= PUBLISH {
-                self.publish();
+                self.publish(now);
                 published = wall;
             }
             if work > 0 {
@@ -302,7 +311,8 @@ impl Worker {
                 break;
             }
         }
-        self.publish();
+        self.publish(now);
+        self.connlog.finish();
         Ok(())
     }
 
@@ -401,7 +411,7 @@ impl Worker {
         Ok(())
     }
 
-    fn publish(&mut self) {
+    fn publish(&mut self, now: Instant) {
         self.take_next_hops();
         if !self.draining && self.drain.load(Ordering::Relaxed) {
             self.draining = true;
@@ -415,10 +425,9 @@ impl Worker {
         let reopened = self.shard.time_wait_stats(Side::Client).reused;
         self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);
         while let Some(event) = self.shard.poll_event() {
-            if self.log_connections {
-                log_event(self.id, event);
-            }
+            self.connlog.event(now, event);
         }
+        self.connlog.flush(now);
         self.metrics.publish(self.shard.stats(), &self.stats);
         self.publish_sockets();
     }
@@ -445,33 +454,4 @@ impl Worker {
 fn clock(epoch: WallInstant, wall: WallInstant) -> Instant {
     let micros = wall.saturating_duration_since(epoch).as_micros();
     Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
-}
-
-fn log_event(worker: usize, event: ShardEvent) {
-    match event {
-        ShardEvent::Accepted { client, origin, .. } => {
-            debug!(target: "netreaktor", worker, %client, %origin, "accepted");
-        }
-        ShardEvent::Retry { client, origin, after } => {
-            debug!(target: "netreaktor", worker, %client, ?after, %origin, "origin failed, retrying");
-        }
-        ShardEvent::Ended { client, end, moved, mptcp: None } => {
-            debug!(target: "netreaktor", worker, %client, ?end, up = moved.0, down = moved.1, "ended");
-        }
-        ShardEvent::Ended { client, end, moved, mptcp: Some(m) } => {
-            debug!(
-                target: "netreaktor",
-                worker,
-                %client,
-                ?end,
-                up = moved.0,
-                down = moved.1,
-                subflows = m.subflows,
-                stalls = m.potentially_failed,
-                reinjected = m.reinjected_bytes,
-                subflows_closed = m.subflows_closed,
-                "MPTCP connection ended"
-            );
-        }
-    }
 }

@@ -202,6 +202,11 @@ impl Splice {
         self.setup.take()
     }
 
+    /// When the splice was made (the client connection accepted).
+    pub fn created(&self) -> Instant {
+        self.created
+    }
+
     /// Whether the origin connection reached ESTABLISHED (or later).
     pub fn origin_connected(&self) -> bool {
         self.origin_connected

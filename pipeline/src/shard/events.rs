@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::proxy::{ConnectFailure, SpliceEnd};
+use crate::time::Duration;
 
 /// One thing that happened in a shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,12 @@ pub enum ShardEvent {
     Ended {
         /// The client's address and port.
         client: SocketAddr,
+        /// The service's index in the configuration.
+        service: usize,
+        /// The origin it was spliced to (the last one tried, when none answered).
+        origin: SocketAddr,
+        /// From the client connection's acceptance to the end.
+        duration: Duration,
         /// How.
         end: SpliceEnd,
         /// Bytes moved: client to origin, origin to client.

@@ -85,7 +85,7 @@ impl Shard {
             release(&mut self.services, e);
         }
         observe_times(&mut self.stats, e);
-        if let Some(ended) = count_end(&mut self.stats, e, moved) {
+        if let Some(ended) = count_end(&mut self.stats, e, moved, now) {
             self.push_event(ended);
             self.forget_token(slot);
         }
@@ -155,12 +155,19 @@ fn observe_times(stats: &mut ShardStats, e: &mut Entry) {
     }
 }
 
-/// Counts a splice's end, once, with its MPTCP connection's counters; returns the event
-/// that reports it.
-fn count_end(stats: &mut ShardStats, e: &mut Entry, moved: (u64, u64)) -> Option<ShardEvent> {
+/// Counts a splice's end at `now`, once, with its MPTCP connection's counters; returns the
+/// event that reports it.
+fn count_end(
+    stats: &mut ShardStats,
+    e: &mut Entry,
+    moved: (u64, u64),
+    now: Instant,
+) -> Option<ShardEvent> {
     let end = finished(e.status).filter(|_| !e.ended)?;
     e.ended = true;
     let client = e.splice.client().tuple().1;
+    let origin = e.splice.origin().remote();
+    let duration = now - e.splice.created();
     stats.ended.add(EndKind::from(end));
     let mptcp = e.splice.client().mptcp().map(|m| {
         let s = m.stats();
@@ -172,5 +179,5 @@ fn count_end(stats: &mut ShardStats, e: &mut Entry, moved: (u64, u64)) -> Option
             subflows_closed: s.subflows_closed,
         }
     });
-    Some(ShardEvent::Ended { client, end, moved, mptcp })
+    Some(ShardEvent::Ended { client, service: e.service, origin, duration, end, moved, mptcp })
 }

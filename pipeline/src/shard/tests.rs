@@ -270,6 +270,35 @@ fn stopping_resets_both_sides_of_every_splice() {
     assert_eq!(rig.shard.connections(), 0, "both sides closed: the splice is gone");
 }
 
+/// The end event names the service, the origin, how long the connection lasted and how it
+/// ended, for the connection-end log line.
+#[test]
+fn the_end_event_names_the_service_the_origin_and_the_duration() {
+    use crate::time::Duration;
+    let mut rig = Rig::new();
+    rig.shuttle();
+    rig.client.send(b"hello");
+    rig.shuttle();
+    rig.now += Duration::from_millis(1500);
+    rig.shard.abort_all(rig.now);
+    rig.shuttle();
+    let events: Vec<ShardEvent> = std::iter::from_fn(|| rig.shard.poll_event()).collect();
+    let ended: Vec<&ShardEvent> =
+        events.iter().filter(|e| matches!(e, ShardEvent::Ended { .. })).collect();
+    assert_eq!(
+        ended,
+        [&ShardEvent::Ended {
+            client: "10.1.0.2:5555".parse().unwrap(),
+            service: 0,
+            origin: "10.10.0.2:8080".parse().unwrap(),
+            duration: Duration::from_millis(1500),
+            end: crate::proxy::SpliceEnd::Aborted,
+            moved: (5, 0),
+            mptcp: None,
+        }]
+    );
+}
+
 /// `forward.origin_timeout`: an origin that stops answering mid-transfer is given up after
 /// the service's origin timeout (RFC 9293 §3.8.3 USER TIMEOUT on the origin connection), not
 /// after 15 backed-off retransmissions, and the client is reset then.
