@@ -18,6 +18,7 @@ pub(crate) fn render(shared: &Shared) -> String {
     for metric in &METRICS {
         render_metric(shared, &mut out, metric);
     }
+    crate::telemetry::origins::render(shared, &mut out);
     render_steering(shared, &mut out);
     out
 }

@@ -179,7 +179,7 @@ impl Appliance {
             .map(|a| (a.interface.clone(), a.mode.to_string()))
             .collect();
         let shared = Arc::new(Shared {
-            workers: (0..workers).map(|_| Arc::new(WorkerMetrics::default())).collect(),
+            workers: (0..workers).map(|_| Arc::new(worker_metrics(config))).collect(),
             steering: interfaces.map(|name| (name, Default::default())).collect(),
             xdp_modes,
             readiness: Arc::clone(readiness),
@@ -434,6 +434,13 @@ fn shard_config(
 
 /// AF_XDP sockets with frames large enough for a full segment: 2 KiB frames up to an MSS of
 /// 1658, 4 KiB beyond (the configuration refuses an MSS 4 KiB frames cannot hold).
+/// A worker's published cells, with a set per origin of each pipeline.
+fn worker_metrics(config: &Config) -> WorkerMetrics {
+    let services = config.to_services();
+    let origins = services.iter().map(|s| (s.name.as_str(), s.origins.as_slice()));
+    WorkerMetrics::with_origins(crate::worker::origins::origin_cells(origins))
+}
+
 fn port_config(config: &Config) -> PortConfig {
     let mss = usize::from(config.to_tcp_config().mss);
     let mut port = PortConfig::default();

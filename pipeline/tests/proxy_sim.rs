@@ -4,11 +4,17 @@
 //! delay; origin refused; first origin dead and the second answers; half-close in both orders;
 //! client abort and origin abort propagate as resets; idle timeout; and backpressure: a 10 MB
 //! download to a slow reader never makes the proxy hold more than its connections' configured
-//! buffers.
+//! buffers; and passive origin health (`proxy_sim/health.rs`): a dead origin ejected after
+//! three failures, no client waiting a connect timeout after that, the origin restored by
+//! its trial once it recovers.
 //!
 //! A failing run prints its scenario and seed; `PROXY_SIM_SEED=<seed>` replays one seed,
 //! `PROXY_SIM_SEEDS=<n>` changes the count and `PROXY_SIM_VERBOSE=1` prints every run.
 
+#[path = "proxy_sim/fleet.rs"]
+mod fleet;
+#[path = "proxy_sim/health.rs"]
+mod health;
 #[path = "proxy_sim/proxy_node.rs"]
 mod proxy_node;
 #[path = "proxy_sim/scenario.rs"]

@@ -44,6 +44,7 @@ fn shard() -> Shard {
             listen: vec![SERVICE.parse().unwrap()],
             origins: vec![ORIGIN.parse().unwrap()],
             max_tries: 2,
+            health: None,
             max_connections: 10,
             splice: SpliceConfig::default(),
             listener: ListenerConfig::default(),

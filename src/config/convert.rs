@@ -6,14 +6,14 @@ use std::ops::RangeInclusive;
 use netreaktor_pipeline::mptcp::conn::{
     Checksums, MptcpConfig, Scheduler as MptcpScheduler, Versions,
 };
-use netreaktor_pipeline::proxy::SpliceConfig;
+use netreaktor_pipeline::proxy::{HealthConfig, SpliceConfig};
 use netreaktor_pipeline::shard::ServiceConfig;
 use netreaktor_pipeline::tcp::cc::Algorithm;
 use netreaktor_pipeline::tcp::config::{Config as TcpConfig, Keepalive};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::tcp::rtt::RttConfig;
 
-use super::schema::{ChecksumMode, Config, Congestion, Pipeline, ProxyProtocol, Scheduler};
+use super::schema::{ChecksumMode, Config, Congestion, Health, Pipeline, ProxyProtocol, Scheduler};
 
 /// Bytes as `usize`; every size is bounded far below `usize::MAX` on a 64-bit host.
 fn bytes(n: u64) -> usize {
@@ -103,6 +103,7 @@ impl Config {
                     name: p.name.value.clone(),
                     listen,
                     max_tries: count(origins.len() as u64),
+                    health: to_health(&p.forward.health),
                     origins,
                     max_connections: max.div_ceil(workers),
                     splice: SpliceConfig {
@@ -149,9 +150,18 @@ impl Config {
         })
     }
 
-    /// The origin-side source port range.
+    /// The origin-side source port range (see [`to_health`] for `forward.health`).
     pub(crate) fn origin_ports(&self) -> RangeInclusive<u16> {
         let ports = &self.interfaces.origin_source.ports.value;
         ports.first..=ports.last
     }
+}
+
+/// A pipeline's passive origin health; `None` when `enabled: false`.
+fn to_health(h: &Health) -> Option<HealthConfig> {
+    h.enabled.then(|| HealthConfig {
+        failures: count(h.failures.0),
+        backoff: h.backoff.value.0,
+        max_backoff: h.max_backoff.value.0,
+    })
 }

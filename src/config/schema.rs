@@ -434,6 +434,35 @@ pub(crate) struct Forward {
     /// USER TIMEOUT) and the client reset.
     #[serde(default = "default_origin_timeout")]
     pub(crate) origin_timeout: Dur<{ SEC }, { HOUR }>,
+    /// Passive health: origins failing their connect attempts are ejected for a while.
+    #[serde(default)]
+    pub(crate) health: Health,
+}
+
+/// Passive origin health (`forward.health`): `failures` connect failures in a row eject an
+/// origin for `backoff`, doubled after each failed trial up to `max_backoff`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Health {
+    /// `false`: every origin is tried in turn, whatever it did.
+    pub(crate) enabled: bool,
+    /// Consecutive connect failures that eject an origin.
+    pub(crate) failures: Int<1, 100>,
+    /// The first back-off.
+    pub(crate) backoff: Spanned<Dur<{ SEC }, { HOUR }>>,
+    /// The longest back-off.
+    pub(crate) max_backoff: Spanned<Dur<{ SEC }, { 24 * HOUR }>>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            enabled: true,
+            failures: Int(3),
+            backoff: unplaced(Dur::millis(10_000)),
+            max_backoff: unplaced(Dur::millis(300_000)),
+        }
+    }
 }
 
 fn default_connect_timeout() -> Dur<{ 100 * MS }, { 120 * SEC }> {

@@ -72,7 +72,8 @@ fn unknown_key_deep() {
     assert_errors(
         errors_with("    forward:\n", "    forward:\n      origin: x\n"),
         &["x.yaml:11:7: pipelines[0].forward.origin: unknown field `origin`, expected one of \
-           origins, balance, proxy_protocol, connect_timeout, idle_timeout, origin_timeout"],
+           origins, balance, proxy_protocol, connect_timeout, idle_timeout, origin_timeout, \
+           health"],
     );
 }
 
@@ -331,6 +332,58 @@ fn origin_timeout_reaches_each_service() {
     let timeouts: Vec<_> = config.to_services().iter().map(|s| s.splice.origin_timeout).collect();
     assert_eq!(timeouts, [Some(Duration::from_secs(30)), Some(Duration::from_secs(5))]);
     assert_eq!(config.to_tcp_config().user_timeout, None, "client connections have none");
+}
+
+/// Passive origin health is on by default; `forward.health` tunes it or turns it off.
+#[test]
+fn origin_health_defaults_tuning_and_off() {
+    use netreaktor_pipeline::proxy::HealthConfig;
+    use netreaktor_pipeline::time::Duration;
+    let health = |yaml: &str| {
+        let text = BASE.replacen("[\"10.0.1.2:80\"]", &format!("[\"10.0.1.2:80\"]\n{yaml}"), 1);
+        parse(&text).expect("valid").to_services()[0].health
+    };
+    assert_eq!(health(""), Some(HealthConfig::default()));
+    assert_eq!(
+        HealthConfig::default(),
+        HealthConfig {
+            failures: 3,
+            backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(300)
+        }
+    );
+    let tuned = health("      health: {failures: 5, backoff: 2s, max_backoff: 1m}");
+    let s = Duration::from_secs;
+    assert_eq!(tuned, Some(HealthConfig { failures: 5, backoff: s(2), max_backoff: s(60) }));
+    assert_eq!(health("      health: {enabled: false}"), None);
+}
+
+#[test]
+fn origin_health_errors() {
+    let with = |yaml: &str| errors_with("[\"10.0.1.2:80\"]", &format!("[\"10.0.1.2:80\"]\n{yaml}"));
+    assert_errors(
+        with("      health: {failures: 0}"),
+        &["x.yaml:12:26: pipelines[0].forward.health.failures: 0 is out of range 1..=100"],
+    );
+    assert_errors(
+        with("      health: {backoff: 500ms}"),
+        &["x.yaml:12:25: pipelines[0].forward.health.backoff: \"500ms\" is out of range 1s..=1h"],
+    );
+    assert_errors(
+        with("      health: {backoff: 1m, max_backoff: 30s}"),
+        &["x.yaml:12:42: pipelines[0].forward.health.max_backoff: max_backoff 30s is shorter \
+           than backoff 1m"],
+    );
+    assert_errors(
+        with("      health: {backoff: 10m}"),
+        &["x.yaml:12:25: pipelines[0].forward.health.backoff: backoff 10m is longer than \
+           max_backoff (5m unless set)"],
+    );
+    assert_errors(
+        with("      health: {colour: red}"),
+        &["x.yaml:12:16: pipelines[0].forward.health.colour: unknown field `colour`, expected \
+           one of enabled, failures, backoff, max_backoff"],
+    );
 }
 
 #[test]

@@ -134,6 +134,7 @@ fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
         check_terminate(pipeline, &path, errors);
         super::families::check_announced_for_ios(pipeline, &path, errors);
         check_forward(pipeline, &path, errors);
+        check_health(pipeline, &path, errors);
     }
 }
 
@@ -231,6 +232,26 @@ fn check_terminate(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError
             continue;
         };
         errors.push(ConfigError::at(addr.referenced, format!("{announce}[{k}]"), msg));
+    }
+}
+
+/// A back-off cannot start above its cap. The error goes where the operator wrote the
+/// value: at `max_backoff`, or at `backoff` when `max_backoff` is the default.
+fn check_health(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
+    use super::units::format_duration;
+    let h = &pipeline.forward.health;
+    let (backoff, max) = (h.backoff.value.0, h.max_backoff.value.0);
+    if backoff <= max {
+        return;
+    }
+    let at = format!("{path}.forward.health");
+    let (b, m) = (format_duration(backoff), format_duration(max));
+    if h.max_backoff.referenced == serde_saphyr::Location::UNKNOWN {
+        let msg = format!("backoff {b} is longer than max_backoff ({m} unless set)");
+        errors.push(ConfigError::at(h.backoff.referenced, format!("{at}.backoff"), msg));
+    } else {
+        let msg = format!("max_backoff {m} is shorter than backoff {b}");
+        errors.push(ConfigError::at(h.max_backoff.referenced, format!("{at}.max_backoff"), msg));
     }
 }
 

@@ -3,8 +3,10 @@
 //! the table of exported per-worker metrics ([`METRICS`]: name, help, type, how to read it
 //! from a worker's cells, where `/status` shows it). The Prometheus text
 //! (`crate::metrics`), the `/status` JSON and `netreaktor status` (`crate::status`) iterate
-//! the table; none of them lists counters of its own.
+//! the table; none of them lists counters of its own. The per-origin families, whose label
+//! sets follow the configured origins, are listed apart ([`origins`]).
 
+pub(crate) mod origins;
 mod process;
 mod table;
 

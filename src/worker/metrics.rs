@@ -63,6 +63,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) time_wait_reopened: AtomicU64,
     /// The kernel's `XDP_STATISTICS` of the worker's sockets, summed.
     pub(crate) socket_events: Cells<SocketEvent>,
+    /// Per origin of each pipeline (`origins.rs`).
+    pub(crate) origins: Box<[super::origins::OriginCells]>,
 }
 
 /// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
@@ -81,7 +83,7 @@ impl<E: Reason> Default for Cells<E> {
 
 impl<E: Reason> Cells<E> {
     /// Publishes `counts`.
-    fn publish(&self, counts: &Counts<E>) {
+    pub(crate) fn publish(&self, counts: &Counts<E>) {
         self.publish_each(counts.iter());
     }
 
@@ -242,7 +244,8 @@ fn get(cell: &AtomicU64) -> u64 {
 /// Every published cell set to a distinct value, for the rendering tests.
 #[cfg(test)]
 pub(crate) fn sample(worker: u64) -> WorkerMetrics {
-    let m = WorkerMetrics::default();
+    let origins = ["10.50.0.11:8080", "[2001:db8::12]:8080"].map(|o| o.parse().expect("address"));
+    let m = WorkerMetrics::with_origins(super::origins::origin_cells([("web", &origins[..])]));
     let mut next = worker * 1000;
     let mut put = |cell: &AtomicU64| {
         next += 1;
@@ -300,5 +303,14 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     put(&m.handover_stall.sum_micros);
     put(&m.time_wait_entries);
     put(&m.time_wait_reopened);
+    for o in m.origins.iter() {
+        put(&o.attempts);
+        o.failures.cells.iter().for_each(&mut put);
+        put(&o.established);
+    }
+    // The up gauge is 1 or 0: the second origin is ejected.
+    if let Some(o) = m.origins.get(1) {
+        set(&o.up, 0);
+    }
     m
 }

@@ -17,6 +17,7 @@ mod connlog;
 pub(crate) mod handoff;
 pub(crate) mod link;
 pub(crate) mod metrics;
+pub(crate) mod origins;
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
@@ -422,6 +423,8 @@ impl Worker {
             self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
         }
         self.metrics.publish_census(&self.shard.census());
+        self.metrics.publish_origins(&self.shard);
+        origins::log_health(self.id, &mut self.shard);
         let reopened = self.shard.time_wait_stats(Side::Client).reused;
         self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);
         while let Some(event) = self.shard.poll_event() {

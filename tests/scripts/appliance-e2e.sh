@@ -16,6 +16,11 @@
 #   k. 12 connections one after another from one pinned client port, each closed by the origin
 #      first (so the appliance holds the 4-tuple in TIME-WAIT): every SYN is answered at once
 #      (RFC 6191; the client kernel retransmits none) and every transfer is byte-exact;
+#   l. for netreaktor: origin health with origins [10.10.0.2:8081 (refuses), 10.10.0.2:8080]:
+#      40 concurrent connections all succeed (a refused attempt is retried on the good origin);
+#      the refusing origin is ejected (the info log line, netreaktor_origin_up 0 for a worker
+#      that counted 3 refusals); 40 more connections all succeed and no ejecting worker makes
+#      another attempt to it (its refusal counters do not move: back-off 1m);
 #   h. for netreaktor: after a SIGKILL, the next start works and carries traffic;
 #   i. for netreaktor: while a download runs, a second `netreaktor run` with the same config
 #      exits non-zero naming the running instance's pid, and changes nothing: the download
@@ -263,6 +268,12 @@ at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
 
 write_config "$WORK/base.conf" "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT"
 write_config "$WORK/refused.conf" "$AT_ORIGIN_ADDR:8081"
+if [[ $APPLIANCE == netreaktor ]]; then
+    # Two origins, the first refusing; passive health with a back-off longer than step l.
+    write_config "$WORK/health.conf" "$AT_ORIGIN_ADDR:8081\", \"$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT"
+    sed -i -e '/^      origins:/a\      health: {failures: 3, backoff: 1m, max_backoff: 5m}' "$WORK/health.conf"
+    "$BIN" check -c "$WORK/health.conf" >>"$LOG" 2>&1 || fail "netreaktor check -c $WORK/health.conf"
+fi
 start_appliance "$WORK/base.conf"
 say "$APPLIANCE ready"
 
@@ -450,6 +461,41 @@ else
 fi
 stop_appliance
 check_clean_after_stop
+
+# l. Origin health: the refusing origin is ejected, then gets no attempt from the workers that
+# ejected it.
+if [[ $APPLIANCE == netreaktor ]]; then
+    start_appliance "$WORK/health.conf"
+    dead_labels="pipeline=\"demo-http\",origin=\"$AT_ORIGIN_ADDR:8081\""
+    l_ok=1
+    run_traffic "health, first 40" many --count 40 --max-bytes 20000 --seed 41 || l_ok=""
+    metrics >"$WORK/metrics.l1" || fail "GET $METRICS_URL"
+    ejected_workers=()
+    for w in 0 1; do
+        refused=$(metric_sum netreaktor_origin_connect_failures_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels,reason=\"refused\"")
+        up=$(metric_sum netreaktor_origin_up "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
+        if ((refused >= 3)); then
+            ((up == 0)) || fail_step "l: worker $w counted $refused refusals and still has origin_up $up" || l_ok=""
+            ejected_workers+=("$w:$refused")
+        fi
+    done
+    ((${#ejected_workers[@]} > 0)) || fail_step "l: no worker ejected $AT_ORIGIN_ADDR:8081" || l_ok=""
+    grep -q "origin ejected .*pipeline=\"demo-http\" origin=$AT_ORIGIN_ADDR:8081" "$LOG" ||
+        fail_step "l: no 'origin ejected' line in the log" || l_ok=""
+    t=$(date +%s.%N)
+    run_traffic "health, next 40" many --count 40 --max-bytes 20000 --seed 42 || l_ok=""
+    metrics >"$WORK/metrics.l2" || fail "GET $METRICS_URL"
+    for entry in "${ejected_workers[@]}"; do
+        w=${entry%%:*}
+        attempts1=$(metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
+        attempts2=$(metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l2" "worker=\"$w\",$dead_labels")
+        ((attempts1 == attempts2)) ||
+            fail_step "l: worker $w ejected the origin yet tried it again ($attempts1 -> $attempts2)" || l_ok=""
+    done
+    [[ -z $l_ok ]] || say "PASS l: refusing origin ejected by worker(s) ${ejected_workers[*]} (worker:refusals), 40 + 40 connections verified, none tried it after its ejection ($(since "$t") s) $OUT"
+    stop_appliance
+    check_clean_after_stop
+fi
 
 # h. A crash (SIGKILL: no clean-up at all) and a restart: the next start finds the interfaces
 # usable (a program left attached is removed as stale) and carries traffic again.

@@ -78,6 +78,7 @@ pub(crate) fn shard_config(mptcp: bool) -> ShardConfig {
             listen: vec![addr(SERVICE)],
             origins: vec![addr(ORIGIN)],
             max_tries: 1,
+            health: None,
             max_connections: 16,
             splice: Default::default(),
             listener: ListenerConfig { tcp, ..ListenerConfig::default() },

@@ -153,6 +153,7 @@ fn service(name: &str, listen: &str, origins: &[&str], flags: u8) -> ServiceConf
         listen: vec![addr(listen)],
         origins: origins.iter().map(|o| addr(o)).collect(),
         max_tries: 2,
+        health: None,
         max_connections: MAX_CONNECTIONS,
         splice,
         listener,

@@ -7,7 +7,8 @@
 //!   CLOSE), propagates resets (RFC 9293 §3.10.5 ABORT on the other side), and enforces a
 //!   connect timeout on the origin side and an idle timeout on the pair.
 //! - [`OriginPicker`]: round-robin over the origin servers, and the next origin to retry
-//!   when a connect fails.
+//!   when a connect fails, skipping origins that passive health ([`health`]) ejected after
+//!   consecutive connect failures.
 //! - [`pp2`]: the PROXY protocol v2 header, sent first to origins that ask for it.
 //!
 //! The owner demultiplexes segments by 4-tuple to [`Splice::handle_segment`], opens origin
@@ -17,6 +18,7 @@
 //! resets the client).
 
 mod client;
+pub mod health;
 mod origin;
 mod phase;
 pub mod pp2;
@@ -24,8 +26,11 @@ mod splice;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_health;
 
 pub use client::{Client, Tuple};
+pub use health::{HealthChange, HealthConfig, HealthInput, HealthState, OriginHealth};
 pub use origin::{Attempt, OriginPicker};
 pub use phase::SplicePhase;
 pub use splice::{ConnectFailure, Side, Splice, SpliceConfig, SpliceEnd, SpliceStatus};

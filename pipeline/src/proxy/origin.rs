@@ -1,16 +1,33 @@
-//! Choosing the origin server: round-robin over a fixed list, and on a connect failure the
-//! next one in the list, up to a configured number of tries.
+//! Choosing the origin server: round-robin over a fixed list, skipping origins passive
+//! health has ejected ([`health`](super::health)), and on a connect failure the next one in
+//! the list, up to a configured number of tries.
+//!
+//! The owner reports every attempt's outcome ([`OriginPicker::report`]) with the attempt's
+//! [`Attempt::index`]; the picker turns them into ejections, trials and restorations, which
+//! the owner takes with [`OriginPicker::poll_change`]. A picker's health state is its own:
+//! the appliance has one picker per service per worker, so each worker ejects an origin from
+//! what its own connections saw.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-/// Round-robin over origin servers.
+use super::health::{HealthChange, HealthConfig, HealthInput, OriginHealth};
+use crate::time::Instant;
+
+/// Round-robin over origin servers, with passive health.
 #[derive(Debug, Clone)]
 pub struct OriginPicker {
     origins: Vec<SocketAddr>,
+    /// Each origin's health, by index.
+    health: Vec<OriginHealth>,
+    /// `None`: passive health is off, every origin is always picked in turn.
+    cfg: Option<HealthConfig>,
     /// Index of the origin the next client connection starts with.
     next: usize,
     /// Connect attempts per client connection, the first included (at least 1).
     max_tries: u32,
+    /// Health changes not yet taken: (origin index, change).
+    changes: VecDeque<(usize, HealthChange)>,
 }
 
 /// The origin attempts made for one client connection.
@@ -18,6 +35,10 @@ pub struct OriginPicker {
 pub struct Attempt {
     /// Index of the origin tried last.
     index: usize,
+    /// Where the client connection started in the list, and how many positions after it the
+    /// attempts went (skipped ejected origins included): an origin is tried at most once.
+    start: usize,
+    offset: usize,
     /// Attempts made so far.
     tries: u32,
 }
@@ -27,16 +48,33 @@ impl Attempt {
     pub fn tries(&self) -> u32 {
         self.tries
     }
+
+    /// Index of the origin tried last, in [`OriginPicker::origins`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
 }
 
 impl OriginPicker {
     /// A picker over `origins` allowing `max_tries` connect attempts per client connection
-    /// (0 is taken as 1). `None` when `origins` is empty.
-    pub fn new(origins: Vec<SocketAddr>, max_tries: u32) -> Option<OriginPicker> {
+    /// (0 is taken as 1), passive health per `health` (`None`: off). `None` when `origins`
+    /// is empty.
+    pub fn new(
+        origins: Vec<SocketAddr>,
+        max_tries: u32,
+        health: Option<HealthConfig>,
+    ) -> Option<OriginPicker> {
         if origins.is_empty() {
             return None;
         }
-        Some(OriginPicker { origins, next: 0, max_tries: max_tries.max(1) })
+        Some(OriginPicker {
+            health: vec![OriginHealth::default(); origins.len()],
+            origins,
+            cfg: health,
+            next: 0,
+            max_tries: max_tries.max(1),
+            changes: VecDeque::new(),
+        })
     }
 
     /// The origin servers, in order.
@@ -44,22 +82,69 @@ impl OriginPicker {
         &self.origins
     }
 
-    /// The origin for a new client connection (round-robin), and its attempt record.
-    pub fn pick(&mut self) -> (SocketAddr, Attempt) {
-        // `origins` is not empty (checked in `new`), so every index below is in bounds.
-        let index = self.next % self.origins.len();
-        self.next = (index + 1) % self.origins.len();
-        (self.origins[index], Attempt { index, tries: 1 })
+    /// The health of origin `index`.
+    pub fn health(&self, index: usize) -> Option<&OriginHealth> {
+        self.health.get(index)
     }
 
-    /// The origin to try after the attempt in `attempt` failed: the next one in the list,
-    /// or `None` once `max_tries` attempts were made (then the client is reset).
-    pub fn retry(&self, attempt: &mut Attempt) -> Option<SocketAddr> {
-        if attempt.tries >= self.max_tries {
+    /// The origin for a new client connection at `now`, and its attempt record: the next in
+    /// round-robin order that is available (not ejected, or its back-off passed: then this
+    /// connection is its trial). When none is, the next in order as if health were off.
+    pub fn pick(&mut self, now: Instant) -> (SocketAddr, Attempt) {
+        let len = self.origins.len();
+        let start = self.next % len;
+        let offset = (0..len).find(|&k| self.available((start + k) % len, now)).unwrap_or(0);
+        let index = (start + offset) % len;
+        self.next = (index + 1) % len;
+        self.picked(index, now);
+        (self.origins[index], Attempt { index, start, offset, tries: 1 })
+    }
+
+    /// The origin to try after the attempt in `attempt` failed at `now`: the next available
+    /// one in the list not tried for this client, else the next one in the list; `None`
+    /// once `max_tries` attempts were made, or with health on once every origin was tried or
+    /// skipped (then the client is reset). Report the failure first
+    /// ([`report`](Self::report)).
+    pub fn retry(&mut self, attempt: &mut Attempt, now: Instant) -> Option<SocketAddr> {
+        let len = self.origins.len();
+        let passed_all = self.cfg.is_some() && attempt.offset + 1 >= len;
+        if attempt.tries >= self.max_tries || passed_all {
             return None;
         }
-        attempt.index = (attempt.index + 1) % self.origins.len();
+        let untried = attempt.offset + 1..len;
+        let offset = untried
+            .clone()
+            .find(|&k| self.available((attempt.start + k) % len, now))
+            .unwrap_or(attempt.offset + 1);
+        attempt.offset = offset;
+        attempt.index = (attempt.start + offset) % len;
         attempt.tries += 1;
+        self.picked(attempt.index, now);
         Some(self.origins[attempt.index])
+    }
+
+    /// Reports what became of an attempt to origin `index` (a [`Attempt::index`]) at `now`.
+    pub fn report(&mut self, index: usize, input: HealthInput, now: Instant) {
+        let Some(cfg) = self.cfg else { return };
+        if let Some(change) = self.health.get_mut(index).and_then(|h| h.on(input, now, &cfg)) {
+            self.changes.push_back((index, change));
+        }
+    }
+
+    /// The next health change, oldest first: (origin index, change).
+    pub fn poll_change(&mut self) -> Option<(usize, HealthChange)> {
+        self.changes.pop_front()
+    }
+
+    /// Whether origin `index` may take a new connection at `now`.
+    fn available(&self, index: usize, now: Instant) -> bool {
+        match (&self.cfg, self.health.get(index)) {
+            (Some(cfg), Some(h)) => h.available(now, cfg),
+            _ => true,
+        }
+    }
+
+    fn picked(&mut self, index: usize, now: Instant) {
+        self.report(index, HealthInput::Picked, now);
     }
 }

@@ -12,26 +12,26 @@ fn addr(s: &str) -> SocketAddr {
 #[test]
 fn picker_round_robin() {
     let origins = vec![addr("10.1.0.1:80"), addr("10.1.0.2:80"), addr("10.1.0.3:80")];
-    let mut picker = OriginPicker::new(origins.clone(), 2).expect("origins");
-    let picked: Vec<_> = (0..5).map(|_| picker.pick().0).collect();
+    let mut picker = OriginPicker::new(origins.clone(), 2, None).expect("origins");
+    let picked: Vec<_> = (0..5).map(|_| picker.pick(Instant::ZERO).0).collect();
     assert_eq!(picked, [origins[0], origins[1], origins[2], origins[0], origins[1]]);
 }
 
 #[test]
 fn picker_retries_next_until_max_tries() {
     let origins = vec![addr("10.1.0.1:80"), addr("10.1.0.2:80")];
-    let mut picker = OriginPicker::new(origins.clone(), 3).expect("origins");
-    let (first, mut attempt) = picker.pick();
+    let mut picker = OriginPicker::new(origins.clone(), 3, None).expect("origins");
+    let (first, mut attempt) = picker.pick(Instant::ZERO);
     assert_eq!(first, origins[0]);
-    assert_eq!(picker.retry(&mut attempt), Some(origins[1]));
-    assert_eq!(picker.retry(&mut attempt), Some(origins[0]));
+    assert_eq!(picker.retry(&mut attempt, Instant::ZERO), Some(origins[1]));
+    assert_eq!(picker.retry(&mut attempt, Instant::ZERO), Some(origins[0]));
     assert_eq!(attempt.tries(), 3);
-    assert_eq!(picker.retry(&mut attempt), None);
+    assert_eq!(picker.retry(&mut attempt, Instant::ZERO), None);
 }
 
 #[test]
 fn picker_needs_an_origin() {
-    assert!(OriginPicker::new(Vec::new(), 3).is_none());
+    assert!(OriginPicker::new(Vec::new(), 3, None).is_none());
 }
 
 fn conn(local: &str, remote: &str) -> Connection {

@@ -1,13 +1,15 @@
 //! Admission: the services as the shard runs them, their `max_connections` accounting,
 //! draining, accepting a client the listener established and splicing it to an origin, and
-//! the origin choice — round-robin over the service's origins, the next one after a refused
-//! or timed-out attempt (RFC-free policy), the client reset when none answers.
+//! the origin choice — round-robin over the service's origins, skipping ejected ones, the
+//! next one after a refused or timed-out attempt (RFC-free policy), the client reset when
+//! none answers. Each attempt's outcome goes to `origins.rs` (counters, passive health).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::Shard;
 use super::events::ShardEvent;
+use super::origins::{OriginStats, Outcome};
 use super::table::Entry;
 use crate::mptcp::conn::MptcpConfig;
 use crate::proxy::{Client, OriginPicker, Splice, SpliceConfig, SpliceStatus};
@@ -19,7 +21,11 @@ use crate::wire::tcp::TcpRepr;
 /// A service as the shard runs it.
 #[derive(Debug)]
 pub(super) struct Service {
+    /// Its pipeline's name, for logs.
+    pub(super) name: String,
     pub(super) picker: OriginPicker,
+    /// Per origin, in the picker's order.
+    pub(super) origin_stats: Vec<OriginStats>,
     pub(super) splice: SpliceConfig,
     pub(super) max_connections: usize,
     pub(super) active: usize,
@@ -49,10 +55,12 @@ impl Shard {
             self.refuse(&client);
             return None;
         }
-        let (origin, attempt) = svc.picker.pick();
+        let (origin, attempt) = svc.picker.pick(now);
         let splice_cfg = svc.splice;
-        let Some(origin_conn) = self.open_origin(now, service, origin) else {
+        self.take_health_changes(now, service);
+        let Some(origin_conn) = self.open_origin(now, (service, attempt.index()), origin) else {
             self.stats.ports_exhausted += 1;
+            self.origin_outcome(now, (service, attempt.index()), Outcome::Abandoned);
             self.refuse(&client);
             return None;
         };
@@ -83,22 +91,25 @@ impl Shard {
         self.reset_accepted(client, ReplyOptions::None);
     }
 
-    /// A new origin connection for `service` to `origin` from a free port of this worker's
-    /// share.
+    /// A new origin connection for `service` to `origin` (its origin `index`) from a free
+    /// port of this worker's share.
     fn open_origin(
         &mut self,
         now: Instant,
-        service: usize,
+        (service, index): (usize, usize),
         origin: SocketAddr,
     ) -> Option<Connection> {
         let cfg = Arc::clone(&self.services.get(service)?.origin_tcp);
         let local = self.free_port(now, origin)?;
         self.stats.origin_attempts += 1;
+        self.origin_attempted(service, index);
         let iss = self.isn.isn(now, local, origin);
         Some(Connection::connect(cfg, local, origin, iss, now))
     }
 
     /// RFC-free policy: a failed origin attempt moves to the next origin while tries remain.
+    /// The failure counts against the failed origin's health first, so the retry already
+    /// skips it if that ejected it.
     pub(super) fn retry_failed(&mut self, now: Instant, slot: usize) {
         while let Some(e) = self.table.get_mut(slot) {
             let SpliceStatus::OriginFailed(failure) = e.status else {
@@ -106,9 +117,17 @@ impl Shard {
             };
             let (service, mut attempt) = (e.service, e.attempt);
             let client = e.splice.client().tuple().1;
-            let next = self.services.get(service).and_then(|s| s.picker.retry(&mut attempt));
-            let conn =
-                next.and_then(|origin| Some((origin, self.open_origin(now, service, origin)?)));
+            self.origin_outcome(now, (service, attempt.index()), Outcome::Failed(failure));
+            let next =
+                self.services.get_mut(service).and_then(|s| s.picker.retry(&mut attempt, now));
+            self.take_health_changes(now, service);
+            let conn = next.and_then(|origin| {
+                let opened = self.open_origin(now, (service, attempt.index()), origin);
+                if opened.is_none() {
+                    self.origin_outcome(now, (service, attempt.index()), Outcome::Abandoned);
+                }
+                Some((origin, opened?))
+            });
             self.table.unindex_origin(slot);
             let Some(e) = self.table.get_mut(slot) else {
                 return;

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 
 use crate::mptcp::conn::MptcpConfig;
-use crate::proxy::SpliceConfig;
+use crate::proxy::{HealthConfig, SpliceConfig};
 use crate::tcp::Config;
 use crate::tcp::listener::ListenerConfig;
 use crate::wire::frame::ChecksumPolicy;
@@ -17,10 +17,14 @@ pub struct ServiceConfig {
     pub name: String,
     /// Service addresses and ports (one listener each).
     pub listen: Vec<SocketAddr>,
-    /// Origin servers, round-robin; a failed connect moves to the next.
+    /// Origin servers, round-robin (ejected ones skipped); a failed connect moves to the
+    /// next.
     pub origins: Vec<SocketAddr>,
     /// Connect attempts per client connection (the first included).
     pub max_tries: u32,
+    /// Passive health: consecutive connect failures eject an origin for a back-off
+    /// ([`proxy::health`](crate::proxy::health)); `None`: off, every origin is tried in turn.
+    pub health: Option<HealthConfig>,
     /// Client connections this shard holds at once for the service; past it, new ones are
     /// reset as soon as their handshake completes.
     pub max_connections: usize,

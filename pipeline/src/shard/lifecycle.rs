@@ -1,5 +1,6 @@
 //! A splice's life after any input: [`Shard::settle`] retries a failed origin, counts bytes,
-//! ends and setup times, keeps the census and the `max_connections` release; once a splice
+//! ends and setup times, reports an origin's connection (or an attempt abandoned) to its
+//! health, keeps the census and the `max_connections` release; once a splice
 //! has nothing more to send, [`Shard::poll_splices`] reaps it, handing connections in
 //! TIME-WAIT to the TIME-WAIT tables (`time_wait.rs`, RFC 9293 §3.4.2) and freeing its
 //! entry.
@@ -7,11 +8,12 @@
 use super::Shard;
 use super::admission::release;
 use super::events::{HandoverSummary, ShardEvent};
+use super::origins::Outcome;
 use super::output::{ShardTransmit, ip_header_len, place_ip_header};
 use super::stats::{Census, ShardStats, finished};
 use super::table::Entry;
 use super::telemetry::EndKind;
-use crate::proxy::{Side, SplicePhase};
+use crate::proxy::{Side, SpliceEnd, SplicePhase};
 use crate::time::Instant;
 
 impl Shard {
@@ -84,12 +86,36 @@ impl Shard {
         if !phase.counts_toward_limit() {
             release(&mut self.services, e);
         }
-        observe_times(&mut self.stats, e);
-        if let Some(ended) = count_end(&mut self.stats, e, moved, now) {
+        let connected = observe_times(&mut self.stats, e);
+        let origin = (e.service, e.attempt.index());
+        let ended = count_end(&mut self.stats, e, moved, now);
+        // An end before the origin connected that is not the origin's doing (the client
+        // left, the appliance stops) says nothing about the origin.
+        let abandoned = !e.splice.origin_connected()
+            && matches!(ended, Some(ShardEvent::Ended { end, .. })
+                if !matches!(end, SpliceEnd::OriginUnreachable(_)));
+        self.report_origin(now, origin, connected, abandoned);
+        if let Some(ended) = ended {
             self.push_event(ended);
             self.forget_token(slot);
         }
         self.table.touch(slot);
+    }
+
+    /// Tells an origin's health what settling a splice found: its origin connection just
+    /// connected, or the splice ended before that for a reason of its own.
+    fn report_origin(
+        &mut self,
+        now: Instant,
+        origin: (usize, usize),
+        connected: bool,
+        abandoned: bool,
+    ) {
+        if connected {
+            self.origin_outcome(now, origin, Outcome::Connected);
+        } else if abandoned {
+            self.origin_outcome(now, origin, Outcome::Abandoned);
+        }
     }
 
     /// The census counted afresh over the whole table, O(connections), to check the kept
@@ -144,15 +170,18 @@ fn uncount(c: &mut Census, e: &Entry) {
     }
 }
 
-/// Observes a splice's setup time and latest MPTCP handover stall, each once.
-fn observe_times(stats: &mut ShardStats, e: &mut Entry) {
-    if let Some(setup) = e.splice.take_setup_time() {
+/// Observes a splice's setup time and latest MPTCP handover stall, each once; returns
+/// whether the setup time was there (the origin connection just connected).
+fn observe_times(stats: &mut ShardStats, e: &mut Entry) -> bool {
+    let setup = e.splice.take_setup_time();
+    if let Some(setup) = setup {
         stats.setup.observe(setup);
     }
     let stall = e.splice.client_mut().mptcp_mut().and_then(|m| m.take_handover_stall());
     if let Some(stall) = stall {
         stats.mptcp.handover_stall.observe(stall);
     }
+    setup.is_some()
 }
 
 /// Counts a splice's end at `now`, once, with its MPTCP connection's counters; returns the

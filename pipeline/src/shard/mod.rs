@@ -19,7 +19,8 @@
 //! origin) and a port of its own share (RFC 6056 §2.1: the port is the shard's, not
 //! random; the range is the operator's), round-robin over the service's origins, retrying the
 //! next origin after a refused or timed-out attempt and resetting the client when none
-//! answers. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
+//! answers. Origins that failed their last connect attempts are ejected for a back-off
+//! (passive health, `origins.rs`), per shard. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
 //! counted; malformed frames and bad checksums are dropped and counted, never a panic.
 //!
 //! This file holds the [`Shard`] and its drive API, which dispatches each input; the rest is
@@ -27,6 +28,7 @@
 //! - `admission.rs`: services, `max_connections`, draining, accepting, origin choice and retry;
 //! - `ports.rs`: origin-side source ports and their reuse from TIME-WAIT;
 //! - `mptcp.rs`: MP_CAPABLE and MP_JOIN handshakes, tokens, pending joins;
+//! - `origins.rs`: per-origin counters and passive health reports;
 //! - `lifecycle.rs`: what follows any input to a splice (settle, census), reaping it;
 //! - `replies.rs`: stateless RSTs and their queues;
 //! - `table.rs`: the splices by slot and 4-tuple, their timers and transmit queues;
@@ -42,6 +44,7 @@ mod histogram;
 mod lifecycle;
 mod link;
 mod mptcp;
+mod origins;
 mod output;
 mod ports;
 mod replies;
@@ -64,10 +67,11 @@ pub use config::{OriginSources, ServiceConfig, ShardConfig, join_token, port_own
 pub use events::{HandoverSummary, ShardEvent};
 pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use link::ETHERNET_HEADER_LEN;
+pub use origins::{HealthEvent, OriginReport, OriginStats};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
 pub use stats::{Census, MptcpCounters, ShardStats};
-pub use telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal, Reason};
+pub use telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal, OriginFailure, Reason};
 
 use crate::proxy::{OriginPicker, Side, Splice, SpliceStatus};
 use crate::tcp::Config;
@@ -118,6 +122,8 @@ pub struct Shard {
     /// The next index into this worker's share of the origin ports.
     next_port: u32,
     events: VecDeque<ShardEvent>,
+    /// Origin health changes, for logs ([`Shard::poll_health_event`]).
+    health_events: VecDeque<HealthEvent>,
     stats: ShardStats,
     expired: Vec<usize>,
     mptcp: mptcp::MptcpShard,
@@ -143,7 +149,8 @@ impl Shard {
         let mut listeners = Vec::new();
         let client_tcp = cfg.services.first().map_or(cfg.origin_tcp, |s| s.listener.tcp);
         for service in &cfg.services {
-            let Some(picker) = OriginPicker::new(service.origins.clone(), service.max_tries) else {
+            let origins = service.origins.clone();
+            let Some(picker) = OriginPicker::new(origins, service.max_tries, service.health) else {
                 continue;
             };
             for &local in &service.listen {
@@ -152,6 +159,8 @@ impl Shard {
                 listeners.push((listener, services.len()));
             }
             services.push(Service {
+                name: service.name.clone(),
+                origin_stats: vec![OriginStats::default(); service.origins.len()],
                 picker,
                 splice: service.splice,
                 max_connections: service.max_connections,
@@ -185,6 +194,7 @@ impl Shard {
                 cfg.secret[7],
             ]),
             events: VecDeque::new(),
+            health_events: VecDeque::new(),
             stats: ShardStats::default(),
             expired: Vec::new(),
         }

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::mptcp::handshake::Decline;
-use crate::proxy::{SpliceEnd, SplicePhase};
+use crate::proxy::{ConnectFailure, SpliceEnd, SplicePhase};
 
 /// A closed family of reasons, each counted apart.
 pub trait Reason: Copy + Eq + fmt::Debug + 'static {
@@ -159,6 +159,31 @@ impl From<SpliceEnd> for EndKind {
 }
 
 reasons! {
+    /// Why an origin connect attempt failed: [`ConnectFailure`] as a label.
+    pub enum OriginFailure {
+        /// The origin answered the SYN with a RST (nothing listens on the port).
+        Refused => "refused",
+        /// The SYN's retransmissions went unanswered (the connection's own give-up).
+        SynTimeout => "syn_timeout",
+        /// The pipeline's `connect_timeout` passed first.
+        ConnectTimeout => "connect_timeout",
+        /// The attempt ended otherwise before it connected.
+        Reset => "reset",
+    }
+}
+
+impl From<ConnectFailure> for OriginFailure {
+    fn from(why: ConnectFailure) -> OriginFailure {
+        match why {
+            ConnectFailure::Refused => OriginFailure::Refused,
+            ConnectFailure::TimedOut => OriginFailure::SynTimeout,
+            ConnectFailure::ConnectTimeout => OriginFailure::ConnectTimeout,
+            ConnectFailure::Reset => OriginFailure::Reset,
+        }
+    }
+}
+
+reasons! {
     /// Why a frame handed to the shard was dropped before any connection saw it.
     pub enum FrameDrop {
         /// Truncated or malformed headers, IP fragments.
@@ -257,6 +282,7 @@ mod tests {
         consistent(&EndKind::ALL);
         consistent(&FrameDrop::ALL);
         consistent(&SplicePhase::ALL);
+        consistent(&OriginFailure::ALL);
     }
 
     /// The exported label values, which dashboards and the test scripts read.
@@ -293,6 +319,10 @@ mod tests {
             ]
         );
         assert_eq!(FrameDrop::ALL.map(FrameDrop::name), ["malformed", "checksum", "not_tcp"]);
+        assert_eq!(
+            OriginFailure::ALL.map(OriginFailure::name),
+            ["refused", "syn_timeout", "connect_timeout", "reset"]
+        );
         assert_eq!(
             SplicePhase::ALL.map(SplicePhase::name),
             ["connecting", "open", "half_closed", "closing", "time_wait"]

@@ -24,6 +24,7 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
             listen: vec![SERVICE.parse().unwrap()],
             origins: vec!["10.10.0.2:8080".parse().unwrap()],
             max_tries: 2,
+            health: None,
             max_connections: 10,
             splice: SpliceConfig::default(),
             listener: ListenerConfig::default(),
@@ -569,3 +570,4 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
 }
 
 mod families;
+mod health;

@@ -33,6 +33,7 @@ fn cfg(mptcp: MptcpConfig, listener: ListenerConfig) -> ShardConfig {
             listen: vec![SERVICE.parse().unwrap()],
             origins: vec![ORIGIN.parse().unwrap()],
             max_tries: 2,
+            health: None,
             max_connections: 10,
             splice: SpliceConfig::default(),
             listener,

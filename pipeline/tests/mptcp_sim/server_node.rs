@@ -50,6 +50,7 @@ impl ServerNode {
             listen,
             origins: vec![origin],
             max_tries: 1,
+            health: None,
             max_connections: 1000,
             splice: SpliceConfig::default(),
             listener,

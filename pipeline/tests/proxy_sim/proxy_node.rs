@@ -7,8 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use netreaktor_netsim::{IfaceId, Node, Transmit};
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
-use netreaktor_pipeline::proxy::{Side, Splice, SpliceConfig, SpliceEnd};
-use netreaktor_pipeline::shard::{FrameDrop, ServiceConfig, Shard, ShardConfig, ShardEvent};
+use netreaktor_pipeline::proxy::{
+    HealthChange, HealthConfig, Side, Splice, SpliceConfig, SpliceEnd,
+};
+use netreaktor_pipeline::shard::{
+    FrameDrop, OriginStats, ServiceConfig, Shard, ShardConfig, ShardEvent,
+};
 use netreaktor_pipeline::tcp::listener::ListenerConfig;
 use netreaktor_pipeline::time::Instant;
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetFrame};
@@ -27,6 +31,8 @@ pub(crate) struct ProxyLog {
     pub(crate) unmatched: u64,
     /// Frames the shard dropped as malformed, with a bad checksum, or not TCP.
     pub(crate) bad_frames: u64,
+    /// Origin health changes, in order: (when, origin, change).
+    pub(crate) health: Vec<(Instant, SocketAddr, HealthChange)>,
 }
 
 /// The proxy node.
@@ -48,7 +54,7 @@ impl ProxyNode {
         service: SocketAddr,
         origin_ip: IpAddr,
         origins: Vec<SocketAddr>,
-        max_tries: u32,
+        (max_tries, health): (u32, Option<HealthConfig>),
         splice: SpliceConfig,
         secret: u8,
     ) -> ProxyNode {
@@ -58,6 +64,7 @@ impl ProxyNode {
             listen: vec![service],
             origins,
             max_tries,
+            health,
             max_connections: 1000,
             splice,
             listener,
@@ -92,6 +99,11 @@ impl ProxyNode {
         self.shard.census()
     }
 
+    /// Each origin's counters and whether it takes connections, in configuration order.
+    pub(crate) fn origins(&self) -> Vec<(SocketAddr, OriginStats, bool)> {
+        self.shard.origins().map(|o| (o.origin, *o.stats, o.up)).collect()
+    }
+
     /// The splices still held (for checks).
     pub(crate) fn splices(&self) -> impl Iterator<Item = &Splice> {
         self.shard.splices()
@@ -106,6 +118,9 @@ impl ProxyNode {
                 }
                 ShardEvent::Ended { end, .. } => self.log.ends.push((now, end)),
             }
+        }
+        while let Some(h) = self.shard.poll_health_event() {
+            self.log.health.push((h.at, h.origin, h.change));
         }
         let stats = self.shard.stats();
         self.log.unmatched = stats.unmatched;

@@ -199,7 +199,7 @@ fn build(spec: Spec) -> Run {
         a.service,
         a.proxy_origin_ip,
         origin_addrs.clone(),
-        spec.max_tries,
+        (spec.max_tries, None),
         spec.splice,
         rng.next_u32() as u8,
     );

@@ -33,6 +33,7 @@ fn shard(service: SocketAddr, origin: SocketAddr) -> Shard {
             listen: vec![service],
             origins: vec![origin],
             max_tries: 1,
+            health: None,
             max_connections: 10,
             splice: SpliceConfig::default(),
             listener: ListenerConfig::default(),
