@@ -347,6 +347,37 @@ fn fast_close_from_the_client() {
     }
 }
 
+/// (h) The origin resets mid-download (RFC 8684 §3.5, IOS.md §4 rule 4): the client, which
+/// acts on MP_FASTCLOSE only as iOS does (a pure ACK at SEQ = its RCV.NXT), learns of it,
+/// answers with RSTs, and the splice ends `OriginReset` with the table empty. Loss on one
+/// path in half the seeds: the fast close then may first go out beyond the client's RCV.NXT
+/// and goes again where the client's ACKs say it is.
+#[test]
+fn origin_reset_reaches_the_client_as_mp_fastclose() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 31);
+        let mut spec = Spec::new("origin reset", seed, 300_000, 4_000_000);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        spec.cell = link(&mut r, (20, 50), (5, 30));
+        if seed % 2 == 0 {
+            let loss = percent(r.range_inclusive(1, 3) as u32);
+            spec.wifi = spec.wifi.clone().loss_ppm(loss);
+        }
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 20), false));
+        spec.origin_abort_after = Some(r.range_inclusive(50_000, 250_000));
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_common(&run);
+        let (id, d) = (run.id(), run.describe());
+        let c = run.client();
+        assert!(c.log.fastclose_acted_at.is_some(), "{id}: the client was not told\n{d}");
+        assert!(c.log.read_all_at.is_none(), "{id}: done before the reset\n{d}");
+        let ends: Vec<_> = run.proxy().log.ends.iter().map(|e| e.1).collect();
+        assert_eq!(ends, [SpliceEnd::OriginReset], "{id}\n{d}");
+    }
+}
+
 /// MPTCP v0 (RFC 6824), as iOS 11-15 speak it: the client's key in its SYN, SHA-1 tokens
 /// and IDSNs, data mapped by DSS from its first byte, a join authenticated with HMAC-SHA1.
 /// The client reads every option in v0 (a v1 SYN,ACK would leave it in plain TCP and fail

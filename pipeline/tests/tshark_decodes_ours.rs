@@ -228,6 +228,14 @@ fn v1_shapes_linux_does_not_send() -> Vec<Case> {
             MptcpOption::RemoveAddr(RemoveAddr::new(ids).expect("three ids")),
             &[("tcp.options.mptcp.addrid", "2,5,9".into()), ("mptcp.rm_addr.count", "3".into())],
         ),
+        // RFC 8684 §3.5 "Option A": MP_FASTCLOSE on a pure ACK, the form iOS acts on (Linux
+        // sends it only on RSTs).
+        case(
+            down,
+            TcpFlags::ACK,
+            MptcpOption::MpFastclose(MpFastclose { receiver_key: KEY_A }),
+            &[("tcp.options.mptcp.recvkey", KEY_A.to_string())],
+        ),
         case(
             up,
             TcpFlags::RST,

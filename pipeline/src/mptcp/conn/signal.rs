@@ -120,8 +120,11 @@ impl Connection {
         }
     }
 
-    /// The earliest announcement due.
+    /// The earliest announcement due; none once the connection ended.
     pub(super) fn announce_deadline(&self) -> Option<Instant> {
+        if self.end.is_some() {
+            return None;
+        }
         self.announce.iter().filter_map(|a| a.due).min()
     }
 }

@@ -36,7 +36,7 @@ impl Connection {
         let probes = (0..self.subflows.len())
             .filter(|&id| self.other_usable(id))
             .filter_map(|id| self.subflows[id].as_ref().and_then(super::Subflow::probe_deadline));
-        let own = [self.announce_deadline(), self.data_deadline()];
+        let own = [self.announce_deadline(), self.data_deadline(), self.fastclose_deadline()];
         tcp.chain(stalls).chain(probes).chain(own.into_iter().flatten()).min()
     }
 
@@ -51,6 +51,7 @@ impl Connection {
         if self.data_deadline().is_some_and(|at| at <= now) {
             self.data_timeout(now);
         }
+        self.fastclose_timeout(now);
         self.after_input(now);
     }
 

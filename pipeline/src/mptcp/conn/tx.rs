@@ -1,7 +1,8 @@
 //! Data toward the peer: the scheduler that gives runs of the data-level send buffer to
 //! subflows (each run one DSS mapping, RFC 8684 §3.3.1), reinjection of runs a stalled or
 //! closed subflow held (§3.3.6), and the options every subflow segment carries: DSS with
-//! DATA_ACK and mapping, DATA_FIN (§3.3.3), ADD_ADDR (§3.4.1), MP_FASTCLOSE on RSTs (§3.5).
+//! DATA_ACK and mapping, DATA_FIN (§3.3.3), ADD_ADDR (§3.4.1), MP_FASTCLOSE on
+//! the RSTs of subflows reset after our fast close (§3.5, `fastclose.rs`).
 
 use super::subflow::{Map, Subflow};
 use super::{Connection, Scheduler, SubflowId};
@@ -149,6 +150,9 @@ impl Connection {
         id: SubflowId,
         buf: &mut [u8],
     ) -> Option<Transmit> {
+        if self.subflow(id).is_some_and(|s| s.fastclose.is_some()) {
+            return self.poll_fastclose(now, id, buf);
+        }
         let data_ack = self.data_ack();
         let data_fin = self.fin.filter(|&f| f == self.snd_nxt && !self.fin_acked);
         let fastclose = self.fastclose_out.then(|| self.remote.key());
@@ -256,13 +260,6 @@ impl SegmentHook for DssHook<'_> {
     }
 
     fn write_options(&mut self, segment: &Outgoing, w: &mut TcpOptionWriter<'_>) {
-        if segment.kind == SegmentKind::AbortAck {
-            if let Some(key) = self.fastclose {
-                let opt = MpFastclose { receiver_key: key };
-                let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
-            }
-            return;
-        }
         if segment.kind == SegmentKind::Reset {
             if let Some(key) = self.fastclose {
                 let opt = MpFastclose { receiver_key: key };

@@ -97,15 +97,14 @@ impl Connection {
         self.finish(now, CloseReason::Aborted);
     }
 
-    /// [`abort`](Self::abort), with a pure ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> sent just
-    /// before the RST, its options written by the hook ([`SegmentKind::AbortAck`]): an MPTCP
-    /// peer such as iOS acts on MP_FASTCLOSE only on an ACK, not on a RST (RFC 8684 §3.5
-    /// allows both forms).
-    ///
-    /// [`SegmentKind::AbortAck`]: crate::tcp::hooks::SegmentKind::AbortAck
-    pub fn abort_with_ack(&mut self, now: Instant) {
+    /// [`abort`](Self::abort) without the RST: queued data is dropped and the connection is
+    /// closed, and the segments that end it on the wire are the upper layer's, written with
+    /// [`write_bare`](Self::write_bare). MPTCP's fast close (RFC 8684 §3.5) sends an ACK
+    /// carrying MP_FASTCLOSE, waits for the peer's RST, resends the ACK after an RTO, and
+    /// only then sends its own RST.
+    pub fn abort_without_reset(&mut self, now: Instant) {
         self.abort(now);
-        self.ack_before_rst = self.rst_due;
+        self.rst_due = false;
     }
 
     /// How long the connection has been in TIME-WAIT, if it is.
