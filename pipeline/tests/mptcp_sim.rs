@@ -290,6 +290,37 @@ fn join_to_an_announced_address() {
     }
 }
 
+/// (e') An IPv6 address announced on an IPv4 connection (IOS.md §6: the way an iPhone on
+/// IPv4 Wi-Fi joins over IPv6-only cellular) during a long transfer, a download in half the
+/// seeds and an upload in the other half, v1 and v0: the ADD_ADDR (28 bytes with its HMAC in
+/// v1, 20 in v0) fits no data segment beside the DSS and timestamps, and still reaches the
+/// client within the first 300 ms, long before the transfer ends.
+#[test]
+fn an_ipv6_announcement_arrives_during_a_long_transfer() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 32);
+        let (up, down) = if seed % 2 == 0 { (0, 4_000_000) } else { (4_000_000, 0) };
+        let mut spec = Spec::new("ipv6 add_addr", seed, up, down);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        if seed % 4 >= 2 {
+            spec.client.offer = Offer::V0;
+        }
+        let v6 = scenario::ip("2001:db8:71::1");
+        spec.mptcp.announce = vec![(1, v6)];
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        let (id, d) = (run.id(), run.describe());
+        let c = run.client();
+        assert_eq!(c.log.add_addrs, [(1, v6)], "{id}\n{d}");
+        let at = c.log.first_add_addr_at.expect("logged with the address");
+        assert!(at < Instant::from_millis(300), "{id}: ADD_ADDR at {at}\n{d}");
+        let ended = c.log.read_all_at.max(c.log.sent_all_acked_at).expect("complete");
+        assert!(ended > Instant::from_millis(500), "{id}: transfer over at {ended}\n{d}");
+    }
+}
+
 /// (f) REMOVE_ADDR (RFC 8684 §3.4.2) from the client for the cell address mid-transfer:
 /// the server closes that subflow, the transfer completes on wifi.
 #[test]

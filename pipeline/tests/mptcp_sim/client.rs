@@ -81,6 +81,8 @@ pub(crate) struct ClientLog {
     pub(crate) sent_all_acked_at: Option<Instant>,
     pub(crate) longest_stall: Duration,
     pub(crate) add_addrs: Vec<(u8, IpAddr)>,
+    /// When the first ADD_ADDR arrived.
+    pub(crate) first_add_addr_at: Option<Instant>,
     pub(crate) fastclose_from_server: u64,
     /// When the client acted on the server's MP_FASTCLOSE as iOS does (IOS.md §4 rule 4: a
     /// segment of flags exactly ACK at SEQ = its RCV.NXT, its key): the application told.

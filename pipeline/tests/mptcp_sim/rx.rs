@@ -214,17 +214,24 @@ impl MpClient {
     }
 
     /// An ADD_ADDR (RFC 8684 §3.4.1): verified, echoed, and joined when configured.
+    /// A v0 ADD_ADDR (RFC 6824 §3.4.1) has no HMAC and no echo.
     fn on_add_addr(&mut self, now: Instant, add: &AddAddr) {
-        let AddAddrForm::Announce { hmac } = add.form else { return };
-        let keys = self.hmac.as_ref().expect("MPTCP mode has keys");
-        let mac = u64::from_be_bytes(hmac);
-        if keys.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac).is_err() {
-            return self.fail(format!("ADD_ADDR {add:?} with a wrong HMAC"));
+        match add.form {
+            AddAddrForm::Announce { hmac } => {
+                let keys = self.hmac.as_ref().expect("MPTCP mode has keys");
+                let mac = u64::from_be_bytes(hmac);
+                if keys.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac).is_err() {
+                    return self.fail(format!("ADD_ADDR {add:?} with a wrong HMAC"));
+                }
+                self.signals.push_back(Signal::Echo(add.addr_id, add.addr, add.port));
+                if let Some(s) = self.subs.iter_mut().find(|s| s.usable()) {
+                    s.tcp.send_ack_now();
+                }
+            }
+            AddAddrForm::V0 => {}
+            AddAddrForm::Echo => return,
         }
-        self.signals.push_back(Signal::Echo(add.addr_id, add.addr, add.port));
-        if let Some(s) = self.subs.iter_mut().find(|s| s.usable()) {
-            s.tcp.send_ack_now();
-        }
+        self.log.first_add_addr_at.get_or_insert(now);
         if self.log.add_addrs.iter().any(|a| a.0 == add.addr_id) {
             return;
         }

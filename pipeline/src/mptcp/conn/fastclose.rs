@@ -10,7 +10,7 @@
 //!   FASTCLOSE_WAIT --(peer's RST on this subflow)--------------> CLOSED; every other
 //!                                                               subflow sends its RST
 //!   FASTCLOSE_WAIT --(peer's ACK of X, X != our SEQ)-----------> the ACK again, SEQ = X
-//!   FASTCLOSE_WAIT --(one RTO, fewer than 3 ACKs resent)-------> the ACK again
+//!   FASTCLOSE_WAIT --(one RTO (at most 1 s), < 3 ACKs resent)--> the ACK again
 //!   FASTCLOSE_WAIT --(one RTO after the 3rd resend, or the
 //!                     peer's MP_FASTCLOSE with our key)-------> RST carrying MP_FASTCLOSE
 //! ```
@@ -28,7 +28,7 @@
 use super::{Connection, MptcpEnd, SubflowId};
 use crate::tcp::Transmit;
 use crate::tcp::hooks::{Outgoing, SegmentHook, SegmentKind};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::mptcp::{MpFastclose, MptcpOption};
 use crate::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 use crate::wire::tcp_option::TcpOptionWriter;
@@ -36,6 +36,11 @@ use crate::wire::tcp_option::TcpOptionWriter;
 /// MP_FASTCLOSE ACKs resent after a retransmission timeout each before the RST (RFC 8684
 /// §3.5 recommends 3).
 pub const FASTCLOSE_RETRIES: u32 = 3;
+
+/// The longest wait between two MP_FASTCLOSE ACKs: the subflow's RTO, backoff included, but
+/// no more than this, so a fast close on a dead path holds its state for seconds, not the
+/// minutes a backed-off RTO allows.
+const FASTCLOSE_RTO_MAX: Duration = Duration::from_secs(1);
 
 /// What a subflow in FASTCLOSE_WAIT sends next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +201,7 @@ impl Connection {
             s.fastclose = None;
         } else {
             w.next = Next::Wait;
-            w.timer = now + s.tcp.rtt().rto();
+            w.timer = now + s.tcp.rtt().rto().min(FASTCLOSE_RTO_MAX);
             s.fastclose = Some(w);
         }
         t

@@ -123,6 +123,8 @@ pub struct Connection {
     announce: Vec<Announce>,
     /// An ADD_ADDR of the peer to echo: (id, address, port).
     echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
+    /// No ACK is sent for a signal still due before this (`timers.rs`, `nudge_signals`).
+    signal_retry: Option<Instant>,
     end: Option<MptcpEnd>,
     /// We close with MP_FASTCLOSE (`fastclose.rs`): the RSTs of subflows reset after it carry
     /// it too.
@@ -185,6 +187,7 @@ impl Connection {
             peer_fin: None,
             announce,
             echo: None,
+            signal_retry: None,
             end: None,
             fastclose_out: false,
             data_progress_at: now,

@@ -120,11 +120,14 @@ impl Connection {
         }
     }
 
-    /// The earliest announcement due; none once the connection ended.
+    /// The earliest announcement due, not before the next try of one still due
+    /// (`signal_retry`: an announcement that did not fit is tried again then, not in a loop
+    /// of timeouts); none once the connection ended.
     pub(super) fn announce_deadline(&self) -> Option<Instant> {
         if self.end.is_some() {
             return None;
         }
-        self.announce.iter().filter_map(|a| a.due).min()
+        let due = self.announce.iter().filter_map(|a| a.due).min()?;
+        Some(self.signal_retry.map_or(due, |at| due.max(at)))
     }
 }

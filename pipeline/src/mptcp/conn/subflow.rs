@@ -87,6 +87,9 @@ pub struct Subflow {
     pub(super) rx_read: u64,
     /// Stream offset up to which received mappings passed their DSS checksum.
     pub(super) rx_verified: u64,
+    /// It sent a DSS with a DATA_ACK (IOS.md §4 rule 1: one must go on or before the first
+    /// ACK of the client's data, so a segment may go without one only after).
+    pub(super) data_ack_sent: bool,
     /// An ACK is owed for the MPTCP layer's sake (join fourth ACK, signals).
     pub(super) ack_owed: bool,
     /// Its close was requested (REMOVE_ADDR, the connection ending).
@@ -113,6 +116,7 @@ impl Subflow {
             rx: VecDeque::new(),
             rx_read: 0,
             rx_verified: 0,
+            data_ack_sent: false,
             ack_owed: false,
             closing: false,
             counted_closed: false,

@@ -429,6 +429,7 @@ impl Connection {
     /// Bookkeeping for a segment that carried our ACK.
     fn after_ack_sent(&mut self) {
         self.rcv.ack_now = false;
+        self.rcv.ack_alone = false;
         self.rcv.ack_delayed = false;
         self.rcv.unacked_bytes = 0;
         self.timers.stop(Timer::DelayedAck);

@@ -141,6 +141,17 @@ impl Connection {
         }
     }
 
+    /// [`send_ack_now`](Self::send_ack_now), as a segment without data that goes ahead of
+    /// any data due: an upper layer's options fit only where no data is (RFC 8684 §3.4.1: an
+    /// IPv6 ADD_ADDR with its HMAC beside timestamps leaves no room for a DSS mapping), and a
+    /// sender with data to send would otherwise carry the ACK on a data segment.
+    pub fn send_pure_ack_now(&mut self) {
+        if self.state.is_synchronized() {
+            self.rcv.ack_now = true;
+            self.rcv.ack_alone = true;
+        }
+    }
+
     /// Resends the first unacknowledged segment at the next
     /// [`poll_transmit`](Self::poll_transmit), without backing off the RTO or reducing the
     /// window: an upper layer probing a path it believes failed (RFC 8684 §3.3.6, a
