@@ -290,6 +290,37 @@ fn join_to_an_announced_address() {
     }
 }
 
+/// (e') An IPv6 address announced on an IPv4 connection (IOS.md §6: the way an iPhone on
+/// IPv4 Wi-Fi joins over IPv6-only cellular) during a long transfer, a download in half the
+/// seeds and an upload in the other half, v1 and v0: the ADD_ADDR (28 bytes with its HMAC in
+/// v1, 20 in v0) fits no data segment beside the DSS and timestamps, and still reaches the
+/// client within the first 300 ms, long before the transfer ends.
+#[test]
+fn an_ipv6_announcement_arrives_during_a_long_transfer() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 32);
+        let (up, down) = if seed % 2 == 0 { (0, 4_000_000) } else { (4_000_000, 0) };
+        let mut spec = Spec::new("ipv6 add_addr", seed, up, down);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        if seed % 4 >= 2 {
+            spec.client.offer = Offer::V0;
+        }
+        let v6 = scenario::ip("2001:db8:71::1");
+        spec.mptcp.announce = vec![(1, v6)];
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_complete(&run, true);
+        let (id, d) = (run.id(), run.describe());
+        let c = run.client();
+        assert_eq!(c.log.add_addrs, [(1, v6)], "{id}\n{d}");
+        let at = c.log.first_add_addr_at.expect("logged with the address");
+        assert!(at < Instant::from_millis(300), "{id}: ADD_ADDR at {at}\n{d}");
+        let ended = c.log.read_all_at.max(c.log.sent_all_acked_at).expect("complete");
+        assert!(ended > Instant::from_millis(500), "{id}: transfer over at {ended}\n{d}");
+    }
+}
+
 /// (f) REMOVE_ADDR (RFC 8684 §3.4.2) from the client for the cell address mid-transfer:
 /// the server closes that subflow, the transfer completes on wifi.
 #[test]
@@ -344,6 +375,37 @@ fn fast_close_from_the_client() {
         assert_eq!(m.fastclose_received, 1, "{id}\n{d}");
         let origin = run.origin().log.closed;
         assert!(origin.is_some_and(|c| c.1 != CloseReason::Closed), "{id}: origin {origin:?}\n{d}");
+    }
+}
+
+/// (h) The origin resets mid-download (RFC 8684 §3.5, IOS.md §4 rule 4): the client, which
+/// acts on MP_FASTCLOSE only as iOS does (a pure ACK at SEQ = its RCV.NXT), learns of it,
+/// answers with RSTs, and the splice ends `OriginReset` with the table empty. Loss on one
+/// path in half the seeds: the fast close then may first go out beyond the client's RCV.NXT
+/// and goes again where the client's ACKs say it is.
+#[test]
+fn origin_reset_reaches_the_client_as_mp_fastclose() {
+    for seed in seeds(SEEDS) {
+        let mut r = Rng::stream(seed, 31);
+        let mut spec = Spec::new("origin reset", seed, 300_000, 4_000_000);
+        spec.wifi = link(&mut r, (2, 15), (20, 50));
+        spec.cell = link(&mut r, (20, 50), (5, 30));
+        if seed % 2 == 0 {
+            let loss = percent(r.range_inclusive(1, 3) as u32);
+            spec.wifi = spec.wifi.clone().loss_ppm(loss);
+        }
+        spec.client.actions.push(cell_join(r.range_inclusive(0, 20), false));
+        spec.origin_abort_after = Some(r.range_inclusive(50_000, 250_000));
+        spec.bound = secs(30);
+        let _note = note(&spec);
+        let run = run(spec);
+        check_common(&run);
+        let (id, d) = (run.id(), run.describe());
+        let c = run.client();
+        assert!(c.log.fastclose_acted_at.is_some(), "{id}: the client was not told\n{d}");
+        assert!(c.log.read_all_at.is_none(), "{id}: done before the reset\n{d}");
+        let ends: Vec<_> = run.proxy().log.ends.iter().map(|e| e.1).collect();
+        assert_eq!(ends, [SpliceEnd::OriginReset], "{id}\n{d}");
     }
 }
 

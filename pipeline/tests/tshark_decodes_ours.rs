@@ -124,6 +124,16 @@ fn v0_connection() -> Vec<Case> {
                 ("tcp.options.mptcp.port", "8443".into()),
             ],
         ),
+        // Our v0 IPv6 announcement as it goes out beside a 32-bit DATA_ACK (no port).
+        case(
+            down,
+            TcpFlags::ACK,
+            MptcpOption::AddAddr(AddAddr::v0(1, v6(), None)),
+            &[
+                ("tcp.options.mptcp.addrid", "1".into()),
+                ("tcp.options.mptcp.ipv6", "2001:db8:71::1".into()),
+            ],
+        ),
         case(
             (CLIENT_CELL, SERVER),
             TcpFlags::SYN,
@@ -186,6 +196,8 @@ fn v1_shapes_linux_does_not_send() -> Vec<Case> {
     let up = (CLIENT, SERVER_V1);
     let down = (SERVER_V1, CLIENT);
     let ids: &'static [u8] = &[2, 5, 9];
+    let server_keys = HmacKeys::new(&KeyMaterial::new(KEY_B, HashAlgo::Sha256), KEY_A);
+    let v6_hmac = server_keys.add_addr_hmac(1, v6(), None).expect("v1 HMAC");
     vec![
         case(
             up,
@@ -228,6 +240,25 @@ fn v1_shapes_linux_does_not_send() -> Vec<Case> {
             MptcpOption::RemoveAddr(RemoveAddr::new(ids).expect("three ids")),
             &[("tcp.options.mptcp.addrid", "2,5,9".into()), ("mptcp.rm_addr.count", "3".into())],
         ),
+        // Our v1 IPv6 announcement with its HMAC: 28 bytes, on a pure ACK of its own.
+        case(
+            down,
+            TcpFlags::ACK,
+            MptcpOption::AddAddr(AddAddr::announce(1, v6(), None, v6_hmac.to_be_bytes())),
+            &[
+                ("tcp.options.mptcp.echo", "0".into()),
+                ("tcp.options.mptcp.ipv6", "2001:db8:71::1".into()),
+                ("tcp.options.mptcp.addaddrtrunchmac", v6_hmac.to_string()),
+            ],
+        ),
+        // RFC 8684 §3.5 "Option A": MP_FASTCLOSE on a pure ACK, the form iOS acts on (Linux
+        // sends it only on RSTs).
+        case(
+            down,
+            TcpFlags::ACK,
+            MptcpOption::MpFastclose(MpFastclose { receiver_key: KEY_A }),
+            &[("tcp.options.mptcp.recvkey", KEY_A.to_string())],
+        ),
         case(
             up,
             TcpFlags::RST,
@@ -238,6 +269,11 @@ fn v1_shapes_linux_does_not_send() -> Vec<Case> {
             ],
         ),
     ]
+}
+
+/// The IPv6 address an IPv4 service announces (IOS.md §6).
+fn v6() -> IpAddr {
+    "2001:db8:71::1".parse().expect("address")
 }
 
 fn emit(case: &Case, seq: u32) -> Vec<u8> {
@@ -285,6 +321,9 @@ const FIELDS: &[&str] = &[
     "tcp.options.mptcp.backup.flag",
     "tcp.options.mptcp.addrid",
     "tcp.options.mptcp.ipv4",
+    "tcp.options.mptcp.ipv6",
+    "tcp.options.mptcp.echo",
+    "tcp.options.mptcp.addaddrtrunchmac",
     "tcp.options.mptcp.port",
     "tcp.options.mptcp.datafin.flag",
     "tcp.options.mptcp.dseqn8.flag",

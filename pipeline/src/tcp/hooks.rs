@@ -21,9 +21,9 @@ pub enum SegmentKind {
     Other,
     /// A RST the connection sends (an abort, a give-up, a reply to a bad segment).
     Reset,
-    /// The pure ACK an abort sends just before its RST when asked to
-    /// ([`Connection::abort_with_ack`](super::Connection::abort_with_ack)), for options that a
-    /// peer acts on only on an ACK (MPTCP's MP_FASTCLOSE, RFC 8684 §3.5).
+    /// A pure ACK an upper layer writes after the connection closed
+    /// ([`Connection::write_bare`](super::Connection::write_bare)), for options that a peer
+    /// acts on only on an ACK (MPTCP's MP_FASTCLOSE, RFC 8684 §3.5).
     AbortAck,
 }
 

@@ -81,7 +81,12 @@ pub(crate) struct ClientLog {
     pub(crate) sent_all_acked_at: Option<Instant>,
     pub(crate) longest_stall: Duration,
     pub(crate) add_addrs: Vec<(u8, IpAddr)>,
+    /// When the first ADD_ADDR arrived.
+    pub(crate) first_add_addr_at: Option<Instant>,
     pub(crate) fastclose_from_server: u64,
+    /// When the client acted on the server's MP_FASTCLOSE as iOS does (IOS.md §4 rule 4: a
+    /// segment of flags exactly ACK at SEQ = its RCV.NXT, its key): the application told.
+    pub(crate) fastclose_acted_at: Option<Instant>,
     pub(crate) reinjected: u64,
     pub(crate) bad_frames: u64,
     pub(crate) unmatched: u64,
@@ -110,6 +115,8 @@ pub(crate) struct MpClient {
     pub(crate) peer_fin: Option<u64>,
     pub(crate) signals: VecDeque<Signal>,
     pub(crate) fastclosed: bool,
+    /// The server's MP_FASTCLOSE was acted on: every subflow reset (plain RSTs, as iOS).
+    pub(crate) server_fastclosed: bool,
     pub(crate) closed_subflows: bool,
     pub(crate) last_progress: Instant,
     pub(crate) last_seen: (u64, u64),
@@ -148,6 +155,7 @@ impl MpClient {
             peer_fin: None,
             signals: VecDeque::new(),
             fastclosed: false,
+            server_fastclosed: false,
             closed_subflows: false,
             last_progress: Instant::ZERO,
             last_seen: (0, 0),
@@ -206,7 +214,7 @@ impl MpClient {
     pub(crate) fn done(&self) -> bool {
         let subs_ended = self.subs.iter().all(Sub::ended);
         let clean = self.log.read_all_at.is_some() && self.fin_acked;
-        subs_ended && (clean || self.fastclosed || self.reset())
+        subs_ended && (clean || self.fastclosed || self.server_fastclosed || self.reset())
     }
 
     /// The real connection's subflows all ended abnormally.

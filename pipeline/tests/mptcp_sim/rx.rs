@@ -30,8 +30,15 @@ impl MpClient {
             });
             self.subs[i].rst = Some(reason);
         }
-        if opts.iter().any(|o| matches!(o, MptcpOption::MpFastclose(_))) {
+        let fastclose = opts.iter().find_map(|o| match o {
+            MptcpOption::MpFastclose(f) => Some(f.receiver_key),
+            _ => None,
+        });
+        if let Some(key) = fastclose {
             self.log.fastclose_from_server += 1;
+            if self.acts_on_fastclose(i, seg, key) {
+                return self.on_server_fastclose(now);
+            }
         }
         let syn_sent = self.subs[i].tcp.state() == State::SynSent;
         let received = self.subs[i].tcp.handle_segment(now, seg);
@@ -185,18 +192,46 @@ impl MpClient {
         }
     }
 
+    /// Whether an MP_FASTCLOSE with `key` on `seg` counts, by iOS's rules (IOS.md §4 rule 4:
+    /// flags exactly ACK, SEQ exactly the subflow's RCV.NXT, our key); on a RST or anywhere
+    /// else in the window it is ignored.
+    fn acts_on_fastclose(&self, i: usize, seg: &TcpRepr<'_>, key: u64) -> bool {
+        let s = &self.subs[i];
+        seg.flags == TcpFlags::ACK
+            && key == self.key.key()
+            && s.tcp.state().is_synchronized()
+            && seg.seq_number == s.tcp.rcv_nxt()
+    }
+
+    /// The server's MP_FASTCLOSE, accepted: the connection is over for the application, and
+    /// every subflow is reset (plain RSTs, as iOS answers, RFC 8684 §3.5).
+    fn on_server_fastclose(&mut self, now: Instant) {
+        self.log.fastclose_acted_at.get_or_insert(now);
+        self.server_fastclosed = true;
+        for s in self.subs.iter_mut().filter(|s| !s.ended()) {
+            s.tcp.abort(now);
+        }
+    }
+
     /// An ADD_ADDR (RFC 8684 §3.4.1): verified, echoed, and joined when configured.
+    /// A v0 ADD_ADDR (RFC 6824 §3.4.1) has no HMAC and no echo.
     fn on_add_addr(&mut self, now: Instant, add: &AddAddr) {
-        let AddAddrForm::Announce { hmac } = add.form else { return };
-        let keys = self.hmac.as_ref().expect("MPTCP mode has keys");
-        let mac = u64::from_be_bytes(hmac);
-        if keys.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac).is_err() {
-            return self.fail(format!("ADD_ADDR {add:?} with a wrong HMAC"));
+        match add.form {
+            AddAddrForm::Announce { hmac } => {
+                let keys = self.hmac.as_ref().expect("MPTCP mode has keys");
+                let mac = u64::from_be_bytes(hmac);
+                if keys.verify_add_addr_hmac(add.addr_id, add.addr, add.port, mac).is_err() {
+                    return self.fail(format!("ADD_ADDR {add:?} with a wrong HMAC"));
+                }
+                self.signals.push_back(Signal::Echo(add.addr_id, add.addr, add.port));
+                if let Some(s) = self.subs.iter_mut().find(|s| s.usable()) {
+                    s.tcp.send_ack_now();
+                }
+            }
+            AddAddrForm::V0 => {}
+            AddAddrForm::Echo => return,
         }
-        self.signals.push_back(Signal::Echo(add.addr_id, add.addr, add.port));
-        if let Some(s) = self.subs.iter_mut().find(|s| s.usable()) {
-            s.tcp.send_ack_now();
-        }
+        self.log.first_add_addr_at.get_or_insert(now);
         if self.log.add_addrs.iter().any(|a| a.0 == add.addr_id) {
             return;
         }

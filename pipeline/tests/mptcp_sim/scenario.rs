@@ -57,6 +57,8 @@ pub(crate) struct Spec {
     pub(crate) bound: Duration,
     /// The origin writes this many bytes per this interval (see `TcpApp::write_rate`).
     pub(crate) origin_write_rate: Option<(u64, Duration)>,
+    /// The origin resets its connection once it has read this many bytes.
+    pub(crate) origin_abort_after: Option<u64>,
 }
 
 impl Spec {
@@ -89,12 +91,17 @@ impl Spec {
             cuts: Vec::new(),
             bound: Duration::from_secs(60),
             origin_write_rate: None,
+            origin_abort_after: None,
         }
     }
 
     pub(crate) fn origin_app(&self) -> TcpApp {
         let c = &self.client;
-        TcpApp { write_rate: self.origin_write_rate, ..TcpApp::new(c.rx, c.rx_len, c.tx, c.tx_len) }
+        TcpApp {
+            write_rate: self.origin_write_rate,
+            abort_after: self.origin_abort_after,
+            ..TcpApp::new(c.rx, c.rx_len, c.tx, c.tx_len)
+        }
     }
 }
 

@@ -23,6 +23,7 @@
 //! [`Connection::poll_transmit`], time as a parameter.
 
 mod config;
+mod fastclose;
 mod rx;
 mod signal;
 mod stats;
@@ -37,6 +38,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub use config::{Checksums, MptcpConfig, Scheduler, Versions};
+pub use fastclose::FASTCLOSE_RETRIES;
 pub use stats::MptcpStats;
 pub use subflow::Subflow;
 
@@ -121,8 +123,11 @@ pub struct Connection {
     announce: Vec<Announce>,
     /// An ADD_ADDR of the peer to echo: (id, address, port).
     echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
+    /// No ACK is sent for a signal still due before this (`timers.rs`, `nudge_signals`).
+    signal_retry: Option<Instant>,
     end: Option<MptcpEnd>,
-    /// We close with MP_FASTCLOSE: every subflow's RST carries it.
+    /// We close with MP_FASTCLOSE (`fastclose.rs`): the RSTs of subflows reset after it carry
+    /// it too.
     fastclose_out: bool,
     /// When the oldest unacknowledged data-level byte was last sent or acknowledged.
     data_progress_at: Instant,
@@ -182,6 +187,7 @@ impl Connection {
             peer_fin: None,
             announce,
             echo: None,
+            signal_retry: None,
             end: None,
             fastclose_out: false,
             data_progress_at: now,
@@ -307,7 +313,7 @@ impl Connection {
     /// owner can forget it. Call for each id after polling transmits.
     pub fn reap(&mut self, id: SubflowId) -> Option<(SocketAddr, SocketAddr)> {
         let slot = self.subflows.get_mut(usize::from(id))?;
-        if !slot.as_ref().is_some_and(|s| s.tcp.is_closed()) {
+        if !slot.as_ref().is_some_and(Subflow::is_closed) {
             return None;
         }
         let s = slot.take()?;
@@ -375,23 +381,6 @@ impl Connection {
         }
     }
 
-    /// Resets the connection with MP_FASTCLOSE (RFC 8684 §3.5): a RST carrying it on every
-    /// subflow. Keep polling transmits to send them.
-    pub fn abort(&mut self, now: Instant) {
-        if self.end.is_none() {
-            self.end = Some(MptcpEnd::Reset);
-            self.fastclose_out = true;
-        }
-        // RFC 8684 §3.5: MP_FASTCLOSE on a pure ACK, then the RSTs (which carry it too, for
-        // peers that take the RST form). iOS acts on it only on the ACK and does not report
-        // subflow resets to the application, which would otherwise hang.
-        for s in self.subflows.iter_mut().flatten() {
-            if !s.ended() {
-                s.tcp.abort_with_ack(now);
-            }
-        }
-    }
-
     /// How the connection ended, once it has: `Closed` after a clean exchange of DATA_FINs,
     /// a reset reason otherwise.
     pub fn close_reason(&self) -> Option<CloseReason> {
@@ -443,9 +432,9 @@ impl Connection {
         self.is_read_closed() && self.fin.is_some_and(|fin| fin == self.snd_una)
     }
 
-    /// Whether every subflow is CLOSED.
+    /// Whether every subflow is CLOSED, no fast close waiting on any.
     pub fn is_closed(&self) -> bool {
-        self.subflows.iter().flatten().all(|s| s.tcp.is_closed())
+        self.subflows.iter().flatten().all(Subflow::is_closed)
     }
 
     /// The next segment of any subflow, written into `buf` (TCP header on), with the

@@ -3,7 +3,7 @@
 //! in-order bytes move into the data-level reassembly buffer by their mappings.
 
 use super::subflow::{MAP_MAX, Map};
-use super::{Connection, MptcpEnd, SubflowId};
+use super::{Connection, SubflowId};
 use crate::time::Instant;
 use crate::wire::mptcp::{Dss, MpCapableKeys, MpTcpRstReason, MptcpOption};
 use crate::wire::tcp::{TcpFlags, TcpRepr};
@@ -12,7 +12,8 @@ impl Connection {
     /// Processes a segment of subflow `id` (checksum verified by the caller).
     pub fn handle_segment(&mut self, now: Instant, id: SubflowId, seg: &TcpRepr<'_>) {
         self.clock = now;
-        if self.fastclose_in(now, seg) {
+        if self.fastclose_in(now, seg) || self.fastclose_wait_segment(id, seg) {
+            self.after_input(now);
             return;
         }
         let Some(s) = self.subflow_mut(id) else {
@@ -273,31 +274,6 @@ impl Connection {
         } else {
             self.abort(now);
         }
-    }
-
-    /// An MP_FASTCLOSE with our key (RFC 8684 §3.5): every subflow is reset and the
-    /// connection is over. One with another key is ignored (counted).
-    fn fastclose_in(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
-        let version = self.version();
-        let key = seg.options.mptcp().find_map(|b| match MptcpOption::parse(b, version) {
-            Ok(MptcpOption::MpFastclose(f)) => Some(f.receiver_key),
-            _ => None,
-        });
-        let Some(key) = key else {
-            return false;
-        };
-        if key != self.local.key() {
-            self.stats.bad_fastclose += 1;
-            return false;
-        }
-        self.stats.fastclose_received += 1;
-        self.end.get_or_insert(MptcpEnd::Reset);
-        for s in self.subflows.iter_mut().flatten() {
-            if !s.ended() {
-                s.tcp.abort(now);
-            }
-        }
-        true
     }
 }
 

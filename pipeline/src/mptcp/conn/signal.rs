@@ -120,8 +120,14 @@ impl Connection {
         }
     }
 
-    /// The earliest announcement due.
+    /// The earliest announcement due, not before the next try of one still due
+    /// (`signal_retry`: an announcement that did not fit is tried again then, not in a loop
+    /// of timeouts); none once the connection ended.
     pub(super) fn announce_deadline(&self) -> Option<Instant> {
-        self.announce.iter().filter_map(|a| a.due).min()
+        if self.end.is_some() {
+            return None;
+        }
+        let due = self.announce.iter().filter_map(|a| a.due).min()?;
+        Some(self.signal_retry.map_or(due, |at| due.max(at)))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use super::fastclose::FastcloseWait;
 use crate::tcp::Connection as Tcp;
 use crate::tcp::State;
 use crate::tcp::cc::CongestionControl;
@@ -86,6 +87,9 @@ pub struct Subflow {
     pub(super) rx_read: u64,
     /// Stream offset up to which received mappings passed their DSS checksum.
     pub(super) rx_verified: u64,
+    /// It sent a DSS with a DATA_ACK (IOS.md §4 rule 1: one must go on or before the first
+    /// ACK of the client's data, so a segment may go without one only after).
+    pub(super) data_ack_sent: bool,
     /// An ACK is owed for the MPTCP layer's sake (join fourth ACK, signals).
     pub(super) ack_owed: bool,
     /// Its close was requested (REMOVE_ADDR, the connection ending).
@@ -94,6 +98,8 @@ pub struct Subflow {
     pub(super) counted_closed: bool,
     /// The MP_TCPRST reason its RST carries, when we reset it (RFC 8684 §3.6).
     pub(super) reset_reason: Option<MpTcpRstReason>,
+    /// Its FASTCLOSE_WAIT (RFC 8684 §3.5), while our fast close waits for the peer.
+    pub(super) fastclose: Option<FastcloseWait>,
 }
 
 impl Subflow {
@@ -110,11 +116,32 @@ impl Subflow {
             rx: VecDeque::new(),
             rx_read: 0,
             rx_verified: 0,
+            data_ack_sent: false,
             ack_owed: false,
             closing: false,
             counted_closed: false,
             reset_reason: None,
+            fastclose: None,
         }
+    }
+
+    /// Closes it for our fast close (RFC 8684 §3.5): the TCP connection closes without a
+    /// RST, its data and mappings are dropped, and FASTCLOSE_WAIT begins, its first ACK due.
+    pub(super) fn begin_fastclose(&mut self, now: Instant) {
+        let high = self.tcp.snd_nxt();
+        // The send buffer holds the bytes from SND.UNA on: its start is at most SND.UNA.
+        let low = high - self.tcp.send_queued();
+        self.tcp.abort_without_reset(now);
+        self.tx.clear();
+        self.health = Health::Active;
+        self.closing = true;
+        self.fastclose = Some(FastcloseWait::new(now, low, high));
+    }
+
+    /// Whether nothing more will pass on it: its TCP connection is CLOSED and no fast close
+    /// waits on it.
+    pub(super) fn is_closed(&self) -> bool {
+        self.tcp.is_closed() && self.fastclose.is_none()
     }
 
     /// Resets this subflow alone, its RST carrying MP_TCPRST with `reason` (RFC 8684 §3.6).
@@ -174,9 +201,11 @@ impl Subflow {
         matches!(self.tcp.state(), State::Established | State::CloseWait) && !self.closing
     }
 
-    /// Whether its TCP connection is over (CLOSED or TIME-WAIT).
+    /// Whether its TCP connection is over (CLOSED or TIME-WAIT) and no fast close waits on
+    /// it (one with only its RST left to send waits no more).
     pub(super) fn ended(&self) -> bool {
-        self.tcp.is_closed() || self.tcp.state() == State::TimeWait
+        let over = self.tcp.is_closed() || self.tcp.state() == State::TimeWait;
+        over && self.fastclose.is_none_or(|w| w.only_rst_left())
     }
 
     /// Stream offset up to which the peer acknowledged our bytes.

@@ -26,6 +26,10 @@ const DATA_FIN_RETRIES: u32 = 6;
 /// Bytes reinjected at once by the data-level retransmission timer.
 const DATA_RTO_BURST: u64 = 64 * 1024;
 
+/// The shortest time between two ACKs sent for a signal (an ADD_ADDR or its echo) that is
+/// still due: a smoothed RTT, but at least this.
+const SIGNAL_GAP_MIN: Duration = Duration::from_millis(10);
+
 impl Connection {
     /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -36,7 +40,7 @@ impl Connection {
         let probes = (0..self.subflows.len())
             .filter(|&id| self.other_usable(id))
             .filter_map(|id| self.subflows[id].as_ref().and_then(super::Subflow::probe_deadline));
-        let own = [self.announce_deadline(), self.data_deadline()];
+        let own = [self.announce_deadline(), self.data_deadline(), self.fastclose_deadline()];
         tcp.chain(stalls).chain(probes).chain(own.into_iter().flatten()).min()
     }
 
@@ -51,6 +55,7 @@ impl Connection {
         if self.data_deadline().is_some_and(|at| at <= now) {
             self.data_timeout(now);
         }
+        self.fastclose_timeout(now);
         self.after_input(now);
     }
 
@@ -158,20 +163,32 @@ impl Connection {
     }
 
     /// Makes a subflow send an ACK when an option waits for one: a DATA_FIN not sent yet,
-    /// an ADD_ADDR or its echo.
+    /// an ADD_ADDR or its echo. Signals ride only on segments without data (a data segment's
+    /// DSS and timestamps leave no room), and a sender with data to send has none of those:
+    /// for them the ACK is a segment of its own, ahead of the data (RFC 8684 §3.4.1; Linux
+    /// sends ADD_ADDR on a pure ACK the same way), once the subflow has sent a DATA_ACK (its
+    /// DSS may then be left out to make room, `DssHook::write_pure_ack`). At most one such
+    /// ACK a smoothed RTT (`signal_retry`): a signal that still
+    /// does not fit (SACK blocks take the room) waits for the next try rather than making
+    /// an ACK of every input, or a timer due at once.
     fn nudge_signals(&mut self, now: Instant) {
         let fin_due = self.fin.is_some_and(|f| f == self.snd_nxt) && !self.fin_acked;
         let signal = self.echo.is_some() || self.announce_due(now).is_some();
         if !(fin_due || signal) || self.end.is_some() {
             return;
         }
-        if let Some(id) = self.pick_any()
-            && let Some(s) = self.subflow_mut(id)
-        {
-            if !s.ack_owed || signal {
-                s.tcp.send_ack_now();
-            }
-            s.ack_owed = fin_due;
+        let try_signal = signal && self.signal_retry.is_none_or(|at| at <= now);
+        let Some(id) = self.pick_any() else { return };
+        let Some(s) = self.subflow_mut(id) else { return };
+        let gap = s.srtt().max(SIGNAL_GAP_MIN);
+        if try_signal && s.data_ack_sent {
+            s.tcp.send_pure_ack_now();
+        } else if try_signal || (fin_due && !s.ack_owed) {
+            s.tcp.send_ack_now();
+        }
+        s.ack_owed = fin_due;
+        if try_signal {
+            self.signal_retry = Some(now + gap);
         }
     }
 

@@ -1,7 +1,8 @@
 //! Data toward the peer: the scheduler that gives runs of the data-level send buffer to
 //! subflows (each run one DSS mapping, RFC 8684 §3.3.1), reinjection of runs a stalled or
 //! closed subflow held (§3.3.6), and the options every subflow segment carries: DSS with
-//! DATA_ACK and mapping, DATA_FIN (§3.3.3), ADD_ADDR (§3.4.1), MP_FASTCLOSE on RSTs (§3.5).
+//! DATA_ACK and mapping, DATA_FIN (§3.3.3), ADD_ADDR (§3.4.1), MP_FASTCLOSE on
+//! the RSTs of subflows reset after our fast close (§3.5, `fastclose.rs`).
 
 use super::subflow::{Map, Subflow};
 use super::{Connection, Scheduler, SubflowId};
@@ -149,6 +150,9 @@ impl Connection {
         id: SubflowId,
         buf: &mut [u8],
     ) -> Option<Transmit> {
+        if self.subflow(id).is_some_and(|s| s.fastclose.is_some()) {
+            return self.poll_fastclose(now, id, buf);
+        }
         let data_ack = self.data_ack();
         let data_fin = self.fin.filter(|&f| f == self.snd_nxt && !self.fin_acked);
         let fastclose = self.fastclose_out.then(|| self.remote.key());
@@ -168,11 +172,14 @@ impl Connection {
             echo,
             announce,
             hmac: hmac.as_ref(),
+            may_omit_dss: s.data_ack_sent,
+            wrote_dss: false,
             wrote_echo: false,
             wrote_announce: false,
         };
         let t = s.tcp.poll_transmit(now, buf, &mut hook)?;
         let (wrote_echo, wrote_announce) = (hook.wrote_echo, hook.wrote_announce);
+        s.data_ack_sent |= hook.wrote_dss;
         if wrote_echo {
             self.echo = None;
         }
@@ -208,6 +215,10 @@ struct DssHook<'a> {
     echo: Option<(u8, std::net::IpAddr, Option<u16>)>,
     announce: Option<(u8, std::net::IpAddr)>,
     hmac: Option<&'a HmacKeys>,
+    /// This subflow already sent a DATA_ACK: a segment without data may go without a DSS
+    /// when its signals need the room.
+    may_omit_dss: bool,
+    wrote_dss: bool,
     wrote_echo: bool,
     wrote_announce: bool,
 }
@@ -224,6 +235,58 @@ impl DssHook<'_> {
             Some((c, _)) => mapping.with_checksum(c),
             None => mapping,
         })
+    }
+
+    /// The DSS of a segment without data: the DATA_ACK (64 bits, or 32 with `wide` false)
+    /// and our DATA_FIN when it is due.
+    fn ack_dss(&self, wide: bool) -> Dss {
+        let dss = Dss::data_ack_only(self.data_ack, wide);
+        match self.data_fin {
+            Some(fin) => {
+                Dss { mapping: Some(DssMapping::data_fin_only(fin, wide)), ..dss.with_data_fin() }
+            }
+            None => dss,
+        }
+    }
+
+    /// The options of a segment without data: its DSS and the signals due. RFC 8684 §3.4.1:
+    /// an IPv6 ADD_ADDR with its HMAC is 28 bytes, which beside timestamps (12) leaves no
+    /// room for a DSS. When both do not fit, the DATA_ACK narrows to 32 bits (§3.3.2 allows
+    /// either; enough for a v0 IPv6 ADD_ADDR, 20 bytes), and when that is not enough the DSS
+    /// is left out, as Linux leaves the other MPTCP options out of a pure ACK carrying
+    /// ADD_ADDR. It is kept on a subflow that never sent a DATA_ACK (IOS.md §4 rule 1: a
+    /// DATA_ACK on or before the first ACK of client data) and when it carries our DATA_FIN.
+    fn write_pure_ack(&mut self, w: &mut TcpOptionWriter<'_>) {
+        let signals = self.signals_len();
+        let room = w.remaining();
+        let (wide, narrow) = (self.ack_dss(true), self.ack_dss(false));
+        let dss = if signals == 0 || wide.buffer_len() + signals <= room {
+            Some(wide)
+        } else if narrow.buffer_len() + signals <= room {
+            Some(narrow)
+        } else if self.may_omit_dss && self.data_fin.is_none() {
+            None
+        } else {
+            Some(wide)
+        };
+        if let Some(dss) = dss {
+            self.wrote_dss = w.push_with(dss.buffer_len(), |b| dss.emit(b)).is_ok();
+        }
+        self.write_signals(w);
+    }
+
+    /// Bytes of the signals due: an echo and an announcement.
+    fn signals_len(&self) -> usize {
+        let echo =
+            self.echo.map_or(0, |(id, addr, port)| AddAddr::echo(id, addr, port).buffer_len());
+        let announce = self.announce.map_or(0, |(id, addr)| {
+            if self.v0 {
+                AddAddr::v0(id, addr, None).buffer_len()
+            } else {
+                AddAddr::announce(id, addr, None, [0; 8]).buffer_len()
+            }
+        });
+        echo + announce
     }
 
     fn write_signals(&mut self, w: &mut TcpOptionWriter<'_>) {
@@ -256,13 +319,6 @@ impl SegmentHook for DssHook<'_> {
     }
 
     fn write_options(&mut self, segment: &Outgoing, w: &mut TcpOptionWriter<'_>) {
-        if segment.kind == SegmentKind::AbortAck {
-            if let Some(key) = self.fastclose {
-                let opt = MpFastclose { receiver_key: key };
-                let _ = w.push_with(opt.buffer_len(), |b| opt.emit(b));
-            }
-            return;
-        }
         if segment.kind == SegmentKind::Reset {
             if let Some(key) = self.fastclose {
                 let opt = MpFastclose { receiver_key: key };
@@ -277,20 +333,12 @@ impl SegmentHook for DssHook<'_> {
         if segment.kind != SegmentKind::Other {
             return;
         }
-        let mut dss = Dss::data_ack_only(self.data_ack, true);
-        match self.mapping_for(segment) {
-            Some(m) => dss.mapping = Some(m),
-            None => {
-                if let Some(fin) = self.data_fin {
-                    dss = dss.with_data_fin();
-                    dss.mapping = Some(DssMapping::data_fin_only(fin, true));
-                }
-            }
-        }
-        let _ = w.push_with(dss.buffer_len(), |b| dss.emit(b));
         if segment.payload_len == 0 {
-            self.write_signals(w);
+            return self.write_pure_ack(w);
         }
+        let mut dss = Dss::data_ack_only(self.data_ack, true);
+        dss.mapping = self.mapping_for(segment);
+        self.wrote_dss = w.push_with(dss.buffer_len(), |b| dss.emit(b)).is_ok();
     }
 
     fn max_payload(&self, stream_offset: u64) -> usize {
@@ -298,5 +346,121 @@ impl SegmentHook for DssHook<'_> {
             .iter()
             .find(|m| m.covers(stream_offset))
             .map_or(0, |m| (m.sub_end() - stream_offset) as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The options of a segment without data when signals are due, with the option space a
+    //! segment with timestamps leaves (28 of 40 bytes): RFC 8684 §3.4.1, IOS.md §6.
+
+    use std::collections::VecDeque;
+    use std::net::IpAddr;
+
+    use super::DssHook;
+    use crate::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
+    use crate::tcp::hooks::{Outgoing, SegmentHook, SegmentKind};
+    use crate::wire::mptcp::{AddAddr, Dss, MptcpOption, MptcpVersion};
+    use crate::wire::tcp::{TcpFlags, TcpSeqNumber};
+    use crate::wire::tcp_option::{TcpOptionWriter, TcpOptions};
+
+    /// Option space left beside timestamps (10 bytes and two NOPs).
+    const ROOM_WITH_TIMESTAMPS: usize = 28;
+    const DATA_ACK: u64 = 0x0102_0304_0506_0708;
+
+    fn v6() -> IpAddr {
+        "2001:db8:71::1".parse().expect("address")
+    }
+
+    fn keys() -> HmacKeys {
+        HmacKeys::new(&KeyMaterial::new(7, HashAlgo::Sha256), 9)
+    }
+
+    /// The MPTCP options a pure ACK gets from a hook announcing `addr` as id 1, and what the
+    /// hook says it wrote: (DSS, announcement).
+    fn pure_ack(
+        version: MptcpVersion,
+        addr: IpAddr,
+        may_omit_dss: bool,
+    ) -> (Vec<MptcpOption<'static>>, bool, bool) {
+        let maps = VecDeque::new();
+        let hmac = keys();
+        let v0 = version == MptcpVersion::V0;
+        let mut hook = DssHook {
+            v0,
+            maps: &maps,
+            data_ack: DATA_ACK,
+            data_fin: None,
+            fastclose: None,
+            reset_reason: None,
+            echo: None,
+            announce: Some((1, addr)),
+            hmac: (!v0).then_some(&hmac),
+            may_omit_dss,
+            wrote_dss: false,
+            wrote_echo: false,
+            wrote_announce: false,
+        };
+        let segment = Outgoing {
+            kind: SegmentKind::Other,
+            flags: TcpFlags::ACK,
+            seq: TcpSeqNumber(1),
+            stream_offset: 0,
+            payload_len: 0,
+            retransmission: false,
+        };
+        let mut area = [0u8; ROOM_WITH_TIMESTAMPS];
+        let mut w = TcpOptionWriter::new(&mut area);
+        hook.write_options(&segment, &mut w);
+        let len = w.finish();
+        let options = TcpOptions::new(&area[..len]);
+        let owned = options.mptcp().map(|b| match MptcpOption::parse(b, version) {
+            Ok(MptcpOption::Dss(o)) => MptcpOption::Dss(o),
+            Ok(MptcpOption::AddAddr(o)) => MptcpOption::AddAddr(o),
+            other => panic!("a pure ACK carries DSS and ADD_ADDR only: {other:?}"),
+        });
+        (owned.collect(), hook.wrote_dss, hook.wrote_announce)
+    }
+
+    fn v1_announcement(addr: IpAddr) -> MptcpOption<'static> {
+        let mac = keys().add_addr_hmac(1, addr, None).expect("v1 HMAC");
+        MptcpOption::AddAddr(AddAddr::announce(1, addr, None, mac.to_be_bytes()))
+    }
+
+    /// RFC 8684 §3.4.1: a v1 IPv6 ADD_ADDR (28 bytes) fills the room timestamps leave: the
+    /// DSS is left out, as Linux does on a pure ACK carrying ADD_ADDR.
+    #[test]
+    fn a_v1_ipv6_add_addr_takes_the_whole_room_of_a_pure_ack() {
+        let (options, dss, announced) = pure_ack(MptcpVersion::V1, v6(), true);
+        assert_eq!(options, [v1_announcement(v6())]);
+        assert!(!dss && announced);
+    }
+
+    /// IOS.md §4 rule 1: on a subflow that never sent a DATA_ACK the DSS stays and the
+    /// announcement waits for a later segment.
+    #[test]
+    fn the_dss_stays_on_a_subflow_that_never_sent_a_data_ack() {
+        let (options, dss, announced) = pure_ack(MptcpVersion::V1, v6(), false);
+        assert_eq!(options, [MptcpOption::Dss(Dss::data_ack_only(DATA_ACK, true))]);
+        assert!(dss && !announced);
+    }
+
+    /// RFC 6824 §3.4.1: a v0 IPv6 ADD_ADDR (20 bytes) fits beside a 32-bit DATA_ACK (8).
+    #[test]
+    fn a_v0_ipv6_add_addr_goes_beside_a_32_bit_data_ack() {
+        let (options, dss, announced) = pure_ack(MptcpVersion::V0, v6(), true);
+        let add = MptcpOption::AddAddr(AddAddr::v0(1, v6(), None));
+        assert_eq!(options, [MptcpOption::Dss(Dss::data_ack_only(DATA_ACK, false)), add]);
+        assert!(dss && announced);
+    }
+
+    /// An IPv4 ADD_ADDR with its HMAC (16 bytes) fits beside the 64-bit DATA_ACK (12).
+    #[test]
+    fn a_v1_ipv4_add_addr_goes_beside_the_64_bit_data_ack() {
+        let v4: IpAddr = "192.0.2.2".parse().expect("address");
+        let (options, dss, announced) = pure_ack(MptcpVersion::V1, v4, true);
+        let want = [MptcpOption::Dss(Dss::data_ack_only(DATA_ACK, true)), v1_announcement(v4)];
+        assert_eq!(options, want);
+        assert!(dss && announced);
     }
 }

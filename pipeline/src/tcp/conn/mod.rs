@@ -142,8 +142,6 @@ pub struct Connection {
     timers: Timers,
     /// A RST is to be sent (abort, or a give-up).
     rst_due: bool,
-    /// A pure ACK goes before that RST ([`abort_with_ack`](Self::abort_with_ack)).
-    ack_before_rst: bool,
     /// A RST answering a bad segment is to be sent, with this sequence number.
     reply_rst: Option<TcpSeqNumber>,
     /// A zero-window or keepalive probe is to be sent.
@@ -262,7 +260,6 @@ impl Connection {
             sb: Scoreboard::new(iss, u32::from(cfg.mss)),
             timers: Timers::default(),
             rst_due: false,
-            ack_before_rst: false,
             reply_rst: None,
             probe_due: false,
             sws_override: false,

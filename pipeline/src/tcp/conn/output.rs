@@ -48,9 +48,6 @@ impl Connection {
         if buf.len() < HEADER_LEN + MAX_OPTIONS_LEN {
             return None;
         }
-        if let Some(t) = self.poll_abort_ack(now, buf, hook) {
-            return Some(t);
-        }
         if let Some(t) = self.poll_reset(buf, hook) {
             return Some(t);
         }
@@ -86,25 +83,44 @@ impl Connection {
         Some(self.emit_bare(buf, hook, bare))
     }
 
-    /// The pure ACK an abort sends before its RST when asked to, <SEQ=SND.NXT><ACK=RCV.NXT>
-    /// <CTL=ACK>, with timestamps when they are on (RFC 7323 §3.2: on every non-RST segment).
-    fn poll_abort_ack(
+    /// A segment without data for an upper layer that took the connection's end into its own
+    /// hands ([`abort_without_reset`](Self::abort_without_reset)): <SEQ=seq><ACK=RCV.NXT>
+    /// <CTL=ACK> of kind [`SegmentKind::AbortAck`], with timestamps when they are on (RFC 7323
+    /// §3.2: on every non-RST segment), or with `reset` a <SEQ=seq><ACK=RCV.NXT><CTL=RST,ACK>
+    /// of kind [`SegmentKind::Reset`]; `hook` writes its options. MPTCP's MP_FASTCLOSE rides
+    /// on these (RFC 8684 §3.5): an ACK the peer acts on only at the sequence number it
+    /// expects, then a RST. Works in any state once synchronized; `None` before, or when
+    /// `buf` is too short.
+    pub fn write_bare(
         &mut self,
         now: Instant,
         buf: &mut [u8],
         hook: &mut impl SegmentHook,
+        seq: TcpSeqNumber,
+        reset: bool,
     ) -> Option<Transmit> {
-        if !self.ack_before_rst {
+        if buf.len() < HEADER_LEN + MAX_OPTIONS_LEN || self.rcv.irs.is_none() {
             return None;
         }
-        self.ack_before_rst = false;
-        let bare = Bare {
-            kind: SegmentKind::AbortAck,
-            flags: TcpFlags::ACK,
-            seq: self.snd.nxt,
-            ack: Some(self.rcv.nxt),
-            window: self.rcv_window_field(),
-            ts_at: self.ts.enabled.then_some(now),
+        let bare = if reset {
+            let flags = TcpFlags::RST | TcpFlags::ACK;
+            Bare {
+                kind: SegmentKind::Reset,
+                flags,
+                seq,
+                ack: Some(self.rcv.nxt),
+                window: 0,
+                ts_at: None,
+            }
+        } else {
+            Bare {
+                kind: SegmentKind::AbortAck,
+                flags: TcpFlags::ACK,
+                seq,
+                ack: Some(self.rcv.nxt),
+                window: self.rcv_window_field(),
+                ts_at: self.ts.enabled.then_some(now),
+            }
         };
         Some(self.emit_bare(buf, hook, bare))
     }
@@ -413,6 +429,7 @@ impl Connection {
     /// Bookkeeping for a segment that carried our ACK.
     fn after_ack_sent(&mut self) {
         self.rcv.ack_now = false;
+        self.rcv.ack_alone = false;
         self.rcv.ack_delayed = false;
         self.rcv.unacked_bytes = 0;
         self.timers.stop(Timer::DelayedAck);

@@ -25,6 +25,9 @@ pub(super) enum Plan {
 impl Connection {
     /// Decides the next segment in a synchronized state.
     pub(super) fn plan(&self, buf_len: usize) -> Option<Plan> {
+        if self.rcv.ack_alone && self.rcv.ack_now {
+            return Some(Plan::Ack);
+        }
         if self.state.sends_data() {
             // SACK blocks that a full data segment would have no room for go out first.
             if self.rcv.ack_now && self.sack_ok && self.rcv.reasm.holes() > 0 {

@@ -160,6 +160,9 @@ pub(super) struct RecvSeq {
     pub(super) unacked_bytes: usize,
     /// An ACK must go out at the next transmit opportunity.
     pub(super) ack_now: bool,
+    /// That ACK must be a segment without data, ahead of any data due (an upper layer's
+    /// options need the room).
+    pub(super) ack_alone: bool,
     /// An ACK is owed, but may wait for the delayed-ACK timer.
     pub(super) ack_delayed: bool,
 }
@@ -176,6 +179,7 @@ impl RecvSeq {
             fin_at: None,
             unacked_bytes: 0,
             ack_now: false,
+            ack_alone: false,
             ack_delayed: false,
         }
     }

@@ -97,15 +97,14 @@ impl Connection {
         self.finish(now, CloseReason::Aborted);
     }
 
-    /// [`abort`](Self::abort), with a pure ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> sent just
-    /// before the RST, its options written by the hook ([`SegmentKind::AbortAck`]): an MPTCP
-    /// peer such as iOS acts on MP_FASTCLOSE only on an ACK, not on a RST (RFC 8684 §3.5
-    /// allows both forms).
-    ///
-    /// [`SegmentKind::AbortAck`]: crate::tcp::hooks::SegmentKind::AbortAck
-    pub fn abort_with_ack(&mut self, now: Instant) {
+    /// [`abort`](Self::abort) without the RST: queued data is dropped and the connection is
+    /// closed, and the segments that end it on the wire are the upper layer's, written with
+    /// [`write_bare`](Self::write_bare). MPTCP's fast close (RFC 8684 §3.5) sends an ACK
+    /// carrying MP_FASTCLOSE, waits for the peer's RST, resends the ACK after an RTO, and
+    /// only then sends its own RST.
+    pub fn abort_without_reset(&mut self, now: Instant) {
         self.abort(now);
-        self.ack_before_rst = self.rst_due;
+        self.rst_due = false;
     }
 
     /// How long the connection has been in TIME-WAIT, if it is.
@@ -139,6 +138,17 @@ impl Connection {
     pub fn send_ack_now(&mut self) {
         if self.state.is_synchronized() {
             self.rcv.ack_now = true;
+        }
+    }
+
+    /// [`send_ack_now`](Self::send_ack_now), as a segment without data that goes ahead of
+    /// any data due: an upper layer's options fit only where no data is (RFC 8684 §3.4.1: an
+    /// IPv6 ADD_ADDR with its HMAC beside timestamps leaves no room for a DSS mapping), and a
+    /// sender with data to send would otherwise carry the ACK on a data segment.
+    pub fn send_pure_ack_now(&mut self) {
+        if self.state.is_synchronized() {
+            self.rcv.ack_now = true;
+            self.rcv.ack_alone = true;
         }
     }
 

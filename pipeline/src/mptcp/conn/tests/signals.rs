@@ -138,3 +138,75 @@ fn a_received_mp_tcprst_is_counted_and_ends_only_its_subflow() {
     assert_eq!(h.conn.live_subflows(), 1);
     assert_eq!(h.conn.end(), None);
 }
+
+/// The IPv6 address a v1 connection over IPv4 announces (IOS.md §6: an iPhone on IPv4
+/// Wi-Fi and IPv6-only cellular joins through it).
+fn announcing_v6() -> Harness {
+    let cfg = MptcpConfig { announce: vec![(1, ip("2001:db8:71::1"))], ..MptcpConfig::default() };
+    Harness::new(cfg)
+}
+
+/// Our ADD_ADDR of 2001:db8:71::1, id 1, on a pure ACK at `seq` with the DATA_ACK of the
+/// client's first byte (this harness has no timestamps: the DSS fits beside it).
+fn our_v6_announcement(h: &Harness, seq: u32) -> (u8, Seg) {
+    let ours = HmacKeys::new(&KeyMaterial::new(SERVER_KEY, HashAlgo::Sha256), CLIENT_KEY);
+    let addr = ip("2001:db8:71::1");
+    let mac = ours.add_addr_hmac(1, addr, None).expect("v1 HMAC");
+    let add = AddAddr::announce(1, addr, None, mac.to_be_bytes());
+    (0, Seg::ours(ACK, seq, 0, h.peer_dsn(0)).opt(MptcpOption::AddAddr(add)))
+}
+
+/// RFC 8684 §3.4.1, IOS.md §6: an announcement due during a download, which sends no
+/// segment without data, goes out on a pure ACK of its own ahead of the data.
+#[test]
+fn during_a_download_a_due_add_addr_goes_on_a_pure_ack_ahead_of_the_data() {
+    let mut h = announcing_v6();
+    assert_eq!(h.transmit(), [our_v6_announcement(&h, 0)]);
+    assert_eq!(h.conn.send(&pattern(200_000)), 200_000);
+    let first = h.transmit();
+    assert!(first.len() > 2 && first.iter().all(|(_, s)| !s.data.is_empty()));
+    let sent: usize = first.iter().map(|(_, s)| s.data.len()).sum();
+    // Not echoed: due again after the timeout, when the client's ACK opens the window.
+    h.now += ms(2000);
+    let acked = sent as u32;
+    h.deliver(0, &Seg::ack(0, acked).dss(Dss::data_ack_only(h.our_dsn(sent as u64), true)));
+    let out = h.transmit();
+    assert_eq!(out.first(), Some(&our_v6_announcement(&h, acked)), "{out:?}");
+    assert!(out.len() > 1 && out[1..].iter().all(|(_, s)| !s.data.is_empty()), "then data");
+    assert_eq!(h.conn.stats().add_addr_sent, 2);
+}
+
+/// RFC 8684 §3.4.1, IOS.md §3: iOS echoes an announcement without the port; the echo
+/// matches by its id, so it stops the retransmission.
+#[test]
+fn an_echo_without_a_port_stops_the_announcement() {
+    let mut h = announcing_v6();
+    assert_eq!(h.transmit(), [our_v6_announcement(&h, 0)]);
+    let echo = AddAddr::echo(1, ip("2001:db8:71::1"), None);
+    h.deliver(0, &client_signal(&h, MptcpOption::AddAddr(echo)));
+    assert_eq!(h.conn.poll_timeout(), None);
+    h.advance(ms(10_000));
+    assert_eq!(h.transmit(), []);
+    assert_eq!(h.conn.stats().add_addr_sent, 1);
+}
+
+/// A due announcement that finds no room (here beside the echo of the client's IPv6
+/// ADD_ADDR: 20 + 28 bytes) is tried again a smoothed RTT later: the connection's timer is
+/// not due at once, which would make an owner loop on timeouts.
+#[test]
+fn an_announcement_that_did_not_fit_is_tried_again_later() {
+    let mut h = announcing_v6();
+    assert_eq!(h.transmit(), [our_v6_announcement(&h, 0)]);
+    h.now += ms(2000);
+    let theirs = ip("2001:db8:99::7");
+    let mac = h.client_hmac().add_addr_hmac(5, theirs, None).expect("v1 HMAC");
+    let add = AddAddr::announce(5, theirs, None, mac.to_be_bytes());
+    h.deliver(0, &client_signal(&h, MptcpOption::AddAddr(add)));
+    let echo = MptcpOption::AddAddr(AddAddr::echo(5, theirs, None));
+    assert_eq!(h.transmit(), [(0, Seg::new(ACK, 0, 0).opt(echo))], "the echo alone");
+    let next = h.conn.poll_timeout().expect("the announcement's next try");
+    assert!(next > h.now);
+    h.fire();
+    assert_eq!(h.transmit(), [our_v6_announcement(&h, 0)]);
+    assert_eq!(h.conn.stats().add_addr_sent, 2);
+}
