@@ -11,16 +11,19 @@
 #   3. --ios 11 (v0, 3 MP_CAPABLE SYNs, gives up MPTCP on the C flag): v0, byte-exact;
 #   4. --ios 15, two connections: both v0 (v0 works here, so nothing is learnt);
 #   5. --ios 16: v1 with a join, byte-exact (v1 beside v0 on one appliance);
+#   5b. --ios 13 idle: E2E_IDLE_CONNECTIONS (10,000) connections opened and held at once,
+#      every one MPTCP v0 (no fallback);
 #   6. the appliance's /metrics: every connection above was MPTCP (mptcp_connections_total),
 #      none fell back, no join was refused, nothing dropped as malformed;
 #   7. tshark on the phone's capture: no malformed packet or MPTCP expert error; the appliance
 #      answered v0 SYNs with v0 and v1 SYNs with v1 (never the other version, docs/ios-emulation.md
 #      §1); every join SYN's token is the one Wireshark derives from the appliance's key.
 #
-#   sudo tests/scripts/ios-appliance-e2e.sh
+#   tests/scripts/ios-appliance-e2e.sh    # as root
 # Environment: E2E_BIN (netreaktor), E2E_BENCH (netreaktor-bench), both default to
 # $CARGO_TARGET_DIR/release or target/release and are built if missing; E2E_TIME (seconds per
-# transfer, 2); E2E_RATE (tbf rate of each radio toward the phone and from it, 100mbit).
+# transfer, 2); E2E_RATE (tbf rate of each radio toward the phone and from it, 100mbit);
+# E2E_IDLE_CONNECTIONS (step 5b, 10000).
 set -euo pipefail
 [[ -n ${E2E_BIN:-} && $E2E_BIN != /* ]] && E2E_BIN="$PWD/$E2E_BIN"
 [[ -n ${E2E_BENCH:-} && $E2E_BENCH != /* ]] && E2E_BENCH="$PWD/$E2E_BENCH"
@@ -31,6 +34,7 @@ TARGET=${CARGO_TARGET_DIR:-target}/release
 BIN=${E2E_BIN:-$TARGET/netreaktor}
 BENCH=${E2E_BENCH:-$TARGET/netreaktor-bench}
 TIME=${E2E_TIME:-2}
+IDLE=${E2E_IDLE_CONNECTIONS:-10000}
 RATE=${E2E_RATE:-100mbit}
 APPLIANCE=netreaktor
 FAILED=0
@@ -79,7 +83,10 @@ done
 at_origin "$BENCH" server -l "$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT" >"$WORK/origin.log" 2>&1 &
 ORIGIN_PID=$!
 at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
-at_appliance_start configs/demo.yaml || { cat "$LOG"; say "FAIL start: $AT_ERROR"; exit 1; }
+# configs/demo.yaml with room for the many connections of step 5b on each worker.
+sed -e 's/max_connections: 10000$/max_connections: 40000/' configs/demo.yaml >"$WORK/appliance.yaml"
+grep -q 'max_connections: 40000' "$WORK/appliance.yaml" || { say "FAIL could not raise max_connections"; exit 1; }
+at_appliance_start "$WORK/appliance.yaml" || { cat "$LOG"; say "FAIL start: $AT_ERROR"; exit 1; }
 at_client tcpdump -q -i any -s 160 -w "$WORK/phone.pcap" tcp port 80 2>/dev/null &
 CAP_PID=$!
 sleep 1
@@ -158,6 +165,20 @@ if run_step ios16 --ios 16 --service interactive throughput -t "$TIME" -R; then
     expect ios16 joins 1
 fi
 MPTCP_CONNS=$((MPTCP_CONNS + 1))
+
+# 5b. Many iPhones at once: IDLE iOS 13 connections opened and held; every one MPTCP v0.
+if run_step idle --ios 13 idle -n "$IDLE" -t 2; then
+    got=$(python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))["results"]
+print(r["established"], r["mptcp"], round(r["connections_per_second"]))' "$WORK/idle.json")
+    read -r established mptcp rate <<<"$got"
+    if ((established == IDLE && mptcp == IDLE)); then
+        pass "idle: $IDLE iOS 13 connections held at once, all MPTCP v0 (opened at $rate/s)"
+    else
+        fail "idle: $established established, $mptcp MPTCP of $IDLE"
+    fi
+fi
+MPTCP_CONNS=$((MPTCP_CONNS + IDLE))
 
 # 6. What the appliance counted.
 metrics=$(at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null || true)

@@ -75,7 +75,7 @@ tests/scripts/emulated-e2e.sh >/tmp/netreaktor-emulated-e2e.log 2>&1 || {
 }
 grep -E 'PASS|FAIL|passed|stall|tshark:' /tmp/netreaktor-emulated-e2e.log | cut -c1-160
 
-step "emulated iPhones -> NetReaktor: MPTCP v0 (iOS 11-15) and v1 (iOS 16) end to end, Wi-Fi cut on v0"
+step "emulated iPhones -> NetReaktor: MPTCP v0 (iOS 11-15) and v1 (iOS 16) end to end, Wi-Fi cut on v0, 10,000 held"
 tests/scripts/ios-appliance-e2e.sh >/tmp/netreaktor-ios-appliance-e2e.log 2>&1 || {
     cat /tmp/netreaktor-ios-appliance-e2e.log >&2
     exit 1
