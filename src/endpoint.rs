@@ -1,7 +1,7 @@
 //! The control thread's HTTP endpoint on a kernel socket (management network): `/metrics`
 //! (Prometheus text format 0.0.4, [`crate::metrics`]), `/status` (JSON, [`crate::status`]),
-//! `/healthz` (the process runs) and `/readyz` (start-up completed and no drain or stop has
-//! begun, [`Readiness`]).
+//! `/healthz` (the process runs) and `/readyz` (start-up completed, no drain or stop has
+//! begun, [`crate::telemetry::Readiness`], and every pipeline has an origin up on some worker).
 //!
 //! Served by `oxhttp`: a thread per connection (at most [`MAX_CONNECTIONS`]), each reading
 //! and writing with a [`TIMEOUT`], so an idle or slow client holds one thread for a few seconds
@@ -15,7 +15,7 @@ use anyhow::Context;
 use oxhttp::model::header::{ALLOW, CONTENT_TYPE};
 use oxhttp::model::{Body, Method, Request, Response, StatusCode};
 
-use crate::telemetry::{Phase, Readiness, Shared};
+use crate::telemetry::{Phase, Shared};
 
 /// How long a connection may wait for a request's bytes, or for the client to take an answer.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,16 +57,21 @@ pub(crate) fn answer(method: &str, path: &str, shared: &Shared) -> Answer {
         "/metrics" => Answer::new(200, PROMETHEUS, crate::metrics::render(shared)),
         "/status" => Answer::new(200, JSON, crate::status::render(shared)),
         "/healthz" => Answer::new(200, TEXT, "ok\n"),
-        "/readyz" => readyz(&shared.readiness),
+        "/readyz" => readyz(shared),
         _ => Answer::new(404, TEXT, "not found\n"),
     }
 }
 
-/// `/readyz`: 200 only while ready, 503 with the phase otherwise.
-fn readyz(readiness: &Readiness) -> Answer {
-    let not_ready = |body| Answer::new(503, TEXT, body);
-    match readiness.phase() {
-        Phase::Ready => Answer::new(200, TEXT, "ready\n"),
+/// `/readyz`: 200 only while ready and every pipeline has an origin up; 503 with the phase,
+/// or the pipeline whose origins are all ejected, otherwise (docs/operations.md, "Origin
+/// health").
+fn readyz(shared: &Shared) -> Answer {
+    let not_ready = |body: &str| Answer::new(503, TEXT, body);
+    match shared.readiness.phase() {
+        Phase::Ready => match crate::worker::origins::pipeline_without_origin_up(&shared.workers) {
+            Some(pipeline) => not_ready(&format!("no origin up: pipeline {pipeline}\n")),
+            None => Answer::new(200, TEXT, "ready\n"),
+        },
         Phase::Starting => not_ready("starting\n"),
         Phase::Draining => not_ready("draining\n"),
         Phase::Stopping => not_ready("stopping\n"),
@@ -104,6 +109,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener, TcpStream};
     use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use super::{Answer, answer, serve};
@@ -124,6 +130,26 @@ mod tests {
             let want = Answer { status, content_type: text, allow: None, body: body.to_owned() };
             assert_eq!(answer("GET", "/readyz", &shared), want, "{phase:?}");
         }
+    }
+
+    /// Ready, but every worker ejected every origin of a pipeline: 503 naming it, and 200
+    /// again once one origin is back on one worker.
+    #[test]
+    fn readyz_is_503_while_a_pipeline_has_no_origin_up() {
+        let mut shared = sample();
+        shared.readiness = Arc::new(Readiness::new(Phase::Ready));
+        let pipeline = shared.workers[0].origins[0].pipeline.clone();
+        let cells = || shared.workers.iter().flat_map(|w| w.origins.iter());
+        for c in cells().filter(|c| c.pipeline == pipeline) {
+            c.up.store(0, Ordering::Relaxed);
+        }
+        let answer_now = || answer("GET", "/readyz", &shared);
+        let text = "text/plain; charset=utf-8";
+        let body = format!("no origin up: pipeline {pipeline}\n");
+        let want = Answer { status: 503, content_type: text, allow: None, body };
+        assert_eq!(answer_now(), want);
+        cells().find(|c| c.pipeline == pipeline).expect("a cell").up.store(1, Ordering::Relaxed);
+        assert_eq!(answer_now().status, 200);
     }
 
     /// Draining is never undone by the end of start-up; stopping is never undone by a drain.

@@ -5,6 +5,7 @@
 //! has its own picker), so every line and sample names its worker.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use netreaktor_pipeline::proxy::HealthChange;
@@ -95,9 +96,49 @@ fn log_change(worker: usize, pipeline: &str, event: &HealthEvent) {
     }
 }
 
+/// The first pipeline (in configuration order) none of whose origins is up on any worker:
+/// every worker ejected every one of them, so `/readyz` tells the balancer to look
+/// elsewhere. `None` while each pipeline has an origin up somewhere.
+pub(crate) fn pipeline_without_origin_up(workers: &[Arc<WorkerMetrics>]) -> Option<String> {
+    let mut pipelines: Vec<(&str, bool)> = Vec::new();
+    for cells in workers.iter().flat_map(|w| w.origins.iter()) {
+        let up = WorkerMetrics::get(&cells.up) == 1;
+        match pipelines.iter_mut().find(|(name, _)| *name == cells.pipeline) {
+            Some((_, any)) => *any |= up,
+            None => pipelines.push((&cells.pipeline, up)),
+        }
+    }
+    pipelines.into_iter().find(|&(_, any)| !any).map(|(name, _)| name.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pipeline is down only when every worker ejected every one of its origins.
+    #[test]
+    fn a_pipeline_is_down_when_no_worker_has_an_origin_up() {
+        let a: SocketAddr = "10.0.0.1:80".parse().expect("address");
+        let b: SocketAddr = "10.0.0.2:80".parse().expect("address");
+        let worker = || {
+            let cells = origin_cells([("web", &[a, b][..]), ("api", &[a][..])]);
+            Arc::new(WorkerMetrics::with_origins(cells))
+        };
+        let workers = [worker(), worker()];
+        assert_eq!(pipeline_without_origin_up(&workers), None);
+        let down = |w: usize, i: usize| workers[w].origins[i].up.store(0, Ordering::Relaxed);
+        down(0, 0);
+        down(0, 1);
+        down(1, 0);
+        assert_eq!(pipeline_without_origin_up(&workers), None, "web: b is up on worker 1");
+        down(1, 1);
+        assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("web"));
+        workers[0].origins[2].up.store(0, Ordering::Relaxed);
+        workers[1].origins[2].up.store(0, Ordering::Relaxed);
+        assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("web"), "the first");
+        workers[1].origins[0].up.store(1, Ordering::Relaxed);
+        assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("api"));
+    }
 
     #[test]
     fn cells_follow_the_configuration_order_and_start_up() {

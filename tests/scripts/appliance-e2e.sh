@@ -482,6 +482,9 @@ if [[ $APPLIANCE == netreaktor ]]; then
     ((${#ejected_workers[@]} > 0)) || fail_step "l: no worker ejected $AT_ORIGIN_ADDR:8081" || l_ok=""
     grep -q "origin ejected .*pipeline=\"demo-http\" origin=$AT_ORIGIN_ADDR:8081" "$LOG" ||
         fail_step "l: no 'origin ejected' line in the log" || l_ok=""
+    # The good origin is up, so the appliance stays ready.
+    ready=$(readyz)
+    [[ $ready == "200 ready" ]] || fail_step "l: /readyz with one origin up: $ready" || l_ok=""
     t=$(date +%s.%N)
     run_traffic "health, next 40" many --count 40 --max-bytes 20000 --seed 42 || l_ok=""
     metrics >"$WORK/metrics.l2" || fail "GET $METRICS_URL"
