@@ -10,7 +10,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
-use std::process::Command;
 
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial, idsn, token};
 use netreaktor_pipeline::wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
@@ -21,8 +20,6 @@ use netreaktor_pipeline::wire::mptcp::{
 };
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
 use netreaktor_pipeline::wire::tcp_option::{TcpOptionWriter, TcpOptions};
-use pcap_file::DataLink;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
 const KEY_A: u64 = 0x0123_4567_89ab_cdef; // the client's
 const KEY_B: u64 = 0xfedc_ba98_7654_3210; // the server's
@@ -341,45 +338,10 @@ const FIELDS: &[&str] = &[
 
 /// Writes the cases to a pcap and returns tshark's fields, one map per frame.
 fn decode_with_tshark(cases: &[Case]) -> Vec<BTreeMap<String, String>> {
-    let dir = std::env::temp_dir().join(format!("netreaktor-tshark-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pcap = dir.join("ours.pcap");
-    let header = PcapHeader { datalink: DataLink::ETHERNET, ..Default::default() };
-    let mut writer = PcapWriter::with_header(std::fs::File::create(&pcap).expect("pcap"), header)
-        .expect("pcap header");
-    for (i, case) in cases.iter().enumerate() {
-        let bytes = emit(case, 1000 * i as u32);
-        let at = std::time::Duration::from_millis(i as u64);
-        writer.write_packet(&PcapPacket::new(at, bytes.len() as u32, &bytes)).expect("write");
-    }
-    drop(writer);
-    let mut command = Command::new("tshark");
-    command.args(["-r"]).arg(&pcap).args([
-        "-o",
-        "mptcp.analyze_mptcp:TRUE",
-        "-o",
-        "tcp.analyze_sequence_numbers:FALSE",
-        "-T",
-        "fields",
-        "-E",
-        "header=y",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]);
-    for field in FIELDS {
-        command.args(["-e", field]);
-    }
-    let output = command.output().expect("tshark runs (tests/scripts/setup.sh installs it)");
-    assert!(output.status.success(), "tshark: {}", String::from_utf8_lossy(&output.stderr));
-    let tsv = dir.join("ours.tsv");
-    std::fs::write(&tsv, &output.stdout).expect("write tsv");
-    let rows = support::read_tsv(&tsv);
-    let _ = std::fs::remove_dir_all(&dir);
-    rows
+    let frames: Vec<Vec<u8>> =
+        cases.iter().enumerate().map(|(i, case)| emit(case, 1000 * i as u32)).collect();
+    let prefs = ["mptcp.analyze_mptcp:TRUE", "tcp.analyze_sequence_numbers:FALSE"];
+    support::tshark_fields("tshark", &frames, &prefs, FIELDS)
 }
 
 #[test]

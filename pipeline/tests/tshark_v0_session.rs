@@ -11,7 +11,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::Command;
 
 use netreaktor_pipeline::mptcp::conn::MptcpConfig;
 use netreaktor_pipeline::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial};
@@ -27,8 +26,6 @@ use netreaktor_pipeline::wire::mptcp::{
 };
 use netreaktor_pipeline::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use netreaktor_pipeline::wire::tcp_option::{TcpOption, TcpOptionWriter, TcpOptions};
-use pcap_file::DataLink;
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
 const KEY_A: u64 = 0x0123_4567_89ab_cdef;
 const SERVICE: &str = "10.9.0.2:443";
@@ -277,48 +274,12 @@ const FIELDS: &[&str] = &[
 ];
 
 fn decode(frames: &[Vec<u8>]) -> Vec<BTreeMap<String, String>> {
-    let dir = std::env::temp_dir().join(format!("netreaktor-tshark-v0-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pcap = dir.join("session.pcap");
-    let header = PcapHeader { datalink: DataLink::ETHERNET, ..Default::default() };
-    let file = std::fs::File::create(&pcap).expect("pcap");
-    let mut writer = PcapWriter::with_header(file, header).expect("pcap header");
-    for (i, f) in frames.iter().enumerate() {
-        let at = std::time::Duration::from_millis(i as u64);
-        writer.write_packet(&PcapPacket::new(at, f.len() as u32, f)).expect("write");
-    }
-    drop(writer);
-    let mut command = Command::new("tshark");
-    command.arg("-r").arg(&pcap);
-    for pref in [
+    let prefs = [
         "mptcp.analyze_mptcp:TRUE",
         "mptcp.analyze_mappings:TRUE",
         "mptcp.intersubflows_retransmission:TRUE",
-    ] {
-        command.args(["-o", pref]);
-    }
-    command.args([
-        "-T",
-        "fields",
-        "-E",
-        "header=y",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]);
-    for field in FIELDS {
-        command.args(["-e", field]);
-    }
-    let output = command.output().expect("tshark runs (tests/scripts/setup.sh installs it)");
-    assert!(output.status.success(), "tshark: {}", String::from_utf8_lossy(&output.stderr));
-    let tsv = dir.join("session.tsv");
-    std::fs::write(&tsv, &output.stdout).expect("write tsv");
-    let rows = support::read_tsv(&tsv);
-    let _ = std::fs::remove_dir_all(&dir);
-    rows
+    ];
+    support::tshark_fields("tshark-v0", frames, &prefs, FIELDS)
 }
 
 #[test]

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::process::Command;
+
 use pcap_file::DataLink;
-use pcap_file::pcap::PcapReader;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 
 /// One captured frame: its number in the file (from 1, as tshark counts), its capture time in
 /// microseconds and its bytes.
@@ -67,6 +69,11 @@ pub fn read_pcap(name: &str) -> Vec<CapturedFrame> {
 /// A tshark `-T fields` export with a header line: one map of column to value per row.
 pub fn read_tsv(path: &Path) -> Vec<BTreeMap<String, String>> {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse_tsv(&text)
+}
+
+/// The rows of a tshark `-T fields` export with a header line, as [`read_tsv`] reads them.
+fn parse_tsv(text: &str) -> Vec<BTreeMap<String, String>> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
     lines
@@ -80,6 +87,43 @@ pub fn read_tsv(path: &Path) -> Vec<BTreeMap<String, String>> {
                 .collect()
         })
         .collect()
+}
+
+/// Writes Ethernet `frames` (1 ms apart) to a pcap in a temporary directory named after
+/// `tag`, and returns tshark's `fields` of each frame, decoded with the preferences `prefs`
+/// (`name:value`): one map of field to value per frame (several occurrences joined by `,`).
+pub fn tshark_fields(
+    tag: &str,
+    frames: &[Vec<u8>],
+    prefs: &[&str],
+    fields: &[&str],
+) -> Vec<BTreeMap<String, String>> {
+    let dir = std::env::temp_dir().join(format!("netreaktor-{tag}-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let pcap = dir.join("frames.pcap");
+    let header = PcapHeader { datalink: DataLink::ETHERNET, ..Default::default() };
+    let file = fs::File::create(&pcap).expect("pcap");
+    let mut writer = PcapWriter::with_header(file, header).expect("pcap header");
+    for (i, f) in frames.iter().enumerate() {
+        let at = std::time::Duration::from_millis(i as u64);
+        let len = u32::try_from(f.len()).expect("a frame under 4 GiB");
+        writer.write_packet(&PcapPacket::new(at, len, f)).expect("write");
+    }
+    drop(writer);
+    let mut command = Command::new("tshark");
+    command.arg("-r").arg(&pcap);
+    for pref in prefs {
+        command.args(["-o", pref]);
+    }
+    command.args(["-T", "fields", "-E", "header=y", "-E", "separator=/t"]);
+    command.args(["-E", "occurrence=a", "-E", "aggregator=,"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let output = command.output().expect("tshark runs (tests/scripts/setup.sh installs it)");
+    assert!(output.status.success(), "tshark: {}", String::from_utf8_lossy(&output.stderr));
+    let _ = fs::remove_dir_all(&dir);
+    parse_tsv(&String::from_utf8_lossy(&output.stdout))
 }
 
 /// One MPTCP option as tshark decoded it (`<name>.options.tsv`): the frame, the option's
