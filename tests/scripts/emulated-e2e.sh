@@ -71,42 +71,15 @@ fail() {
 }
 
 # Runs the emulated client in the phone; $1 names the run, the rest are its flags.
-client() {
+emulated_client() {
     local name=$1
     shift
     tb_phone "$BENCH" client --engine emulated --wifi wifi0 --cell cell0 \
         -c "$TB_SERVER_ADDR:5201" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"
 }
 
-# Prints field $2 of every connection of run $1, space-separated.
-conns() {
-    python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(" ".join(str(c.get(sys.argv[2])) for c in r["results"]["connections"]))' "$WORK/$1.json" "$2"
-}
-
-# PASS when run $1 exited 0 with no problems and its connections' field $2 reads $3.
-expect() {
-    local run=$1 field=$2 want=$3 got
-    got=$(conns "$run" "$field" 2>/dev/null || echo "no report")
-    if [[ $got == "$want" ]]; then
-        pass "$run: $field = $got; $(conns "$run" bytes) bytes, byte-exact"
-    else
-        fail "$run: $field = $got, want $want; $(cat "$WORK/$run.err" 2>/dev/null | tail -3)"
-    fi
-}
-
-run_step() {
-    local name=$1
-    shift
-    if client "$name" "$@"; then
-        return 0
-    fi
-    fail "$name: $(tail -3 "$WORK/$name.err") $(python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(r["problems"], r["results"]["connections"])' "$WORK/$name.json" 2>/dev/null)"
-    return 1
-}
+# shellcheck source=lib/emulated-runs.sh
+source tests/scripts/lib/emulated-runs.sh
 
 # 1. v1, joins with B=1, both directions.
 if run_step ios16-down --ios 16 --service interactive throughput -t "$TIME" -R; then

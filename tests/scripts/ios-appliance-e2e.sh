@@ -93,36 +93,14 @@ sleep 1
 METRICS=127.0.0.1:9100 # configs/demo.yaml, in the appliance's namespace
 
 # Runs the emulated client in the phone; $1 names the run, the rest are its flags.
-run_step() {
+emulated_client() {
     local name=$1
     shift
-    if at_client "$BENCH" client --engine emulated --wifi wifi0 --cell cell0 \
-        -c "$AT_SERVICE_ADDR:80" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"; then
-        return 0
-    fi
-    fail "$name: $(tail -3 "$WORK/$name.err") $(python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(r["problems"], r["results"]["connections"])' "$WORK/$name.json" 2>/dev/null)"
-    return 1
+    at_client "$BENCH" client --engine emulated --wifi wifi0 --cell cell0 \
+        -c "$AT_SERVICE_ADDR:80" --json "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"
 }
-
-# Prints field $2 of every connection of run $1, space-separated.
-conns() {
-    python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(" ".join(str(c.get(sys.argv[2])) for c in r["results"]["connections"]))' "$WORK/$1.json" "$2"
-}
-
-# PASS when the connections of run $1 read $3 in field $2 (the run itself checked the bytes).
-expect() {
-    local run=$1 field=$2 want=$3 got
-    got=$(conns "$run" "$field" 2>/dev/null || echo "no report")
-    if [[ $got == "$want" ]]; then
-        pass "$run: $field = $got; $(conns "$run" bytes) bytes, byte-exact"
-    else
-        fail "$run: $field = $got, want $want"
-    fi
-}
+# shellcheck source=lib/emulated-runs.sh
+source tests/scripts/lib/emulated-runs.sh
 
 MPTCP_CONNS=0 # MPTCP connections the steps opened, for step 6
 
