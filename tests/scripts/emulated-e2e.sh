@@ -59,9 +59,6 @@ done
 
 tb_server "$BENCH" server --mptcp -l "$TB_SERVER_ADDR:5201" >"$WORK/server.log" 2>&1 &
 SRV_PID=$!
-tb_phone tcpdump -q -i any -s 160 -w "$WORK/phone.pcap" tcp port 5201 2>/dev/null &
-CAP_PID=$!
-sleep 1
 
 FAILED=0
 pass() { printf 'PASS %s\n' "$*"; }
@@ -80,6 +77,7 @@ emulated_client() {
 
 # shellcheck source=lib/emulated-runs.sh
 source tests/scripts/lib/emulated-runs.sh
+capture_start "$TB_PHONE" "$WORK/phone.pcap" tcp port 5201
 
 # 1. v1, joins with B=1, both directions.
 if run_step ios16-down --ios 16 --service interactive throughput -t "$TIME" -R; then
@@ -127,12 +125,11 @@ fi
 
 # 5. tshark on everything the phone sent and received.
 sleep 0.5
-kill "$CAP_PID" 2>/dev/null
-wait "$CAP_PID" 2>/dev/null || true
-CAP_PID=
+capture_stop "$WORK/phone.pcap"
+printf '     capture: %s packets dropped by the kernel\n' "$CAP_DROPPED"
 # The payload is the bench's stream: decoded as data, so no heuristic dissector misreads it.
-# tshark exits 2 on a capture cut short by stopping tcpdump; what it decoded still counts
-# (the checks below need joins and mappings seen, so an unread capture fails).
+# What tshark decoded counts even if it exits non-zero (the checks below need joins and
+# mappings seen, so an unread capture fails).
 ts() {
     tshark -r "$WORK/phone.pcap" -o mptcp.analyze_mptcp:TRUE -o tcp.analyze_sequence_numbers:FALSE \
         -d tcp.port==5201,data "$@" 2>>"$WORK/tshark.err" || true

@@ -87,9 +87,6 @@ at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
 sed -e 's/max_connections: 10000$/max_connections: 40000/' configs/demo.yaml >"$WORK/appliance.yaml"
 grep -q 'max_connections: 40000' "$WORK/appliance.yaml" || { say "FAIL could not raise max_connections"; exit 1; }
 at_appliance_start "$WORK/appliance.yaml" || { cat "$LOG"; say "FAIL start: $AT_ERROR"; exit 1; }
-at_client tcpdump -q -i any -s 160 -w "$WORK/phone.pcap" tcp port 80 2>/dev/null &
-CAP_PID=$!
-sleep 1
 METRICS=127.0.0.1:9100 # configs/demo.yaml, in the appliance's namespace
 
 # Runs the emulated client in the phone; $1 names the run, the rest are its flags.
@@ -101,6 +98,7 @@ emulated_client() {
 }
 # shellcheck source=lib/emulated-runs.sh
 source tests/scripts/lib/emulated-runs.sh
+capture_start "$AT_CLIENT" "$WORK/phone.pcap" tcp port 80
 
 MPTCP_CONNS=0 # MPTCP connections the steps opened, for step 6
 
@@ -176,9 +174,7 @@ fi
 
 # 7. tshark on the phone's capture.
 sleep 0.5
-kill "$CAP_PID" 2>/dev/null || true
-wait "$CAP_PID" 2>/dev/null || true
-CAP_PID=""
+capture_stop "$WORK/phone.pcap"
 ts() {
     tshark -r "$WORK/phone.pcap" -o mptcp.analyze_mptcp:TRUE -o tcp.analyze_sequence_numbers:FALSE \
         -d tcp.port==80,data "$@" 2>>"$WORK/tshark.err" || true
@@ -202,7 +198,7 @@ while read -r tok; do
     njoins=$((njoins + 1))
     grep -qx "$tok" <<<"$tokens" || bad_tokens=$((bad_tokens + 1))
 done <<<"$joins"
-say "     tshark: $bad bad; SYN version -> SYN/ACK version: ${pairs:-none}; $njoins join SYNs, $bad_tokens with a token Wireshark did not derive"
+say "     tshark: $CAP_DROPPED packets dropped by the capture, $bad bad; SYN version -> SYN/ACK version: ${pairs:-none}; $njoins join SYNs, $bad_tokens with a token Wireshark did not derive"
 if ((bad == 0 && mismatched == 0 && njoins > 0 && bad_tokens == 0)) && [[ $pairs == *"0->0"* && $pairs == *"1->1"* ]]; then
     pass "tshark: every option decodes; each SYN answered in its own version; join tokens agree"
 else

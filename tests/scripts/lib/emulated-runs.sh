@@ -36,3 +36,31 @@ expect() {
         fail "$run: $field = $got, want $want; $(tail -3 "$WORK/$run.err" 2>/dev/null)"
     fi
 }
+
+# Starts tcpdump in network namespace $1, writing $2, with the filter that follows (headers
+# only, a 32 MB kernel buffer, each packet written as it comes); sets CAP_PID to tcpdump's own
+# pid (`ip netns exec` executes it in place) and returns once it listens.
+capture_start() {
+    local ns=$1 pcap=$2 i
+    shift 2
+    ip netns exec "$ns" tcpdump -q -i any -s 160 -B 32768 -U -w "$pcap" "$@" 2>"$pcap.log" &
+    CAP_PID=$!
+    for i in $(seq 50); do
+        grep -q 'listening on' "$pcap.log" && return 0
+        sleep 0.1
+    done
+    fail "tcpdump did not start: $(cat "$pcap.log")"
+}
+
+# Stops the capture of capture_start and waits for tcpdump to finish its file, so tshark never
+# reads a capture cut short; sets CAP_DROPPED to the packets the kernel dropped before tcpdump
+# saw them. Not to be called in a subshell, which cannot wait for tcpdump.
+capture_stop() {
+    local pcap=$1
+    [[ -n ${CAP_PID:-} ]] || return 0
+    kill -INT "$CAP_PID" 2>/dev/null || true
+    wait "$CAP_PID" 2>/dev/null || true
+    CAP_PID=""
+    CAP_DROPPED=$(awk '/packets dropped by kernel/ { print $1; found = 1 }
+        END { if (!found) print "?" }' "$pcap.log")
+}
