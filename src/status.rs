@@ -162,6 +162,14 @@ pub(crate) fn fetch(addr: SocketAddr) -> anyhow::Result<String> {
     Ok(body.to_owned())
 }
 
+/// A number, or the sum of an object's numbers at any depth (drops by reason).
+fn total(v: &Value) -> u64 {
+    match v {
+        Value::Object(map) => map.values().map(total).sum(),
+        other => other.as_u64().unwrap_or(0),
+    }
+}
+
 /// The human table.
 fn table(addr: SocketAddr, s: &Value) -> String {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
@@ -191,7 +199,7 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         "worker", "connections", "mptcp", "subflows", "accepted", "frames in", "dropped"
     );
     for w in s["workers"].as_array().into_iter().flatten() {
-        let drops: u64 = w["drops"].as_object().into_iter().flatten().map(|(_, v)| n(v)).sum();
+        let drops = total(&w["drops"]);
         out += &format!(
             "{:>6} {:>11} {:>7} {:>8} {:>10} {:>12} {:>8}\n",
             n(&w["worker"]),
@@ -280,7 +288,8 @@ mod tests {
             "ready": true,
             "xdp": [{"interface": "srv0", "mode": "native"}],
             "workers": [{"worker": 0, "connections": 3, "mptcp_connections": 2, "subflows": 4,
-                         "accepted": 10, "frames_received": 99, "drops": {"malformed": 1},
+                         "accepted": 10, "frames_received": 99,
+                         "drops": {"malformed": 1, "syns": {"reply_queue_full": 2}},
                          "by_state": {"open": 2, "closing": 1, "time_wait": 0}},
                         {"worker": 1, "by_state": {"open": 1}}],
             "timings": {
@@ -296,6 +305,10 @@ mod tests {
         assert!(t.contains("ready") && t.contains("srv0 native"), "{t}");
         assert!(t.contains("refused 3 (bad_hmac 1, unknown_token 2)"), "{t}");
         assert!(t.contains("fallbacks 0"), "{t}");
+        let row = |l: &str| {
+            l.split_whitespace().collect::<Vec<_>>() == ["0", "3", "2", "4", "10", "99", "3"]
+        };
+        assert!(t.lines().any(row), "drops by reason summed at any depth: {t}");
         let draining = json!({"ready": false, "phase": "draining"});
         let d = table("127.0.0.1:9100".parse().unwrap(), &draining);
         assert!(d.starts_with("netreaktor at 127.0.0.1:9100: draining\n"), "{d}");

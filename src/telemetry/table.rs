@@ -40,7 +40,7 @@ impl Metric {
 
 /// Every exported per-worker metric (the steering programs' counters are per interface and
 /// rendered apart).
-pub(crate) const METRICS: [Metric; 38] = [
+pub(crate) const METRICS: [Metric; 43] = [
     one("frames_received_total", "Frames taken from the RX rings", Counter, |m| &m.frames_received)
         .shown(Worker("frames_received")),
     one("frames_sent_total", "Frames put on the TX rings", Counter, |m| &m.frames_sent),
@@ -84,6 +84,34 @@ pub(crate) const METRICS: [Metric; 38] = [
         Counter,
         |m| &m.refused_draining,
     ),
+    one(
+        "syns_received_total",
+        "New SYNs that reached a listener; each is answered (syn_acks_sent_total) or dropped (syns_dropped_total)",
+        Counter,
+        |m| &m.syns_received,
+    ),
+    labelled(
+        (
+            "syn_acks_sent_total",
+            "SYN,ACKs for new SYNs: from the half-open table or a cookie",
+            Counter,
+        ),
+        "kind",
+        |m| &m.syn_answers,
+    ),
+    labelled(
+        ("syns_dropped_total", "New SYNs left unanswered, by reason", Counter),
+        "reason",
+        |m| &m.syns_dropped,
+    )
+    .shown(Drops("syns")),
+    labelled(
+        ("syn_cookies_checked_total", "ACKs whose SYN cookie was checked, by result", Counter),
+        "result",
+        |m| &m.cookie_checks,
+    ),
+    one("half_open_connections", "Half-open client connections held", Gauge, |m| &m.half_open)
+        .shown(Worker("half_open")),
     one("origin_attempts_total", "Origin connect attempts", Counter, |m| &m.origin_attempts),
     one("origin_retries_total", "Origin connect retries on the next origin", Counter, |m| {
         &m.origin_retries

@@ -9,8 +9,8 @@ use netreaktor_pipeline::proxy::SplicePhase;
 
 use crate::afxdp::{KernelCounters, SocketEvent};
 use netreaktor_pipeline::shard::{
-    BUCKETS, Census, Counts, EndKind, Fallback, FrameDrop, Histogram, JoinRefusal, Reason,
-    ShardStats,
+    BUCKETS, Census, CookieCheck, Counts, EndKind, Fallback, FrameDrop, Histogram, JoinRefusal,
+    Reason, ShardStats, SynAnswer, SynDrop, SynStats,
 };
 
 /// One worker's published counters. Their exported names, help texts and places in
@@ -63,6 +63,12 @@ pub(crate) struct WorkerMetrics {
     pub(crate) time_wait_reopened: AtomicU64,
     /// The kernel's `XDP_STATISTICS` of the worker's sockets, summed.
     pub(crate) socket_events: Cells<SocketEvent>,
+    /// The listeners' SYNs (the shard's [`SynStats`]).
+    pub(crate) syns_received: AtomicU64,
+    pub(crate) syn_answers: Cells<SynAnswer>,
+    pub(crate) syns_dropped: Cells<SynDrop>,
+    pub(crate) cookie_checks: Cells<CookieCheck>,
+    pub(crate) half_open: AtomicU64,
     /// Per origin of each pipeline (`origins.rs`).
     pub(crate) origins: Box<[super::origins::OriginCells]>,
 }
@@ -218,12 +224,21 @@ impl WorkerMetrics {
         set(&self.time_wait_reopened, reopened);
     }
 
-    /// Publishes the gauges of a census.
+    /// Publishes what the listeners did with SYNs.
+    pub(crate) fn publish_syns(&self, syns: &SynStats) {
+        set(&self.syns_received, syns.received);
+        self.syn_answers.publish(&syns.answered);
+        self.syns_dropped.publish(&syns.dropped);
+        self.cookie_checks.publish(&syns.cookies);
+        set(&self.half_open, syns.half_open as u64);
+    }
+
     /// Publishes the kernel's counters of the worker's sockets, summed.
     pub(crate) fn publish_sockets(&self, kernel: &KernelCounters) {
         self.socket_events.publish_each(kernel.each().into_iter());
     }
 
+    /// Publishes the gauges of a census.
     pub(crate) fn publish_census(&self, census: &Census) {
         let phases = SplicePhase::ALL.into_iter().zip(census.phases);
         self.phases.publish_each(phases.map(|(phase, n)| (phase, n as u64)));
@@ -308,6 +323,10 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
         o.failures.cells.iter().for_each(&mut put);
         put(&o.established);
     }
+    put(&m.syns_received);
+    let syn_cells = [&m.syn_answers.cells, &m.syns_dropped.cells, &m.cookie_checks.cells];
+    syn_cells.into_iter().flat_map(|c| c.iter()).for_each(&mut put);
+    put(&m.half_open);
     // The up gauge is 1 or 0: the second origin is ejected.
     if let Some(o) = m.origins.get(1) {
         set(&o.up, 0);

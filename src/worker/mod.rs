@@ -427,6 +427,7 @@ impl Worker {
         origins::log_health(self.id, &mut self.shard);
         let reopened = self.shard.time_wait_stats(Side::Client).reused;
         self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);
+        self.metrics.publish_syns(&self.shard.syn_stats());
         while let Some(event) = self.shard.poll_event() {
             self.connlog.event(now, event);
         }

@@ -70,8 +70,11 @@ pub use link::ETHERNET_HEADER_LEN;
 pub use origins::{HealthEvent, OriginReport, OriginStats};
 pub use output::ShardTransmit;
 pub use route::{Route, Router};
-pub use stats::{Census, MptcpCounters, ShardStats};
-pub use telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal, OriginFailure, Reason};
+pub use stats::{Census, MptcpCounters, ShardStats, SynStats};
+pub use telemetry::{
+    CookieCheck, Counts, EndKind, Fallback, FrameDrop, JoinRefusal, OriginFailure, Reason,
+    SynAnswer, SynDrop,
+};
 
 use crate::proxy::{OriginPicker, Side, Splice, SpliceStatus};
 use crate::tcp::Config;
@@ -203,6 +206,15 @@ impl Shard {
     /// The counters.
     pub fn stats(&self) -> &ShardStats {
         &self.stats
+    }
+
+    /// What the listeners did with SYNs, summed over the services.
+    pub fn syn_stats(&self) -> SynStats {
+        let mut syns = SynStats::default();
+        for (listener, _) in &self.listeners {
+            syns.add(listener.stats(), listener.half_open_len());
+        }
+        syns
     }
 
     /// Splices held (connecting, open, or closing).

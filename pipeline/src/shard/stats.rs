@@ -1,8 +1,11 @@
 //! A shard's counters: what came in, what was dropped and why, how splices ended.
 
 use super::histogram::Histogram;
-use super::telemetry::{Counts, EndKind, Fallback, FrameDrop, JoinRefusal};
+use super::telemetry::{
+    CookieCheck, Counts, EndKind, Fallback, FrameDrop, JoinRefusal, SynAnswer, SynDrop,
+};
 use crate::proxy::{SpliceEnd, SplicePhase, SpliceStatus};
+use crate::tcp::listener::ListenerStats;
 
 /// Counters of one shard, monotonic except `active`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,6 +96,38 @@ impl MptcpCounters {
         self.malformed_options += s.malformed_options;
         self.fastclose_received += s.fastclose_received;
         self.data_fin_gave_up += s.data_fin_gave_up;
+    }
+}
+
+/// What a shard's listeners did with SYNs and cookie ACKs, summed over its services
+/// ([`Shard::syn_stats`](super::Shard::syn_stats)). Every new SYN is answered or dropped by
+/// reason: `received` is the sum of `answered` and `dropped`. A SYN retransmitted for a
+/// half-open connection is answered by that connection and counted in none of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SynStats {
+    /// New SYNs (no half-open or held connection of their 4-tuple).
+    pub received: u64,
+    /// SYN,ACKs sent for them, by kind.
+    pub answered: Counts<SynAnswer>,
+    /// SYNs left unanswered, by reason.
+    pub dropped: Counts<SynDrop>,
+    /// ACKs in LISTEN whose cookie was checked, by result.
+    pub cookies: Counts<CookieCheck>,
+    /// Half-open connections held now.
+    pub half_open: usize,
+}
+
+impl SynStats {
+    /// Adds a listener's counters and its half-open connections.
+    pub(crate) fn add(&mut self, s: &ListenerStats, half_open: usize) {
+        self.received += s.syns;
+        self.answered.add_n(SynAnswer::Table, s.half_open_created);
+        self.answered.add_n(SynAnswer::Cookie, s.cookies_sent);
+        self.dropped.add_n(SynDrop::HalfOpenFull, s.dropped_half_open_full);
+        self.dropped.add_n(SynDrop::ReplyQueueFull, s.dropped_syn_reply_queue_full);
+        self.cookies.add_n(CookieCheck::Valid, s.cookies_valid);
+        self.cookies.add_n(CookieCheck::Invalid, s.cookies_invalid);
+        self.half_open += half_open;
     }
 }
 

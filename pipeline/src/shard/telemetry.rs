@@ -196,6 +196,36 @@ reasons! {
     }
 }
 
+reasons! {
+    /// How a new SYN that reached a listener was answered (RFC 4987 §3.6).
+    pub enum SynAnswer {
+        /// A SYN,ACK from a half-open entry, kept and retransmitted.
+        Table => "table",
+        /// A cookie SYN,ACK: nothing kept.
+        Cookie => "cookie",
+    }
+}
+
+reasons! {
+    /// Why a new SYN that reached a listener got no SYN,ACK.
+    pub enum SynDrop {
+        /// The half-open table was full and SYN cookies are off.
+        HalfOpenFull => "half_open_full",
+        /// The cookie SYN,ACK found the listener's reply queue full.
+        ReplyQueueFull => "reply_queue_full",
+    }
+}
+
+reasons! {
+    /// What checking the cookie of an ACK in LISTEN found (RFC 4987 §3.6).
+    pub enum CookieCheck {
+        /// The cookie verified: the handshake completes.
+        Valid => "valid",
+        /// Forged, modified or stale: the ACK is reset.
+        Invalid => "invalid",
+    }
+}
+
 /// Splice phases label the connection gauges (`state="..."`).
 impl Reason for SplicePhase {
     type Array = [u64; SplicePhase::ALL.len()];
@@ -283,6 +313,9 @@ mod tests {
         consistent(&FrameDrop::ALL);
         consistent(&SplicePhase::ALL);
         consistent(&OriginFailure::ALL);
+        consistent(&SynAnswer::ALL);
+        consistent(&SynDrop::ALL);
+        consistent(&CookieCheck::ALL);
     }
 
     /// The exported label values, which dashboards and the test scripts read.

@@ -162,8 +162,10 @@ pub struct ListenerStats {
     pub dropped_half_open_full: u64,
     /// Handshake ACKs dropped: accept queue full.
     pub dropped_accept_queue_full: u64,
-    /// Replies dropped: reply queue full.
+    /// Replies dropped: reply queue full (cookie SYN,ACKs and RSTs).
     pub dropped_reply_queue_full: u64,
+    /// Of those, cookie SYN,ACKs: new SYNs left unanswered.
+    pub dropped_syn_reply_queue_full: u64,
     /// Valid cookie ACKs that did not establish a connection.
     pub dropped_cookie_not_established: u64,
 }
@@ -371,6 +373,7 @@ impl Listener {
         let reply = self.cookie_syn_ack(now, local, remote, seg, extra);
         if !self.replies.push(reply) {
             self.stats.dropped_reply_queue_full += 1;
+            self.stats.dropped_syn_reply_queue_full += 1;
             return ListenerOutcome::Dropped(DropReason::ReplyQueueFull);
         }
         self.stats.cookies_sent += 1;

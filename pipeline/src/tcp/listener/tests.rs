@@ -364,6 +364,7 @@ fn a_flood_of_100k_syns_stays_within_the_bounds() {
     assert_eq!(s.half_open_created, 1024);
     assert!(s.cookies_sent > 0 && s.dropped_reply_queue_full > 0);
     assert_eq!(s.half_open_created + s.cookies_sent + s.dropped_reply_queue_full, 100_000);
+    assert_eq!(s.dropped_syn_reply_queue_full, s.dropped_reply_queue_full);
     assert!(l.heap_bytes() <= bound);
     // A real client still gets in (through a cookie).
     let mut net = Net::with_listener(Config::default(), l, addr("10.9.9.9:5555"));
