@@ -43,8 +43,8 @@ perf_cli() {
 # A run's work directory $WORK (/tmp/NAME.XXXXXX) with empty $RESULTS and $FAILURES files,
 # and the appliance testbed (tests/scripts/lib/appliance-testbed.sh) up without forwarding:
 # the proxy under test carries the traffic. On exit the processes in $CLIENT_PID,
-# $PEER_PID and $ORIGIN_PID (those the script set) are killed, $WORK removed and the
-# namespaces torn down.
+# $FLOOD_PID, $PEER_PID and $ORIGIN_PID (those the script set) are killed, $WORK removed
+# (kept when PERF_KEEP is set) and the namespaces torn down.
 perf_run_start() {
     WORK=$(mktemp -d "/tmp/$PERF_NAME.XXXXXX")
     RESULTS="$WORK/results.tsv"
@@ -59,10 +59,14 @@ perf_run_start() {
 
 perf_cleanup() {
     local pid
-    for pid in ${CLIENT_PID:-} ${PEER_PID:-} ${ORIGIN_PID:-}; do
+    for pid in ${CLIENT_PID:-} ${FLOOD_PID:-} ${PEER_PID:-} ${ORIGIN_PID:-}; do
         kill "$pid" 2>/dev/null || true
     done
-    rm -rf "$WORK"
+    if [[ -n ${PERF_KEEP:-} ]]; then
+        log "work files kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
 }
 
 # A peer failed: said on stderr and kept in $FAILURES for the report (perf/lib/peers.sh

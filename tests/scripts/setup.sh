@@ -12,6 +12,7 @@ APT_PACKAGES=(
     mptcpize      # runs unmodified programs (HAProxy, the peer baseline) on kernel MPTCP sockets
     haproxy       # the peer baseline on kernel MPTCP
     iperf3        # goodput of NetReaktor vs HAProxy (perf/compare-haproxy.sh)
+    hping3        # the spoofed SYN flood of perf/syn-flood.sh
     ethtool
     clang         # rebuilds the XDP steering object (cargo build itself needs no clang)
     llvm          # llvm-strip: drops DWARF from that object (tests/scripts/build-xdp.sh)

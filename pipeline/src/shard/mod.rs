@@ -146,8 +146,15 @@ impl Shard {
     /// (the configuration layer refuses them).
     pub fn new(cfg: ShardConfig, now: Instant) -> Shard {
         let isn = IsnGenerator::new(cfg.secret);
+        // Each worker's cookies are its own, so that the worker that answered a SYN with a
+        // cookie is the one that takes the ACK completing it: another worker passes that ACK
+        // on ([`Shard::handle_frame`]) instead of completing a handshake whose MPTCP key it
+        // would not derive (keys are dealt to workers by token, docs/architecture.md).
         let mut cookie_key = cfg.secret;
         cookie_key[0] ^= 0x5a;
+        for (byte, worker) in cookie_key[1..3].iter_mut().zip(cfg.worker.to_be_bytes()) {
+            *byte ^= worker;
+        }
         let mut services = Vec::new();
         let mut listeners = Vec::new();
         let client_tcp = cfg.services.first().map_or(cfg.origin_tcp, |s| s.listener.tcp);
@@ -241,7 +248,7 @@ impl Shard {
             Ok(Frame::Tcp(f)) => {
                 let local = SocketAddr::new(f.ip.dst_addr(), f.tcp.dst_port);
                 let remote = SocketAddr::new(f.ip.src_addr(), f.tcp.src_port);
-                if !last && self.elsewhere(local, remote, &f.tcp) {
+                if !last && self.elsewhere(now, local, remote, &f.tcp) {
                     return FrameOutcome::NotHere;
                 }
                 self.stats.frames += 1;
@@ -298,8 +305,16 @@ impl Shard {
         }
     }
 
-    /// Whether a segment to a listener is a non-SYN matching nothing here.
-    fn elsewhere(&self, local: SocketAddr, remote: SocketAddr, seg: &TcpRepr<'_>) -> bool {
+    /// Whether a segment to a listener is a non-SYN matching nothing here: no connection,
+    /// TIME-WAIT entry or half-open connection of its 4-tuple, and no cookie of this
+    /// worker's listener in it.
+    fn elsewhere(
+        &self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
         let syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
         if syn || self.table.find(local, remote).is_some() {
             return false;
@@ -307,7 +322,9 @@ impl Shard {
         if self.time_wait.find((local, remote)).is_some() {
             return false;
         }
-        self.listeners.iter().any(|(l, _)| l.local() == local && !l.knows(remote))
+        self.listeners.iter().any(|(l, _)| {
+            l.local() == local && !l.knows(remote) && !l.issued_cookie(now, local, remote, seg)
+        })
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is due next.

@@ -301,6 +301,48 @@ fn under_syn_cookies_a_v0_third_ack_works_and_data_first_falls_back() {
     assert_eq!(shard.connections(), 2, "the second as plain TCP");
 }
 
+/// RFC 4987 §3.6 with v1: the third ACK of a handshake a cookie answered, echoing the key of
+/// that cookie SYN,ACK, completes an MPTCP connection (a flood must not downgrade v1 clients).
+#[test]
+fn under_syn_cookies_a_v1_third_ack_completes_mptcp() {
+    let mut shard = cookie_shard();
+    let (isn, synack) = syn(&mut shard, 6000, &V1_SYN);
+    assert_eq!(synack[0][..4], [0x1e, 0x0c, 0x01, 0x01]);
+    let capable =
+        MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_of(&synack[0]));
+    let mut option = vec![0u8; capable.buffer_len()];
+    capable.emit(&mut option);
+    let service = SERVICE.parse().unwrap();
+    let ack = segment(client(6000), service, (TcpFlags::ACK, ISN + 1, isn + 1), &option);
+    shard.handle_frame(Instant::ZERO, &ack, true);
+    assert_eq!(shard.stats().mptcp.fallback.total(), 0, "{:?}", shard.stats().mptcp.fallback);
+    assert_eq!(shard.stats().mptcp.connections, 1);
+}
+
+/// With two workers, a cookie is its worker's own: the ACK completing it is taken by that
+/// worker (not passed round the ring to one that would derive another MPTCP key and fall
+/// back, as every kernel client did under cookies), and passed on by the other.
+#[test]
+fn a_cookie_ack_is_taken_by_the_worker_that_answered_the_syn() {
+    let listener = ListenerConfig { half_open_max: 0, ..ListenerConfig::default() };
+    let shard = |worker| {
+        let c = ShardConfig { worker, workers: 2, ..cfg(MptcpConfig::default(), listener) };
+        Shard::new(c, Instant::ZERO)
+    };
+    let (mut answering, mut other) = (shard(0), shard(1));
+    let (isn, synack) = syn(&mut answering, 6000, &V1_SYN);
+    let capable =
+        MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_of(&synack[0]));
+    let mut option = vec![0u8; capable.buffer_len()];
+    capable.emit(&mut option);
+    let service = SERVICE.parse().unwrap();
+    let ack = segment(client(6000), service, (TcpFlags::ACK, ISN + 1, isn + 1), &option);
+    assert_eq!(other.handle_frame(Instant::ZERO, &ack, false), FrameOutcome::NotHere);
+    assert_eq!(answering.handle_frame(Instant::ZERO, &ack, false), FrameOutcome::Handled);
+    assert_eq!(answering.stats().mptcp.fallback.total(), 0);
+    assert_eq!(answering.stats().mptcp.connections, 1);
+}
+
 /// A v1 third ACK for a handshake our cookie answered in v0 is refused as MPTCP (counted).
 #[test]
 fn a_third_ack_in_the_other_version_is_not_the_handshake_answered() {

@@ -80,6 +80,28 @@ impl Listener {
 
     /// An ACK in LISTEN: a connection if it carries a valid cookie, else a RST
     /// (RFC 9293 §3.10.7.2 "second, check for an ACK").
+    /// Whether `seg`, an ACK in LISTEN, carries a cookie this listener issued and still
+    /// accepts (RFC 4987 §3.6). Changes nothing and counts nothing: for an owner that must
+    /// tell its own cookies from another listener's before handing the segment on.
+    pub fn issued_cookie(
+        &self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
+        let flags = seg.flags;
+        let ack_only = flags.contains(TcpFlags::ACK)
+            && !flags.contains(TcpFlags::SYN)
+            && !flags.contains(TcpFlags::RST);
+        if !self.cfg.syn_cookies || !ack_only || local != self.local {
+            return false;
+        }
+        let tsecr = seg.options.timestamps().filter(|_| self.cfg.tcp.timestamps).map(|t| t.1);
+        let (client_isn, our_isn) = (seg.seq_number - 1usize, seg.ack_number - 1usize);
+        self.cookies.decode(now, local, remote, client_isn, our_isn, tsecr).is_ok()
+    }
+
     pub(super) fn cookie_ack(
         &mut self,
         now: Instant,
