@@ -3,7 +3,7 @@
 # kernel never answers for us"), end to end on the appliance testbed
 # (tests/scripts/lib/appliance-testbed.sh, no kernel forwarding):
 #   during a download through NetReaktor (shaped at the router so it lasts seconds), the client
-#   namespace sends fragmented copies of the connection's ACK (tests/scripts/fragment_ack.py,
+#   namespace sends fragmented copies of the connection's 20th ACK (tests/scripts/fragment_ack.py,
 #   8 bytes of TCP header per IPv4 fragment) to the service address. Checked:
 #   - the download was still running after the fragments were sent, and finishes byte-exact
 #     (SHA-256, tests/scripts/e2e_traffic.py);
@@ -98,11 +98,19 @@ rsts_before=$(kernel_counter TcpOutRsts)
 dropped_before=$(verdict drop_fragment)
 
 at_router tc qdisc add dev r-wifi root tbf rate 100mbit burst 64kb latency 100ms
+at_client /usr/bin/python3 tests/scripts/fragment_ack.py --iface wifi0 --dst "$AT_SERVICE_ADDR" \
+    --dport 80 --count 3 --ready "$WORK/sniffing" >"$WORK/fragments.json" 2>&1 &
+fragmenter_pid=$!
+for _ in $(seq 400); do
+    [[ -e $WORK/sniffing ]] && break
+    kill -0 "$fragmenter_pid" 2>/dev/null || break
+    sleep 0.05
+done
+[[ -e $WORK/sniffing ]] || fail "fragment_ack.py did not start sniffing: $(cat "$WORK/fragments.json")"
 at_client python3 "$TRAFFIC" client --connect "$AT_SERVICE_ADDR:80" --up 0 --down "$DOWN_BYTES" \
     --seed 71 --timeout 60 >"$WORK/download.json" 2>&1 &
 download_pid=$!
-at_client /usr/bin/python3 tests/scripts/fragment_ack.py --iface wifi0 --dst "$AT_SERVICE_ADDR" \
-    --dport 80 --count 3 >"$WORK/fragments.json" 2>&1 || fail "fragment_ack.py: $(cat "$WORK/fragments.json")"
+wait "$fragmenter_pid" || fail "fragment_ack.py: $(cat "$WORK/fragments.json")"
 running=$(kill -0 "$download_pid" 2>/dev/null && echo yes || echo no)
 rc=0
 wait "$download_pid" || rc=$?
