@@ -6,6 +6,9 @@
 //!   address and port equal the key.
 //! - `origins` (hash, 64 entries): key [`Key`] with port 0, value `[u16; 2]` (first, last port,
 //!   inclusive, host byte order). Steers TCP to that address whose destination port is in range.
+//! - `guarded` (hash, 256 entries): key [`Key`] with port 0, value `u8` (1): the service
+//!   addresses. TCP to them that the program cannot steer (a fragment, an IPv6 header chain it
+//!   does not walk, a truncated header) is dropped, never passed to the kernel.
 //! - `xsks` (XSKMAP, 64 entries): rx queue index -> AF_XDP socket.
 //! - `counters` (per-CPU array of `u64`): indexed by [`Counter`].
 
@@ -95,6 +98,14 @@ impl SteerConfig {
         self.services.iter().map(|&(addr, port)| key(addr, port))
     }
 
+    /// The `guarded` entries: each service address once, with port 0.
+    pub(crate) fn guarded_keys(&self) -> Vec<Key> {
+        let mut keys: Vec<Key> = self.services.iter().map(|&(addr, _)| key(addr, 0)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// The `origins` entries: key (port 0) and inclusive port range.
     pub(crate) fn origin_entries(&self) -> impl Iterator<Item = (Key, [u16; 2])> + '_ {
         self.origins.iter().map(|o| (key(o.addr, 0), [*o.ports.start(), *o.ports.end()]))
@@ -102,7 +113,8 @@ impl SteerConfig {
 }
 
 /// One per-CPU counter of the steering program (`enum nr_counter`): each packet the program
-/// sees increments exactly one of them.
+/// sees increments exactly one of them. The `drop_` verdicts are XDP_DROP, `redirected` is a
+/// redirect, the rest pass to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Counter {
     /// Matched and an AF_XDP socket was bound to the queue: `bpf_redirect_map` was called.
@@ -115,17 +127,24 @@ pub(crate) enum Counter {
     PassNotTcp = 3,
     /// TCP to an address or port that is not steered: passed.
     PassNoMatch = 4,
-    /// IPv4 fragment: passed.
+    /// A fragment that is not of steered TCP (UDP, or TCP to an address not served): passed.
     PassFragment = 5,
-    /// IPv6 with an extension header: passed.
+    /// IPv6 with an extension header the program does not walk (AH, ESP, a Routing header
+    /// with Segments Left, more than four), not to a service address: passed.
     PassIpv6Ext = 6,
-    /// Truncated header or IPv4 IHL below 5: passed.
+    /// Truncated header or IPv4 IHL below 5, not to a service address: passed.
     PassMalformed = 7,
+    /// A fragment of TCP to a service address, or a first fragment of steered TCP: dropped
+    /// (the pipeline does not reassemble; docs/architecture.md).
+    DropFragment = 8,
+    /// TCP to a service address that cannot be steered (an IPv6 header chain not walked, a
+    /// truncated header): dropped, so the kernel never answers it.
+    DropUnsteerable = 9,
 }
 
 impl Counter {
     /// Every counter, in map index order.
-    pub(crate) const ALL: [Counter; 8] = [
+    pub(crate) const ALL: [Counter; 10] = [
         Counter::Redirected,
         Counter::SteerNoXsk,
         Counter::PassNotIp,
@@ -134,6 +153,8 @@ impl Counter {
         Counter::PassFragment,
         Counter::PassIpv6Ext,
         Counter::PassMalformed,
+        Counter::DropFragment,
+        Counter::DropUnsteerable,
     ];
 
     /// Index in the `counters` map.
@@ -152,6 +173,8 @@ impl Counter {
             Counter::PassFragment => "pass_fragment",
             Counter::PassIpv6Ext => "pass_ipv6_ext",
             Counter::PassMalformed => "pass_malformed",
+            Counter::DropFragment => "drop_fragment",
+            Counter::DropUnsteerable => "drop_unsteerable",
         }
     }
 }

@@ -2,10 +2,11 @@
 //! embedded in the binary), fills its steering maps, and attaches it to an interface.
 //!
 //! The program redirects TCP for our service addresses and ports, and the replies to our
-//! origin-side ports, to the AF_XDP socket of the receiving queue ([`Steering::xsk_map`]); all
-//! else passes to the kernel. It is attached through a BPF link, which the kernel drops when the
-//! process exits (also on a crash) and aya detaches when [`Steering`] is dropped. Nothing is
-//! pinned. A NetReaktor program still on the interface from an earlier run is removed before
+//! origin-side ports, to the AF_XDP socket of the receiving queue ([`Steering::xsk_map`]); it
+//! drops TCP for a service address that it cannot steer (fragments, IPv6 header chains it does
+//! not walk), so the kernel never answers for our connections; all else passes to the kernel.
+//! It is attached through a BPF link, which the kernel drops when the process exits (also on a
+//! crash) and aya detaches when [`Steering`] is dropped. Nothing is pinned. A NetReaktor program still on the interface from an earlier run is removed before
 //! attaching ([`stale`]).
 //!
 //! `unsafe` is allowed here and in [`sys`] only; every block carries a `// SAFETY:` comment.
@@ -98,6 +99,7 @@ impl Steering {
         program(&mut ebpf)?.load().context("xdp: verifier rejected nr_steer")?;
         fill_services(&mut ebpf, config)?;
         fill_origins(&mut ebpf, config)?;
+        fill_guarded(&mut ebpf, config)?;
         let xsks = XskMap::try_from(take_map(&mut ebpf, "xsks")?).context("xdp: map xsks")?;
         let counters =
             PerCpuArray::try_from(take_map(&mut ebpf, "counters")?).context("xdp: map counters")?;
@@ -221,6 +223,15 @@ fn fill_origins(ebpf: &mut Ebpf, config: &SteerConfig) -> anyhow::Result<()> {
         HashMap::try_from(take_map(ebpf, "origins")?).context("xdp: map origins")?;
     for (key, range) in config.origin_entries() {
         map.insert(key, range, 0).context("xdp: writing origins")?;
+    }
+    Ok(())
+}
+
+fn fill_guarded(ebpf: &mut Ebpf, config: &SteerConfig) -> anyhow::Result<()> {
+    let mut map: HashMap<_, maps::Key, u8> =
+        HashMap::try_from(take_map(ebpf, "guarded")?).context("xdp: map guarded")?;
+    for key in config.guarded_keys() {
+        map.insert(key, 1, 0).context("xdp: writing guarded")?;
     }
     Ok(())
 }

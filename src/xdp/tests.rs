@@ -40,6 +40,14 @@ fn key_layout_matches_struct_nr_key() {
 }
 
 #[test]
+fn guarded_keys_hold_each_service_address_once() {
+    let mut config = test_config();
+    config.services.push((SERVICE_V4.into(), 8443));
+    let keys = config.guarded_keys();
+    assert_eq!(keys, vec![key(SERVICE_V4.into(), 0), key(SERVICE_V6.into(), 0)]);
+}
+
+#[test]
 fn config_validation() {
     assert!(test_config().validate().is_ok());
     let mut twice = test_config();
@@ -54,8 +62,8 @@ fn config_validation() {
 
 #[test]
 fn counters_since_and_display() {
-    let before = Counters::from_totals([1, 2, 3, 4, 5, 6, 7, 8]);
-    let after = Counters::from_totals([2, 2, 5, 4, 5, 6, 7, 9]);
+    let before = Counters::from_totals([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    let after = Counters::from_totals([2, 2, 5, 4, 5, 6, 7, 9, 9, 10]);
     let delta = after.since(&before);
     assert_eq!(delta.get(Counter::Redirected), 1);
     assert_eq!(delta.get(Counter::PassNotIp), 2);
@@ -98,7 +106,16 @@ fn run_frame(steering: &mut Steering, frame: &[u8]) -> (u32, Vec<Counter>) {
     (result.return_value, moved)
 }
 
+const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
+
+/// The verdict a frame counted as `counter` gets (no AF_XDP socket is bound in these tests).
+fn verdict_of(counter: Counter) -> u32 {
+    match counter {
+        Counter::DropFragment | Counter::DropUnsteerable => XDP_DROP,
+        _ => XDP_PASS,
+    }
+}
 
 #[test]
 fn program_classifies_crafted_frames() {
@@ -131,6 +148,11 @@ fn program_classifies_crafted_frames() {
         (
             "IHL 15, TCP past the end",
             eth(ETH_IPV4, &claim_ihl(ipv4(SERVICE_V4, 5, 0, &tcp(8080)), 15)),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "other address, TCP past the end",
+            eth(ETH_IPV4, &claim_ihl(ipv4(ORIGIN_V4, 5, 0, &tcp(40000)), 15)),
             Counter::PassMalformed,
         ),
         ("IHL 4", eth(ETH_IPV4, &ipv4(SERVICE_V4, 4, 0, &tcp(8080))), Counter::PassMalformed),
@@ -142,12 +164,37 @@ fn program_classifies_crafted_frames() {
         (
             "fragment (MF)",
             eth(ETH_IPV4, &ipv4(SERVICE_V4, 5, 0x2000, &tcp(8080))),
-            Counter::PassFragment,
+            Counter::DropFragment,
         ),
         (
             "fragment (offset)",
             eth(ETH_IPV4, &ipv4(SERVICE_V4, 5, 0x0010, &tcp(8080))),
+            Counter::DropFragment,
+        ),
+        (
+            "fragment (MF), service address, other port",
+            eth(ETH_IPV4, &ipv4(SERVICE_V4, 5, 0x2000, &tcp(22))),
+            Counter::DropFragment,
+        ),
+        (
+            "first fragment, origin-side port",
+            eth(ETH_IPV4, &ipv4(ORIGIN_V4, 5, 0x2000, &tcp(40000))),
+            Counter::DropFragment,
+        ),
+        (
+            "first fragment, origin-side address, other port",
+            eth(ETH_IPV4, &ipv4(ORIGIN_V4, 5, 0x2000, &tcp(22))),
             Counter::PassFragment,
+        ),
+        (
+            "later fragment, origin-side address (no port to see)",
+            eth(ETH_IPV4, &ipv4(ORIGIN_V4, 5, 0x0010, &tcp(40000))),
+            Counter::PassFragment,
+        ),
+        (
+            "UDP fragment, service address",
+            eth(ETH_IPV4, &as_fragment(ipv4_proto(SERVICE_V4, 17, &tcp(8080)))),
+            Counter::PassNotTcp,
         ),
         (
             "origin first port",
@@ -171,17 +218,99 @@ fn program_classifies_crafted_frames() {
         ),
         ("service v6", eth(ETH_IPV6, &ipv6(SERVICE_V6, 6, &tcp(443))), Counter::SteerNoXsk),
         ("VLAN service v6", vlan(ETH_IPV6, &ipv6(SERVICE_V6, 6, &tcp(443))), Counter::SteerNoXsk),
-        ("v6 hop-by-hop", eth(ETH_IPV6, &ipv6(SERVICE_V6, 0, &tcp(443))), Counter::PassIpv6Ext),
         (
-            "v6 fragment header",
-            eth(ETH_IPV6, &ipv6(SERVICE_V6, 44, &tcp(443))),
+            "v6 hop-by-hop",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 0, &cat(&[&ext8(6, 0), &tcp(443)]))),
+            Counter::SteerNoXsk,
+        ),
+        (
+            "v6 hop-by-hop, destination options, routing (Segments Left 0)",
+            eth(
+                ETH_IPV6,
+                &ipv6(SERVICE_V6, 0, &cat(&[&ext8(60, 0), &ext8(43, 0), &ext8(6, 0), &tcp(443)])),
+            ),
+            Counter::SteerNoXsk,
+        ),
+        (
+            "v6 destination options, 16 bytes",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 60, &cat(&[&[6, 1], &[0; 14], &tcp(443)]))),
+            Counter::SteerNoXsk,
+        ),
+        (
+            "v6 routing, Segments Left 2: not the final destination",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 43, &cat(&[&ext8(6, 2), &tcp(443)]))),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "v6 five headers: more than the walk follows",
+            eth(
+                ETH_IPV6,
+                &ipv6(
+                    SERVICE_V6,
+                    0,
+                    &cat(&[&ext8(60, 0), &ext8(60, 0), &ext8(60, 0), &ext8(60, 0), &ext8(6, 0)]),
+                ),
+            ),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "v6 hop-by-hop not first",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 60, &cat(&[&ext8(0, 0), &ext8(6, 0), &tcp(443)]))),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "v6 AH to a service address",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 51, &tcp(443))),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "v6 AH to another address",
+            eth(ETH_IPV6, &ipv6(Ipv6Addr::LOCALHOST, 51, &tcp(443))),
             Counter::PassIpv6Ext,
+        ),
+        (
+            "v6 extension header truncated",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 60, &[6, 0, 0])),
+            Counter::DropUnsteerable,
+        ),
+        (
+            "v6 hop-by-hop, ICMPv6 (MLD)",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 0, &cat(&[&ext8(58, 0), &[0; 24]]))),
+            Counter::PassNotTcp,
+        ),
+        (
+            "v6 first fragment",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 44, &cat(&[&frag6(6, 0, true), &tcp(443)]))),
+            Counter::DropFragment,
+        ),
+        (
+            "v6 later fragment",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 44, &cat(&[&frag6(6, 1232, false), &[0; 24]]))),
+            Counter::DropFragment,
+        ),
+        (
+            "v6 hop-by-hop, then a fragment",
+            eth(
+                ETH_IPV6,
+                &ipv6(SERVICE_V6, 0, &cat(&[&ext8(44, 0), &frag6(6, 8, true), &[0; 24]])),
+            ),
+            Counter::DropFragment,
+        ),
+        (
+            "v6 fragment, other address",
+            eth(ETH_IPV6, &ipv6(Ipv6Addr::LOCALHOST, 44, &cat(&[&frag6(6, 0, true), &tcp(443)]))),
+            Counter::PassFragment,
+        ),
+        (
+            "v6 UDP fragment, service address",
+            eth(ETH_IPV6, &ipv6(SERVICE_V6, 44, &cat(&[&frag6(17, 0, true), &[0; 8]]))),
+            Counter::PassNotTcp,
         ),
         ("ICMPv6", eth(ETH_IPV6, &ipv6(SERVICE_V6, 58, &tcp(443))), Counter::PassNotTcp),
         (
             "v6 TCP truncated",
             eth(ETH_IPV6, &ipv6(SERVICE_V6, 6, &tcp(443)[..10])),
-            Counter::PassMalformed,
+            Counter::DropUnsteerable,
         ),
         ("UDP", eth(ETH_IPV4, &ipv4_proto(SERVICE_V4, 17, &tcp(8080))), Counter::PassNotTcp),
         ("ARP", eth(0x0806, &[0u8; 28]), Counter::PassNotIp),
@@ -195,7 +324,7 @@ fn program_classifies_crafted_frames() {
     ];
     for (name, frame, expected) in cases {
         let (verdict, moved) = run_frame(&mut steering, &frame);
-        assert_eq!(verdict, XDP_PASS, "{name}: verdict");
+        assert_eq!(verdict, verdict_of(expected), "{name}: verdict");
         assert_eq!(moved, vec![expected], "{name}: counters");
     }
 }

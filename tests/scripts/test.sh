@@ -61,6 +61,13 @@ tests/scripts/appliance-e2e.sh >/tmp/netreaktor-appliance-e2e.log 2>&1 || {
 }
 grep -E 'PASS|total' /tmp/netreaktor-appliance-e2e.log | cut -c1-120
 
+step "fragments of a live connection: dropped by the steering program, never answered by the appliance's kernel"
+tests/scripts/fragment-guard-e2e.sh >/tmp/netreaktor-fragment-guard-e2e.log 2>&1 || {
+    cat /tmp/netreaktor-fragment-guard-e2e.log >&2
+    exit 1
+}
+grep -E 'PASS' /tmp/netreaktor-fragment-guard-e2e.log | cut -c1-200
+
 step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
 tests/scripts/mptcp-e2e.sh >/tmp/netreaktor-mptcp-e2e.log 2>&1 || {
     cat /tmp/netreaktor-mptcp-e2e.log >&2

@@ -65,8 +65,20 @@ impl Router {
     }
 }
 
-/// The destination address and TCP port of a TCP frame, if the headers are all there, and
-/// the token of an MP_JOIN SYN (options are read only on a SYN without ACK).
+/// The bytes after the extension headers of an unfragmented IPv6 packet (RFC 8200 §4): the
+/// TCP header of a segment that carries Hop-by-Hop, Routing or Destination Options headers.
+/// `None` for a fragment (docs/architecture.md, "Steering": fragments never reach a worker).
+fn ipv6_upper_layer<'a>(ip: &Ipv6Packet<&'a [u8]>) -> Option<&'a [u8]> {
+    let chain = ip.ext_headers().ok()?;
+    if chain.fragment.is_some() {
+        return None;
+    }
+    ip.payload().get(chain.len..)
+}
+
+/// The destination address and TCP port of a TCP frame, if the headers are all there (IPv6
+/// extension headers walked), and the token of an MP_JOIN SYN (options are read only on a SYN
+/// without ACK).
 fn destination(frame: &[u8]) -> Option<(SocketAddr, Option<u32>)> {
     let eth = EthernetFrame::new_checked(frame).ok()?;
     let (ip, segment) = match eth.ethertype() {
@@ -76,7 +88,7 @@ fn destination(frame: &[u8]) -> Option<(SocketAddr, Option<u32>)> {
         }
         EtherType::Ipv6 => {
             let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
-            (IpAddr::V6(ip.dst_addr()), ip.payload())
+            (IpAddr::V6(ip.dst_addr()), ipv6_upper_layer(&ip)?)
         }
         _ => return None,
     };

@@ -77,6 +77,55 @@ fn router_hands_origin_replies_to_the_port_owner() {
     assert_eq!(router.route(&[0u8; 3]), Route::Local, "garbage stays local (dropped there)");
 }
 
+/// `frame` (IPv6, from `frame_with`) with an 8-byte header of type `kind` (Hop-by-Hop or
+/// Destination Options, one PadN option) between the IPv6 and TCP headers (RFC 8200 §4.3,
+/// §4.6).
+fn with_v6_ext_header(mut frame: Vec<u8>, kind: u8) -> Vec<u8> {
+    const IP: usize = 14;
+    frame[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    let next = std::mem::replace(&mut frame[IP + 6], kind);
+    let len = u16::from_be_bytes([frame[IP + 4], frame[IP + 5]]) + 8;
+    frame[IP + 4..IP + 6].copy_from_slice(&len.to_be_bytes());
+    let at = IP + 40;
+    frame.splice(at..at, [next, 0, 1, 4, 0, 0, 0, 0]);
+    frame
+}
+
+#[test]
+fn router_walks_ipv6_extension_headers() {
+    let source: IpAddr = "fd00:10::1".parse().unwrap();
+    let router = Router::new(0, 2, source.into(), 40_000..=40_009);
+    let origin: SocketAddr = "[fd00:10::2]:8080".parse().unwrap();
+    let to = |port, kind| {
+        with_v6_ext_header(frame(origin, SocketAddr::new(source, port), TcpFlags::ACK), kind)
+    };
+    assert_eq!(router.route(&to(40_001, 0)), Route::Worker(1), "hop-by-hop");
+    assert_eq!(router.route(&to(40_001, 60)), Route::Worker(1), "destination options");
+    assert_eq!(router.route(&to(40_000, 60)), Route::Local);
+    let mut fragment = to(40_001, 44);
+    fragment[14 + 40 + 3] = 1; // Fragment header, M set: not routed by port.
+    assert_eq!(router.route(&fragment), Route::Local);
+}
+
+#[test]
+fn a_tcp_segment_behind_ipv6_extension_headers_is_handled() {
+    let now = Instant::ZERO;
+    let mut cfg = cfg(0, 1);
+    cfg.services[0].listen = vec!["[fd00:9::2]:80".parse().unwrap()];
+    let mut shard = Shard::new(cfg, now);
+    let client: SocketAddr = "[fd00:1::2]:5555".parse().unwrap();
+    let syn = frame(client, "[fd00:9::2]:80".parse().unwrap(), TcpFlags::SYN);
+    let syn = with_v6_ext_header(with_v6_ext_header(syn, 60), 0);
+    assert_eq!(shard.handle_frame(now, &syn, true), FrameOutcome::Handled);
+    let mut buf = [0u8; 2048];
+    let sent = shard.poll_frame(now, Side::Client, &mut buf).expect("a SYN/ACK");
+    let Ok(Frame::Tcp(reply)) = parse_frame(&buf[..sent.len], ChecksumPolicy::Verify) else {
+        panic!("a TCP reply");
+    };
+    assert_eq!(reply.tcp.flags, TcpFlags::SYN | TcpFlags::ACK);
+    assert_eq!(reply.tcp.dst_port, 5555);
+}
+
 #[test]
 fn a_shard_opens_origin_connections_from_its_own_ports_only() {
     let now = Instant::ZERO;

@@ -49,6 +49,12 @@ pub(super) fn claim_ihl(mut packet: Vec<u8>, ihl: u8) -> Vec<u8> {
     packet
 }
 
+/// `packet` (IPv4) with MF set: the first fragment of a larger datagram.
+pub(super) fn as_fragment(mut packet: Vec<u8>) -> Vec<u8> {
+    packet[6] |= 0x20;
+    packet
+}
+
 /// IPv4 header (IHL 5) with another protocol.
 pub(super) fn ipv4_proto(dst: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {
     let mut packet = ipv4(dst, 5, 0, payload);
@@ -78,4 +84,22 @@ pub(super) fn tcp(dst_port: u16) -> Vec<u8> {
     segment[12] = 5 << 4;
     segment[13] = 0x02;
     segment
+}
+
+/// An 8-byte IPv6 Hop-by-Hop, Destination Options or Routing header (RFC 8200 §4.3, §4.4,
+/// §4.6) with next header `next`; for a Routing header, byte 3 is Segments Left.
+pub(super) fn ext8(next: u8, byte3: u8) -> Vec<u8> {
+    vec![next, 0, 0, byte3, 0, 0, 0, 0]
+}
+
+/// An IPv6 Fragment header (RFC 8200 §4.5): `offset` in bytes (a multiple of 8), M flag.
+pub(super) fn frag6(next: u8, offset: u16, more: bool) -> Vec<u8> {
+    let field = offset | u16::from(more);
+    let [hi, lo] = field.to_be_bytes();
+    vec![next, 0, hi, lo, 0xde, 0xad, 0xbe, 0xef]
+}
+
+/// The concatenation of `parts`.
+pub(super) fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
 }

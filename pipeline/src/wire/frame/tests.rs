@@ -154,6 +154,47 @@ fn fragments_and_other_protocols_are_classified() {
     ));
 }
 
+/// `frame` (Ethernet + IPv6 without extension headers) with `headers` (a chain of extension
+/// headers whose last Next Header byte is a placeholder) put between the IPv6 and TCP headers.
+fn with_ext_headers(
+    mut frame: Vec<u8>,
+    first: u8,
+    mut headers: Vec<u8>,
+    last_next_at: usize,
+) -> Vec<u8> {
+    const IP: usize = 14;
+    headers[last_next_at] = std::mem::replace(&mut frame[IP + 6], first);
+    let added = u16::try_from(headers.len()).expect("a few headers");
+    let len = u16::from_be_bytes([frame[IP + 4], frame[IP + 5]]) + added;
+    frame[IP + 4..IP + 6].copy_from_slice(&len.to_be_bytes());
+    frame.splice(IP + 40..IP + 40, headers);
+    frame
+}
+
+/// RFC 8200 §4.3, §4.6: a segment behind Hop-by-Hop and Destination Options headers is the
+/// same segment; behind a Fragment header it is a fragment, refused.
+#[test]
+fn ipv6_extension_headers_are_walked_to_the_segment() {
+    let plain = TcpFrame {
+        ethernet: ethernet(EtherType::Ipv6),
+        ip: IpRepr::V6(ipv6()),
+        tcp: tcp(&[], b"behind the headers"),
+    };
+    let bytes = emit(&plain);
+    // Hop-by-Hop (8 bytes, PadN) -> Destination Options (16 bytes, PadN) -> TCP.
+    let mut chain = vec![60, 0, 1, 4, 0, 0, 0, 0];
+    chain.extend_from_slice(&[0, 1, 1, 12]);
+    chain.extend_from_slice(&[0; 12]);
+    let walked = with_ext_headers(bytes.clone(), 0, chain, 8);
+    let Ok(Frame::Tcp(got)) = parse_frame(&walked, ChecksumPolicy::Verify) else {
+        panic!("a TCP segment: {:?}", parse_frame(&walked, ChecksumPolicy::Verify));
+    };
+    assert_eq!(got.tcp, plain.tcp);
+    assert_eq!(got.ip.dst_addr(), plain.ip.dst_addr());
+    let fragment = with_ext_headers(bytes, 44, vec![0, 0, 0, 1, 0, 0, 0, 7], 0);
+    assert_eq!(parse_frame(&fragment, ChecksumPolicy::Verify), Err(FrameError::Fragment));
+}
+
 #[test]
 fn truncation_at_every_length_is_an_error_not_a_panic() {
     let mut opts = [0; 40];
