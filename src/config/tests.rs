@@ -292,7 +292,10 @@ fn defaults_map_to_pipeline_defaults() {
     let config = parse(BASE).expect("BASE is valid");
     assert_eq!(config.to_tcp_config(), TcpConfig::default());
     let pipeline = &config.pipelines.value[0];
-    assert_eq!(config.to_listener_config(pipeline), ListenerConfig::default());
+    // The reply queue is the appliance's own: two receive batches (`to_listener_config`).
+    let reply_queue = 2 * crate::worker::BATCH;
+    let want = ListenerConfig { reply_queue, ..ListenerConfig::default() };
+    assert_eq!(config.to_listener_config(pipeline), want);
 }
 
 #[test]
@@ -320,6 +323,7 @@ fn tunables_reach_the_pipeline_types() {
     assert_eq!((c.challenge_acks_per_sec, c.time_wait), (5, Duration::from_secs(30)));
     let l = config.to_listener_config(&config.pipelines.value[0]);
     assert_eq!((l.half_open_max, l.accept_backlog, l.syn_cookies), (0, 20, false));
+    assert!(l.reply_queue >= crate::worker::BATCH, "a batch of SYNs fits the reply queue");
 }
 
 /// `forward.origin_timeout` is each pipeline's own: its origin connections' user timeout.

@@ -42,7 +42,7 @@ use metrics::{LoopStats, WorkerMetrics};
 /// on the veth testbed 512 against 64 was 1.30 against 1.05 of HAProxy's download goodput,
 /// because every ACK sent also runs the peer's stack in the worker's `sendto`. Light load
 /// makes small batches, and ACKs as frequent as the engine's every-second-segment rule.
-const BATCH: usize = 512;
+pub(crate) const BATCH: usize = 512;
 
 /// The longest sleep: the stop flag is seen at least this often.
 const MAX_SLEEP: Duration = Duration::from_millis(10);
