@@ -13,11 +13,13 @@
 //! previous packet's: each side keeps its latest (address, MAC) pair in front of the table,
 //! so the steady state hashes nothing.
 //!
-//! The learnt table is bounded per side: when full, a new address replaces an arbitrary
-//! one (its hasher is keyed, so a peer cannot choose which). A flood of spoofed sources costs
-//! a bounded table and evicts learnt entries, which then fall back to the side's latest hop.
+//! The learnt table is bounded per side: when full, a new address replaces the one learnt
+//! first (first in, first out, in O(1): taking "any" key of a hash map instead scans past the
+//! slots earlier evictions emptied, which under a spoofed SYN flood cost a fifth of a worker).
+//! A flood of spoofed sources costs a bounded table and evicts learnt entries, which then
+//! fall back to the side's latest hop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::proxy::Side;
@@ -37,6 +39,8 @@ pub(crate) struct Link {
     /// Our address on each side (client, origin).
     ours: [EthernetAddress; 2],
     learnt: [HashMap<IpAddr, EthernetAddress, KeyedHasher>; 2],
+    /// Each side's learnt addresses in the order they were learnt: the next to evict first.
+    learnt_order: [VecDeque<IpAddr>; 2],
     /// Where the latest frame received on each side came from.
     latest: [Option<EthernetAddress>; 2],
     /// The latest (address, MAC) pair learnt or looked up on each side: the table's answer
@@ -51,6 +55,7 @@ impl Link {
         Link {
             ours: [EthernetAddress([0; 6]); 2],
             learnt: [HashMap::with_hasher(hasher), HashMap::with_hasher(hasher)],
+            learnt_order: [VecDeque::new(), VecDeque::new()],
             latest: [None; 2],
             recent: [None; 2],
             next_hops: HashMap::new(),
@@ -76,17 +81,18 @@ impl Link {
             return;
         }
         self.recent[i] = Some((src, mac));
-        let table = &mut self.learnt[i];
+        let (table, order) = (&mut self.learnt[i], &mut self.learnt_order[i]);
         if let Some(known) = table.get_mut(&src) {
             *known = mac;
             return;
         }
-        if table.len() >= LEARNT_MAX
-            && let Some(&evicted) = table.keys().next()
+        if order.len() >= LEARNT_MAX
+            && let Some(evicted) = order.pop_front()
         {
             table.remove(&evicted);
         }
         table.insert(src, mac);
+        order.push_back(src);
     }
 
     /// The next hop toward `dst` leaving by `side`, if any is known.
@@ -123,5 +129,39 @@ impl Link {
     pub(crate) fn heap_bytes(&self) -> usize {
         let entry = size_of::<IpAddr>() + size_of::<EthernetAddress>() + 1;
         self.learnt.iter().map(|t| t.capacity() * entry).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn addr(i: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))
+    }
+
+    /// A full table evicts the address learnt first, one per new address: the table stays
+    /// at its bound through a flood of sources, and a relearnt address keeps its place.
+    #[test]
+    fn a_full_table_evicts_the_address_learnt_first() {
+        let mut link = Link::new(KeyedHasher::new(&[3; 32]));
+        let mac = |i: u32| EthernetAddress([2, 0, 0, 0, (i >> 8) as u8, i as u8]);
+        let n = LEARNT_MAX as u32;
+        for i in 0..n + 10 {
+            link.learn(Side::Client, addr(i), mac(i));
+            // A second sender in between, so `recent` never answers for the table.
+            link.learn(Side::Client, addr(1), mac(1));
+        }
+        let i = side_index(Side::Client);
+        assert_eq!(link.learnt[i].len(), LEARNT_MAX);
+        assert_eq!(link.learnt_order[i].len(), LEARNT_MAX);
+        assert!(!link.learnt[i].contains_key(&addr(0)), "the first learnt went first");
+        assert!(!link.learnt[i].contains_key(&addr(2)));
+        assert_eq!(link.learnt[i].get(&addr(11)), Some(&mac(11)));
+        assert_eq!(link.learnt[i].get(&addr(n + 9)), Some(&mac(n + 9)));
+        // Address 1 was learnt second and evicted; relearnt at once, it is back.
+        assert_eq!(link.learnt[i].get(&addr(1)), Some(&mac(1)));
     }
 }
