@@ -571,3 +571,4 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
 
 mod families;
 mod health;
+mod reconfigure;
