@@ -47,6 +47,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         "xdp": xdp,
         "workers": workers,
         "mptcp": mptcp,
+        "reload": shared.reload.status(),
     });
     format!("{status}\n")
 }

@@ -63,8 +63,13 @@ pub(crate) struct WorkerMetrics {
     pub(crate) time_wait_reopened: AtomicU64,
     /// The kernel's `XDP_STATISTICS` of the worker's sockets, summed.
     pub(crate) socket_events: Cells<SocketEvent>,
+    /// The configuration generation the worker runs, set once it applied a reload's update
+    /// (`update.rs`); 0 until the first.
+    pub(crate) generation: AtomicU64,
+    /// The generation of an update the worker could not apply.
+    pub(crate) generation_refused: AtomicU64,
     /// Per origin of each pipeline (`origins.rs`).
-    pub(crate) origins: Box<[super::origins::OriginCells]>,
+    pub(crate) origins: super::origins::OriginSet,
 }
 
 /// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
@@ -303,13 +308,13 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     put(&m.handover_stall.sum_micros);
     put(&m.time_wait_entries);
     put(&m.time_wait_reopened);
-    for o in m.origins.iter() {
+    for o in m.origins.current().iter() {
         put(&o.attempts);
         o.failures.cells.iter().for_each(&mut put);
         put(&o.established);
     }
     // The up gauge is 1 or 0: the second origin is ejected.
-    if let Some(o) = m.origins.get(1) {
+    if let Some(o) = m.origins.current().get(1) {
         set(&o.up, 0);
     }
     m
