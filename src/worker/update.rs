@@ -4,7 +4,7 @@
 //! 10 ms: no lock and no allocation on its data path) and hands the services to its shard
 //! ([`Shard::reconfigure`](netreaktor_pipeline::shard::Shard::reconfigure)). It then
 //! publishes into the new origin cells, takes the new next-hop board if the origins' addresses
-//! changed, and says which generation it runs ([`WorkerMetrics::generation`]), which the
+//! changed, and says which generation it runs (`WorkerMetrics::generation`), which the
 //! control thread waits for before it reports the reload applied.
 
 use std::sync::Arc;

@@ -81,7 +81,8 @@ fn a_change_only_a_restart_makes_is_refused_and_nothing_changes() {
         new[0].origins = vec![addr("10.10.0.3:8080")];
         new
     };
-    let cases: [(fn(&mut ServiceConfig), &str); 4] = [
+    type Edit = fn(&mut ServiceConfig);
+    let cases: [(Edit, &str); 4] = [
         (|s| s.name = "other".into(), "name"),
         (|s| s.listen = vec![addr("10.9.0.2:81")], "listen"),
         (|s| s.listener.tcp.mss = 1200, "listener"),
