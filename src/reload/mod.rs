@@ -223,6 +223,13 @@ impl Reloader {
     }
 }
 
+impl Drop for Reloader {
+    /// The appliance stops: no reload outcome is left behind for its pid.
+    fn drop(&mut self) {
+        outcome::remove();
+    }
+}
+
 /// Loads and validates the file as `netreaktor check` does: `Err` holds its messages
 /// (`FILE:LINE:COLUMN: FIELD: MESSAGE`, or why it cannot be read).
 pub(crate) fn load_new(path: &Path) -> Result<Config, Vec<String>> {

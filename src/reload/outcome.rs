@@ -1,6 +1,7 @@
 //! The outcome of the last reload, in a file `netreaktor reload` reads: `RUN_DIR/reload-PID`
 //! (the lock directory of [`crate::lock`]), written whole and renamed into place. The
-//! appliance writes it at start (attempt 0) and after every reload.
+//! appliance writes it at start (attempt 0) and after every reload, and removes it when it
+//! stops.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,11 @@ pub(crate) struct Record {
 /// The file of the appliance with process id `pid`, in `dir`.
 pub(crate) fn path_in(dir: &Path, pid: u32) -> PathBuf {
     dir.join(format!("reload-{pid}"))
+}
+
+/// Removes this process's record (the appliance stops).
+pub(crate) fn remove() {
+    let _ = std::fs::remove_file(path_in(Path::new(RUN_DIR), std::process::id()));
 }
 
 /// Writes this process's record (a failure is logged: the reload itself stands).
