@@ -307,7 +307,7 @@ impl Appliance {
     /// Meanwhile copies the steering programs' counters for `/metrics` about once a second.
     /// A drain ends when no worker holds an unfinished connection, or after `drain_timeout`.
     /// When systemd set a watchdog, pings it while every worker progresses ([`Watchdog`]).
-    /// A SIGHUP reloads the configuration (not while draining: a drain ends the run).
+    /// A SIGHUP reloads the configuration (refused while draining: a drain ends the run).
     fn wait(&mut self, flags: &Flags, reloader: &mut Reloader, drain_timeout: Duration) -> bool {
         let (stop, drain) = (&*flags.stop, &*flags.drain);
         let mut copied = Instant::now();
@@ -333,8 +333,12 @@ impl Appliance {
                 stop.store(true, Ordering::Relaxed);
                 return true;
             }
-            if flags.reload.swap(false, Ordering::SeqCst) && !drain.load(Ordering::Relaxed) {
-                reloader.reload(&mut self.resolver);
+            if flags.reload.swap(false, Ordering::SeqCst) {
+                if drain.load(Ordering::Relaxed) {
+                    reloader.refuse("the appliance is draining");
+                } else {
+                    reloader.reload(&mut self.resolver);
+                }
             }
             self.resolver.tick();
             if copied.elapsed() >= Duration::from_secs(1) {

@@ -83,10 +83,21 @@ impl Reloader {
 
     /// Reloads the file; `resolver` is replaced when new origin addresses need next hops.
     pub(crate) fn reload(&mut self, resolver: &mut Resolver) -> Outcome {
-        self.attempts += 1;
         let file = self.path.display().to_string();
         info!(target: "netreaktor", config = %file, "SIGHUP: reloading the configuration");
-        let (outcome, message) = match self.try_reload(resolver) {
+        let result = self.try_reload(resolver);
+        self.conclude(result)
+    }
+
+    /// Refuses a reload without reading the file (`why`: the appliance is draining).
+    pub(crate) fn refuse(&mut self, why: &str) -> Outcome {
+        self.conclude(Err(vec![why.to_owned()]))
+    }
+
+    /// Logs, counts and reports what became of a reload.
+    fn conclude(&mut self, result: Result<String, Vec<String>>) -> Outcome {
+        self.attempts += 1;
+        let (outcome, message) = match result {
             Ok(message) => (Outcome::Applied, message),
             Err(reasons) => {
                 for reason in &reasons {
