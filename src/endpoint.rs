@@ -138,9 +138,9 @@ mod tests {
     fn readyz_is_503_while_a_pipeline_has_no_origin_up() {
         let mut shared = sample();
         shared.readiness = Arc::new(Readiness::new(Phase::Ready));
-        let pipeline = shared.workers[0].origins[0].pipeline.clone();
-        let cells = || shared.workers.iter().flat_map(|w| w.origins.iter());
-        for c in cells().filter(|c| c.pipeline == pipeline) {
+        let pipeline = shared.workers[0].origins.current()[0].pipeline.clone();
+        let sets: Vec<_> = shared.workers.iter().map(|w| w.origins.current()).collect();
+        for c in sets.iter().flat_map(|s| s.iter()).filter(|c| c.pipeline == pipeline) {
             c.up.store(0, Ordering::Relaxed);
         }
         let answer_now = || answer("GET", "/readyz", &shared);
@@ -148,7 +148,8 @@ mod tests {
         let body = format!("no origin up: pipeline {pipeline}\n");
         let want = Answer { status: 503, content_type: text, allow: None, body };
         assert_eq!(answer_now(), want);
-        cells().find(|c| c.pipeline == pipeline).expect("a cell").up.store(1, Ordering::Relaxed);
+        let mut cells = sets.iter().flat_map(|s| s.iter());
+        cells.find(|c| c.pipeline == pipeline).expect("a cell").up.store(1, Ordering::Relaxed);
         assert_eq!(answer_now().status, 200);
     }
 

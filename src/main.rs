@@ -9,7 +9,10 @@
 //!   `docs/configuration.md`), print a summary or every error with its line and column.
 //!
 //! - `netreaktor run -c FILE`: run the appliance (root): XDP steering, AF_XDP workers, the
-//!   `/metrics` endpoint; SIGINT or SIGTERM stops it cleanly.
+//!   `/metrics` endpoint; SIGINT or SIGTERM stops it cleanly, SIGHUP reloads `FILE`.
+//!
+//! - `netreaktor reload -c FILE`: make the appliance running with `FILE` reload it, and
+//!   print whether the reload was applied or refused.
 //!
 //! - `netreaktor completions SHELL`, `netreaktor man [COMMAND] [--dir DIR]`: shell completions
 //!   and man pages generated from this command line.
@@ -33,6 +36,7 @@ mod logs;
 mod metrics;
 mod neigh;
 mod notify;
+mod reload;
 mod run;
 mod status;
 mod telemetry;
@@ -87,7 +91,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the appliance until SIGINT or SIGTERM (needs root).
+    /// Run the appliance until SIGINT or SIGTERM (needs root); SIGHUP reloads the file.
     Run {
         /// The YAML configuration file.
         #[arg(short = 'c', long = "config")]
@@ -98,6 +102,13 @@ enum Command {
         /// Log lines as text or as JSON objects.
         #[arg(long, value_enum, default_value_t)]
         log_format: logs::LogFormat,
+    },
+    /// Reload the configuration of the appliance running with this file (SIGHUP), wait for the
+    /// outcome and print it (exit 0: applied, 1: refused, 2: none runs or no answer).
+    Reload {
+        /// The running appliance's configuration file (edited in place).
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
     },
     /// Print a shell completion script (e.g. `netreaktor completions bash >
     /// /etc/bash_completion.d/netreaktor`).
@@ -124,6 +135,7 @@ fn main() -> ExitCode {
         Command::Check { config } => Ok(check::run(&config)),
         Command::Run { config, log_level, log_format } => run::run(&config, log_level, log_format),
         Command::Status { config, metrics, json } => status::run(config.as_deref(), metrics, json),
+        Command::Reload { config } => reload::command::run(&config),
         Command::Completions { shell } => {
             cli_docs::completions(shell, Cli::command(), &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

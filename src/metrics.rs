@@ -15,6 +15,7 @@ pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::new();
     render_build(shared, &mut out);
     render_process(shared, &mut out);
+    shared.reload.render(&mut out);
     for metric in &METRICS {
         render_metric(shared, &mut out, metric);
     }
@@ -149,6 +150,7 @@ mod tests {
             readiness: Default::default(),
             build: crate::build_info::BUILD,
             process: crate::telemetry::ProcessSource::Live,
+            reload: Default::default(),
         }
     }
 

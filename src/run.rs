@@ -12,7 +12,8 @@
 //! the ones held may finish. SIGINT, a second signal or the drain's end stops the workers,
 //! detaches the programs (the interfaces are left as they were found), prints the final
 //! counters and exits 0. A worker that fails stops the
-//! others the same way, and the exit status is 1.
+//! others the same way, and the exit status is 1. SIGHUP reloads the configuration file
+//! ([`crate::reload`]; docs/operations.md, "Reload").
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -33,10 +34,12 @@ use crate::config::{self, Config, LoadError, LogLevel, XdpMode};
 use crate::lock::{self, InterfaceLock};
 use crate::logs::{self, LogFormat};
 use crate::notify::{self, Pulse, Watchdog};
+use crate::reload::{Reloader, Running};
 use crate::telemetry::{Readiness, Shared};
 use crate::worker::handoff::Handoff;
 use crate::worker::link::{NextHopBoard, Resolver};
 use crate::worker::metrics::WorkerMetrics;
+use crate::worker::update::ShardUpdate;
 use crate::worker::{self, Registration, Role, WorkerSpec};
 use crate::xdp::maps::OriginPorts;
 use crate::xdp::{AttachMode, SteerConfig, Steering};
@@ -71,9 +74,15 @@ pub(crate) fn run(
     }
     let stop = Arc::new(AtomicBool::new(false));
     let drain = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
     let readiness = Arc::new(Readiness::default());
     let drain_timeout = Duration::from(config.drain_timeout.0);
-    let flags = Flags { stop: Arc::clone(&stop), drain: Arc::clone(&drain), readiness };
+    let flags = Flags {
+        stop: Arc::clone(&stop),
+        drain: Arc::clone(&drain),
+        reload: Arc::clone(&reload),
+        readiness,
+    };
     watch_signals(flags.clone(), drain_timeout)?;
     let b = crate::build_info::BUILD;
     info!(
@@ -81,10 +90,18 @@ pub(crate) fn run(
         version = b.version, commit = b.commit, built = b.build_date, config = %file,
         pipelines = config.pipelines.value.len(), "starting"
     );
-    let mut appliance = Appliance::start(&config, &flags)?;
+    let (mut appliance, updates) = Appliance::start(&config, &flags)?;
     info!(target: "netreaktor", workers = appliance.workers.len(), config = %file, "ready");
     notify::ready(&format!("{} worker(s) running", appliance.workers.len()));
-    let failed = appliance.wait(&stop, &drain, drain_timeout);
+    let mut reloader = Reloader::new(Running {
+        path: path.to_owned(),
+        config,
+        sources: appliance.sources,
+        workers: updates.into_iter().zip(appliance.shared.workers.iter().cloned()).collect(),
+        state: Arc::clone(&appliance.shared.reload),
+        logs,
+    });
+    let failed = appliance.wait(&flags, &mut reloader, drain_timeout);
     notify::stopping("stopping");
     appliance.stop(&stop)?;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
@@ -97,6 +114,8 @@ struct Flags {
     stop: Arc<AtomicBool>,
     /// Drain: the workers refuse new connections.
     drain: Arc<AtomicBool>,
+    /// SIGHUP: reload the configuration file.
+    reload: Arc<AtomicBool>,
     /// What `/readyz` answers.
     readiness: Arc<Readiness>,
 }
@@ -104,14 +123,19 @@ struct Flags {
 /// SIGTERM drains (when `drain_timeout` is not zero): `/readyz` turns 503 first, so a load
 /// balancer polling it can withdraw the appliance, then new connections are refused and the
 /// ones held may finish; SIGINT, a second signal, or a zero `drain_timeout` stops at once
-/// (every connection reset).
+/// (every connection reset). SIGHUP asks the control thread to reload the configuration
+/// ([`crate::reload`]).
 fn watch_signals(flags: Flags, drain_timeout: Duration) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing signals")?;
-    let Flags { stop, drain, readiness } = flags;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("installing signals")?;
+    let Flags { stop, drain, reload, readiness } = flags;
     std::thread::Builder::new().name("nr-signals".into()).spawn(move || {
         for signal in signals.forever() {
+            if signal == SIGHUP {
+                reload.store(true, Ordering::SeqCst);
+                continue;
+            }
             let at_once = signal == SIGINT || drain_timeout.is_zero();
             if at_once || drain.load(Ordering::SeqCst) {
                 readiness.set_stopping();
@@ -140,14 +164,20 @@ struct Appliance {
     shared: Arc<Shared>,
     /// Keeps the origins' next hops the workers read.
     resolver: Resolver,
+    /// The origin-side sources the steering programs were loaded with.
+    sources: OriginSources,
     /// The interfaces' ownership locks, released last (when the appliance is dropped, after
     /// the programs are detached).
     _locks: Vec<InterfaceLock>,
 }
 
 impl Appliance {
-    fn start(config: &Config, flags: &Flags) -> anyhow::Result<Appliance> {
-        let Flags { stop, drain, readiness } = flags;
+    /// Starts the appliance; also returns each worker's update channel (for reloads).
+    fn start(
+        config: &Config,
+        flags: &Flags,
+    ) -> anyhow::Result<(Appliance, Vec<mpsc::Sender<ShardUpdate>>)> {
+        let Flags { stop, drain, readiness, .. } = flags;
         let client_if = config.interfaces.client.0.clone();
         let origin_if = config.interfaces.origin.0.clone();
         let split = client_if != origin_if;
@@ -185,6 +215,7 @@ impl Appliance {
             readiness: Arc::clone(readiness),
             build: crate::build_info::BUILD,
             process: crate::telemetry::ProcessSource::Live,
+            reload: Arc::default(),
         });
         let handoff = Handoff::new(workers).context("hand-off queues")?;
         let origins = config.to_services().into_iter().flat_map(|s| s.origins);
@@ -196,7 +227,10 @@ impl Appliance {
         let secret = secret()?;
         let (tx, rx) = mpsc::channel();
         let mut handles = Vec::new();
+        let mut updates = Vec::new();
         for (id, core) in config.cores.value.iter().enumerate() {
+            let (update_tx, update_rx) = mpsc::channel();
+            updates.push(update_tx);
             let spec = WorkerSpec {
                 id,
                 core: core.value.0 as usize,
@@ -223,11 +257,12 @@ impl Appliance {
                 },
                 idle_spin: Duration::from(config.idle_spin.0),
                 epoch,
+                updates: update_rx,
             };
             handles.push(worker::spawn(spec, tx.clone()).context("starting a worker")?);
         }
         let mut appliance =
-            Appliance { steering, workers: handles, shared, resolver, _locks: locks };
+            Appliance { steering, workers: handles, shared, resolver, sources, _locks: locks };
         if let Err(error) = appliance.register(&rx, workers) {
             stop.store(true, Ordering::Relaxed);
             let _ = appliance.stop(stop);
@@ -240,7 +275,7 @@ impl Appliance {
             return Err(error);
         }
         appliance.shared.readiness.set_ready();
-        Ok(appliance)
+        Ok((appliance, updates))
     }
 
     /// Puts every worker's sockets in the XSKMAPs.
@@ -272,7 +307,9 @@ impl Appliance {
     /// Meanwhile copies the steering programs' counters for `/metrics` about once a second.
     /// A drain ends when no worker holds an unfinished connection, or after `drain_timeout`.
     /// When systemd set a watchdog, pings it while every worker progresses ([`Watchdog`]).
-    fn wait(&mut self, stop: &AtomicBool, drain: &AtomicBool, drain_timeout: Duration) -> bool {
+    /// A SIGHUP reloads the configuration (refused while draining: a drain ends the run).
+    fn wait(&mut self, flags: &Flags, reloader: &mut Reloader, drain_timeout: Duration) -> bool {
+        let (stop, drain) = (&*flags.stop, &*flags.drain);
         let mut copied = Instant::now();
         let mut drain_started: Option<Instant> = None;
         let mut watchdog = Watchdog::from_env(Instant::now(), &self.pulses());
@@ -295,6 +332,13 @@ impl Appliance {
                 error!(target: "netreaktor", "a worker stopped; stopping");
                 stop.store(true, Ordering::Relaxed);
                 return true;
+            }
+            if flags.reload.swap(false, Ordering::SeqCst) {
+                if drain.load(Ordering::Relaxed) {
+                    reloader.refuse("the appliance is draining");
+                } else {
+                    reloader.reload(&mut self.resolver);
+                }
             }
             self.resolver.tick();
             if copied.elapsed() >= Duration::from_secs(1) {

@@ -47,6 +47,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         "xdp": xdp,
         "workers": workers,
         "mptcp": mptcp,
+        "reload": shared.reload.status(),
     });
     format!("{status}\n")
 }
@@ -228,7 +229,27 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         n(&m["potentially_failed"]),
         n(&m["reinjected_bytes"]),
     );
+    out += &reload_line(&s["reload"]);
     out
+}
+
+/// "Config: generation 2, reloads applied 1, refused 1; last: refused (MESSAGE)"; nothing
+/// from an appliance without reloads.
+fn reload_line(r: &Value) -> String {
+    if r.is_null() {
+        return String::new();
+    }
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let last = match (r["last_result"].as_str(), r["last_message"].as_str()) {
+        (Some(result), Some(message)) => format!("; last: {result} ({message})"),
+        _ => String::new(),
+    };
+    format!(
+        "Config: generation {}, reloads applied {}, refused {}{last}\n",
+        n(&r["generation"]),
+        n(&r["applied"]),
+        n(&r["refused"])
+    )
 }
 
 /// "none" or "3, mean 4.1 ms, p50 <= 5 ms, p99 <= 10 ms" (a bound past the last bucket: "> 10 s").
@@ -300,6 +321,8 @@ mod tests {
             "mptcp": {"connections_total": 5, "joins_accepted": 4,
                       "joins_refused": {"unknown_token": 2, "bad_hmac": 1, "subflow_limit": 0},
                       "fallbacks": {}, "potentially_failed": 1, "reinjected_bytes": 1000},
+            "reload": {"generation": 2, "applied": 1, "refused": 0, "last_at": 1_796_000_000u64,
+                       "last_result": "applied", "last_message": "reload applied: no change"},
         });
         let t = table("127.0.0.1:9100".parse().unwrap(), &s);
         assert!(t.contains("ready") && t.contains("srv0 native"), "{t}");
@@ -316,5 +339,8 @@ mod tests {
         let timings = "Timings: connection set-up 4, mean 0.2 ms, p50 <= 0.25 ms, p99 > 10 s; \
                        handover stalls none\n";
         assert!(t.contains(timings), "{t}");
+        let config = "Config: generation 2, reloads applied 1, refused 0; last: applied \
+                      (reload applied: no change)\n";
+        assert!(t.contains(config), "{t}");
     }
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod origins;
 mod process;
+pub(crate) mod reload;
 mod table;
 
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) build: BuildInfo,
     /// Where the `process_*` figures come from.
     pub(crate) process: ProcessSource,
+    /// Configuration reloads ([`reload`]).
+    pub(crate) reload: Arc<reload::ReloadState>,
 }
 
 /// The appliance's phase as a load balancer sees it through `/readyz`: ready only between the
@@ -219,6 +222,7 @@ pub(crate) fn sample() -> Shared {
             threads: 5,
             start_time_seconds: 1_796_000_000.25,
         }),
+        reload: Arc::default(),
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn render(shared: &Shared, out: &mut String) {
             kind.name()
         );
         for (i, w) in shared.workers.iter().enumerate() {
-            for o in w.origins.iter() {
+            for o in w.origins.current().iter() {
                 let labels =
                     format!("worker=\"{i}\",pipeline=\"{}\",origin=\"{}\"", o.pipeline, o.origin);
                 render_one(out, name, &labels, read, o);

@@ -69,8 +69,13 @@ pub(crate) struct WorkerMetrics {
     pub(crate) syns_dropped: Cells<SynDrop>,
     pub(crate) cookie_checks: Cells<CookieCheck>,
     pub(crate) half_open: AtomicU64,
+    /// The configuration generation the worker runs, set once it applied a reload's update
+    /// (`update.rs`); 0 until the first.
+    pub(crate) generation: AtomicU64,
+    /// The generation of an update the worker could not apply.
+    pub(crate) generation_refused: AtomicU64,
     /// Per origin of each pipeline (`origins.rs`).
-    pub(crate) origins: Box<[super::origins::OriginCells]>,
+    pub(crate) origins: super::origins::OriginSet,
 }
 
 /// Published [`Counts`] of reason family `E`: one cell per reason, in [`Reason::EACH`]
@@ -318,7 +323,7 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     put(&m.handover_stall.sum_micros);
     put(&m.time_wait_entries);
     put(&m.time_wait_reopened);
-    for o in m.origins.iter() {
+    for o in m.origins.current().iter() {
         put(&o.attempts);
         o.failures.cells.iter().for_each(&mut put);
         put(&o.established);
@@ -328,7 +333,7 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     syn_cells.into_iter().flat_map(|c| c.iter()).for_each(&mut put);
     put(&m.half_open);
     // The up gauge is 1 or 0: the second origin is ejected.
-    if let Some(o) = m.origins.get(1) {
+    if let Some(o) = m.origins.current().get(1) {
         set(&o.up, 0);
     }
     m

@@ -18,12 +18,13 @@ pub(crate) mod handoff;
 pub(crate) mod link;
 pub(crate) mod metrics;
 pub(crate) mod origins;
+pub(crate) mod update;
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as WallInstant};
 
@@ -95,6 +96,8 @@ pub(crate) struct WorkerSpec {
     pub(crate) idle_spin: Duration,
     /// The appliance's clock origin, shared by all workers.
     pub(crate) epoch: WallInstant,
+    /// Reloads' new configurations, taken between batches ([`update`]).
+    pub(crate) updates: Receiver<update::ShardUpdate>,
 }
 
 /// A socket the control thread puts in the steering program's XSKMAP.
@@ -165,6 +168,10 @@ struct Worker {
     stats: LoopStats,
     /// Publications so far (the socket counters are read on some of them).
     publications: u64,
+    /// Reloads' new configurations ([`update`]).
+    updates: Receiver<update::ShardUpdate>,
+    /// The origin cells it publishes into: its own handle of `metrics.origins`.
+    origins: Arc<[origins::OriginCells]>,
 }
 
 impl Worker {
@@ -214,7 +221,7 @@ impl Worker {
             shard: Worker::shard(spec.shard, now, [client_mac, origin_mac]),
             next_hops: (spec.next_hops, None),
             handoff: spec.handoff,
-            metrics: spec.metrics,
+            metrics: Arc::clone(&spec.metrics),
             stop: spec.stop,
             drain: spec.drain,
             draining: false,
@@ -228,6 +235,8 @@ impl Worker {
             epoch: spec.epoch,
             stats: LoopStats::default(),
             publications: 0,
+            updates: spec.updates,
+            origins: spec.metrics.origins.current(),
         })
     }
 
@@ -413,6 +422,7 @@ impl Worker {
     }
 
     fn publish(&mut self, now: Instant) {
+        self.take_updates();
         self.take_next_hops();
         if !self.draining && self.drain.load(Ordering::Relaxed) {
             self.draining = true;
@@ -423,7 +433,7 @@ impl Worker {
             self.metrics.unfinished.store(unfinished, Ordering::Relaxed);
         }
         self.metrics.publish_census(&self.shard.census());
-        self.metrics.publish_origins(&self.shard);
+        origins::publish_origins(&self.origins, &self.shard);
         origins::log_health(self.id, &mut self.shard);
         let reopened = self.shard.time_wait_stats(Side::Client).reused;
         self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);

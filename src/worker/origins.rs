@@ -5,8 +5,8 @@
 //! has its own picker), so every line and sample names its worker.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use netreaktor_pipeline::proxy::HealthChange;
 use netreaktor_pipeline::shard::{HealthEvent, OriginFailure, Shard};
@@ -43,11 +43,35 @@ impl OriginCells {
     }
 }
 
+/// A worker's origin cells as `/metrics` reads them. A reload replaces the set (the worker,
+/// once it runs the new origin list); the worker publishes into its own handle of the set, so
+/// it never takes this lock on its data path, and readers hold it only to clone the handle.
+#[derive(Debug, Default)]
+pub(crate) struct OriginSet(RwLock<Arc<[OriginCells]>>);
+
+impl OriginSet {
+    /// The cells in force.
+    pub(crate) fn current(&self) -> Arc<[OriginCells]> {
+        match self.0.read() {
+            Ok(cells) => Arc::clone(&cells),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts `cells` in force.
+    pub(crate) fn replace(&self, cells: Arc<[OriginCells]>) {
+        match self.0.write() {
+            Ok(mut current) => *current = cells,
+            Err(poisoned) => *poisoned.into_inner() = cells,
+        }
+    }
+}
+
 /// The cells of every origin of every pipeline, in configuration order (the order of
 /// [`Shard::origins`]).
 pub(crate) fn origin_cells<'a>(
     services: impl IntoIterator<Item = (&'a str, &'a [SocketAddr])>,
-) -> Box<[OriginCells]> {
+) -> Arc<[OriginCells]> {
     let each = services.into_iter().flat_map(|(name, origins)| {
         origins.iter().map(move |&origin| OriginCells::new(name, origin))
     });
@@ -56,19 +80,20 @@ pub(crate) fn origin_cells<'a>(
 
 impl WorkerMetrics {
     /// A worker's cells, with `origins` (from [`origin_cells`]).
-    pub(crate) fn with_origins(origins: Box<[OriginCells]>) -> WorkerMetrics {
-        WorkerMetrics { origins, ..WorkerMetrics::default() }
+    pub(crate) fn with_origins(origins: Arc<[OriginCells]>) -> WorkerMetrics {
+        WorkerMetrics { origins: OriginSet(RwLock::new(origins)), ..WorkerMetrics::default() }
     }
+}
 
-    /// Publishes the shard's per-origin counters and health.
-    pub(crate) fn publish_origins(&self, shard: &Shard) {
-        for (cells, report) in self.origins.iter().zip(shard.origins()) {
-            let s = report.stats;
-            cells.attempts.store(s.attempts, Ordering::Relaxed);
-            cells.failures.publish(&s.failures);
-            cells.established.store(s.established, Ordering::Relaxed);
-            cells.up.store(u64::from(report.up), Ordering::Relaxed);
-        }
+/// Publishes the shard's per-origin counters and health into `cells` (the worker's handle of
+/// its [`OriginSet`], in the shard's origin order).
+pub(crate) fn publish_origins(cells: &[OriginCells], shard: &Shard) {
+    for (cells, report) in cells.iter().zip(shard.origins()) {
+        let s = report.stats;
+        cells.attempts.store(s.attempts, Ordering::Relaxed);
+        cells.failures.publish(&s.failures);
+        cells.established.store(s.established, Ordering::Relaxed);
+        cells.up.store(u64::from(report.up), Ordering::Relaxed);
     }
 }
 
@@ -101,7 +126,8 @@ fn log_change(worker: usize, pipeline: &str, event: &HealthEvent) {
 /// elsewhere. `None` while each pipeline has an origin up somewhere.
 pub(crate) fn pipeline_without_origin_up(workers: &[Arc<WorkerMetrics>]) -> Option<String> {
     let mut pipelines: Vec<(&str, bool)> = Vec::new();
-    for cells in workers.iter().flat_map(|w| w.origins.iter()) {
+    let sets: Vec<Arc<[OriginCells]>> = workers.iter().map(|w| w.origins.current()).collect();
+    for cells in sets.iter().flat_map(|s| s.iter()) {
         let up = WorkerMetrics::get(&cells.up) == 1;
         match pipelines.iter_mut().find(|(name, _)| *name == cells.pipeline) {
             Some((_, any)) => *any |= up,
@@ -126,17 +152,18 @@ mod tests {
         };
         let workers = [worker(), worker()];
         assert_eq!(pipeline_without_origin_up(&workers), None);
-        let down = |w: usize, i: usize| workers[w].origins[i].up.store(0, Ordering::Relaxed);
+        let down =
+            |w: usize, i: usize| workers[w].origins.current()[i].up.store(0, Ordering::Relaxed);
         down(0, 0);
         down(0, 1);
         down(1, 0);
         assert_eq!(pipeline_without_origin_up(&workers), None, "web: b is up on worker 1");
         down(1, 1);
         assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("web"));
-        workers[0].origins[2].up.store(0, Ordering::Relaxed);
-        workers[1].origins[2].up.store(0, Ordering::Relaxed);
+        workers[0].origins.current()[2].up.store(0, Ordering::Relaxed);
+        workers[1].origins.current()[2].up.store(0, Ordering::Relaxed);
         assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("web"), "the first");
-        workers[1].origins[0].up.store(1, Ordering::Relaxed);
+        workers[1].origins.current()[0].up.store(1, Ordering::Relaxed);
         assert_eq!(pipeline_without_origin_up(&workers).as_deref(), Some("api"));
     }
 

@@ -21,6 +21,14 @@
 #      the refusing origin is ejected (the info log line, netreaktor_origin_up 0 for a worker
 #      that counted 3 refusals); 40 more connections all succeed and no ejecting worker makes
 #      another attempt to it (its refusal counters do not move: back-off 1m);
+#   m. for netreaktor: configuration reload. 50 concurrent MPTCP downloads (kernel client under
+#      mptcpize) run while the origin list is changed to a second origin (10.10.0.2:8082) and
+#      `netreaktor reload` is run: it exits 0, the log says what changed, none of the 50 is
+#      reset and all are byte-exact; new connections then reach the new origin (its
+#      origin_connections_established_total grows, the old origin's series are gone); a file
+#      with an unknown key is refused (exit 1, the check message logged at error,
+#      config_reloads_total{result="refused"}), and traffic still flows on the running
+#      configuration; a restart-only change (cores) is refused naming the field;
 #   h. for netreaktor: after a SIGKILL, the next start works and carries traffic;
 #   i. for netreaktor: while a download runs, a second `netreaktor run` with the same config
 #      exits non-zero naming the running instance's pid, and changes nothing: the download
@@ -82,6 +90,7 @@ LOG=$WORK/appliance.log
 ORIGIN_LOG=$WORK/origin.log
 APPLIANCE_PID=""
 ORIGIN_PID=""
+ORIGIN2_PID=""
 LOGS_SHOWN=""
 PASSED=""
 T0=$(date +%s.%N)
@@ -99,11 +108,12 @@ show_logs() {
 cleanup() {
     local rc=$?
     local pid
-    for pid in $APPLIANCE_PID $ORIGIN_PID; do
+    for pid in $APPLIANCE_PID $ORIGIN_PID $ORIGIN2_PID; do
         kill "$pid" 2>/dev/null || true
     done
     APPLIANCE_PID=""
     ORIGIN_PID=""
+    ORIGIN2_PID=""
     if ((rc != 0)); then
         show_logs
     fi
@@ -498,6 +508,91 @@ if [[ $APPLIANCE == netreaktor ]]; then
     [[ -z $l_ok ]] || say "PASS l: refusing origin ejected by worker(s) ${ejected_workers[*]} (worker:refusals), 40 + 40 connections verified, none tried it after its ejection ($(since "$t") s) $OUT"
     stop_appliance
     check_clean_after_stop
+fi
+
+# m. Reload while 50 MPTCP downloads run; then a bad file and a restart-only change refused.
+if [[ $APPLIANCE == netreaktor ]]; then
+    m_ok=1
+    old_origin="$AT_ORIGIN_ADDR:$AT_ORIGIN_PORT"
+    new_origin="$AT_ORIGIN_ADDR:8082"
+    ip netns exec "$AT_ORIGIN" python3 "$TRAFFIC" origin --listen "$new_origin" >"$WORK/origin2.log" 2>&1 &
+    ORIGIN2_PID=$!
+    at_wait_listen "$AT_ORIGIN" 8082
+    cp "$WORK/base.conf" "$WORK/live.conf"
+    start_appliance "$WORK/live.conf"
+    # Kernel MPTCP clients (mptcpize): $1 label, then `many` arguments; JSON left in $OUT.
+    m_many() {
+        local label=$1
+        shift
+        if ! at_client mptcpize run python3 "$TRAFFIC" many --connect "$SERVICE" "$@" >"$WORK/m.json" 2>&1; then
+            fail_step "m: $label: $(cat "$WORK/m.json")" || true
+            return 1
+        fi
+        OUT=$(cat "$WORK/m.json")
+    }
+    # The reload command's exit status and output: "RC OUTPUT".
+    m_reload() {
+        local out rc=0
+        out=$("$BIN" reload -c "$WORK/live.conf" 2>&1) || rc=$?
+        echo "$rc $out"
+    }
+    at_shape
+    t=$(date +%s.%N)
+    at_client mptcpize run python3 "$TRAFFIC" many --connect "$SERVICE" --count 50 \
+        --min-bytes 3000000 --max-bytes 4000000 --seed 81 >"$WORK/m-during.json" 2>&1 &
+    m_pid=$!
+    sleep 1 # the 50 connections are open and carrying data
+    metrics >"$WORK/metrics.m0" || fail "GET $METRICS_URL"
+    held=$(metric_sum netreaktor_connections_active "$WORK/metrics.m0")
+    sed -i -e "s/\"$old_origin\"/\"$new_origin\"/" "$WORK/live.conf"
+    applied=$(m_reload)
+    running=$(kill -0 "$m_pid" 2>/dev/null && echo "still running" || echo "finished")
+    rc=0
+    wait "$m_pid" || rc=$?
+    at_unshape
+    [[ $applied == "0 "*"reload applied"* ]] || fail_step "m: netreaktor reload: $applied" || m_ok=""
+    changed="reload applied: pipeline demo-http forward.origins [$old_origin] -> [$new_origin]"
+    grep -qF "$changed" "$LOG" || fail_step "m: no '$changed' line in the log" || m_ok=""
+    ((rc == 0)) || fail_step "m: downloads during the reload: $(cat "$WORK/m-during.json")" || m_ok=""
+    [[ $running == "still running" ]] || fail_step "m: the downloads ended before the reload" || m_ok=""
+    during=$(cat "$WORK/m-during.json")
+    m_many "after the reload" --count 20 --max-bytes 20000 --seed 82 || m_ok=""
+    metrics >"$WORK/metrics.m1" || fail "GET $METRICS_URL"
+    to_new=$(metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m1" "origin=\"$new_origin\"")
+    ((to_new >= 20)) || fail_step "m: $to_new connections established to $new_origin after the reload" || m_ok=""
+    if grep -q "origin=\"$old_origin\"" "$WORK/metrics.m1"; then
+        fail_step "m: the removed origin $old_origin still has series" || m_ok=""
+    fi
+    mptcp=$(metric_sum netreaktor_mptcp_connections_total "$WORK/metrics.m1")
+    ((mptcp >= 70)) || fail_step "m: only $mptcp MPTCP connections (kernel client under mptcpize)" || m_ok=""
+    generation=$(metric_sum netreaktor_config_generation "$WORK/metrics.m1")
+    ((generation == 2)) || fail_step "m: config generation $generation after one reload" || m_ok=""
+    # A file that does not load is refused; the running configuration stays.
+    cp "$WORK/live.conf" "$WORK/good.conf"
+    echo "bogus_key: 1" >>"$WORK/live.conf"
+    bad=$(m_reload)
+    [[ $bad == "1 "*"reload refused"*"bogus_key"* ]] || fail_step "m: a bad file: $bad" || m_ok=""
+    grep -q "ERROR.*reload refused: $WORK/live.conf:[0-9]*:[0-9]*: .*bogus_key" "$LOG" ||
+        fail_step "m: no error line with the check message for the bad file" || m_ok=""
+    m_many "after the refused reload" --count 20 --max-bytes 20000 --seed 83 || m_ok=""
+    metrics >"$WORK/metrics.m2" || fail "GET $METRICS_URL"
+    refused=$(metric_sum netreaktor_config_reloads_total "$WORK/metrics.m2" 'result="refused"')
+    ((refused == 1)) || fail_step "m: config_reloads_total{result=\"refused\"} is $refused" || m_ok=""
+    to_new2=$(metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m2" "origin=\"$new_origin\"")
+    ((to_new2 >= to_new + 20)) || fail_step "m: traffic after the refusal: $to_new -> $to_new2 to $new_origin" || m_ok=""
+    # A change only a restart makes is refused, naming the field.
+    sed -e 's/^cores: \[0, 1\]/cores: [0]/' "$WORK/good.conf" >"$WORK/live.conf"
+    restart=$(m_reload)
+    [[ $restart == "1 "*"cores: [0, 1] -> [0]: a restart is needed"* ]] ||
+        fail_step "m: a restart-only change: $restart" || m_ok=""
+    metrics >"$WORK/metrics.m3" || fail "GET $METRICS_URL"
+    generation=$(metric_sum netreaktor_config_generation "$WORK/metrics.m3")
+    ((generation == 2)) || fail_step "m: config generation $generation after two refusals" || m_ok=""
+    stop_appliance
+    check_clean_after_stop
+    kill "$ORIGIN2_PID" 2>/dev/null || true
+    ORIGIN2_PID=""
+    [[ -z $m_ok ]] || say "PASS m: origins [$old_origin] -> [$new_origin] reloaded while 50 MPTCP downloads ran ($held connections held at the reload; downloads $running then): ${applied#0 }; all 50 byte-exact, none reset $during; then 20 new connections reached $new_origin (established $to_new), $mptcp MPTCP connections in all; bad file refused (exit 1): ${bad#1 }; 20 more connections on the running configuration (established $to_new2); restart-only change refused (exit 1): ${restart#1 }; generation $generation ($(since "$t") s)"
 fi
 
 # h. A crash (SIGKILL: no clean-up at all) and a restart: the next start finds the interfaces

@@ -328,7 +328,8 @@ def cmd_reuse(args):
 def cmd_many(args):
     rng = random.Random(args.seed)
     modes = list(MODES) if args.mixed_modes else ["simple"]
-    jobs = [(rng.randint(0, args.max_bytes), rng.randint(0, args.max_bytes),
+    low = args.min_bytes
+    jobs = [(rng.randint(low, args.max_bytes), rng.randint(low, args.max_bytes),
              (args.seed * 100003 + i) & 0x7FFFFFFF, modes[i % len(modes)])
             for i in range(args.count)]
     results = [None] * args.count
@@ -528,6 +529,7 @@ def main():
     p.add_argument("--connect", required=True)
     p.add_argument("--count", type=int, default=200)
     p.add_argument("--max-bytes", type=int, default=2_000_000)
+    p.add_argument("--min-bytes", type=int, default=0, help="the least each way")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mixed-modes", action="store_true", help="cycle through all three modes")
     p.add_argument("--timeout", type=float, default=60)

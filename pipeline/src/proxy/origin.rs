@@ -53,6 +53,20 @@ impl Attempt {
     pub fn index(&self) -> usize {
         self.index
     }
+
+    /// This attempt as seen by a picker rebuilt with a new origin list
+    /// ([`OriginPicker::rebuilt`]): its origin is `moved` (`Some(new index)`) or was removed
+    /// (`None`: its outcome is reported to no origin). A retry goes on from the origin after
+    /// it in the new list (the first one when it was removed); the tries made still count.
+    pub fn moved(self, moved: Option<usize>, len: usize) -> Attempt {
+        match moved {
+            Some(index) => Attempt { index, start: index, offset: 0, tries: self.tries },
+            None => {
+                let last = len.saturating_sub(1);
+                Attempt { index: usize::MAX, start: last, offset: 0, tries: self.tries }
+            }
+        }
+    }
 }
 
 impl OriginPicker {
@@ -75,6 +89,28 @@ impl OriginPicker {
             max_tries: max_tries.max(1),
             changes: VecDeque::new(),
         })
+    }
+
+    /// A picker over a new origin list, for a configuration reload: an origin that stays
+    /// (same address) keeps its health state, a new one starts up (as in [`new`](Self::new)).
+    /// Also returns, per origin of `self`, its index in the new list (`None`: removed), for
+    /// [`Attempt::moved`]. `None` when `origins` is empty.
+    pub fn rebuilt(
+        &self,
+        origins: Vec<SocketAddr>,
+        max_tries: u32,
+        health: Option<HealthConfig>,
+    ) -> Option<(OriginPicker, Vec<Option<usize>>)> {
+        let mut picker = OriginPicker::new(origins, max_tries, health)?;
+        let moved: Vec<Option<usize>> =
+            self.origins.iter().map(|o| picker.origins.iter().position(|n| n == o)).collect();
+        for (old, new) in moved.iter().enumerate() {
+            if let (Some(new), Some(h)) = (new, self.health.get(old)) {
+                picker.health[*new] = *h;
+            }
+        }
+        picker.next = self.next % picker.origins.len();
+        Some((picker, moved))
     }
 
     /// The origin servers, in order.

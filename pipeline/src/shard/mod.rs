@@ -29,6 +29,7 @@
 //! - `ports.rs`: origin-side source ports and their reuse from TIME-WAIT;
 //! - `mptcp.rs`: MP_CAPABLE and MP_JOIN handshakes, tokens, pending joins;
 //! - `origins.rs`: per-origin counters and passive health reports;
+//! - `reconfigure.rs`: a new configuration of the running services (a reload);
 //! - `lifecycle.rs`: what follows any input to a splice (settle, census), reaping it;
 //! - `replies.rs`: stateless RSTs and their queues;
 //! - `table.rs`: the splices by slot and 4-tuple, their timers and transmit queues;
@@ -47,6 +48,7 @@ mod mptcp;
 mod origins;
 mod output;
 mod ports;
+mod reconfigure;
 mod replies;
 mod route;
 mod stats;
@@ -69,6 +71,7 @@ pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use link::ETHERNET_HEADER_LEN;
 pub use origins::{HealthEvent, OriginReport, OriginStats};
 pub use output::ShardTransmit;
+pub use reconfigure::ReconfigureError;
 pub use route::{Route, Router};
 pub use stats::{Census, MptcpCounters, ShardStats, SynStats};
 pub use telemetry::{
@@ -114,6 +117,8 @@ pub struct Shard {
     workers: u16,
     origin_sources: OriginSources,
     origin_ports: std::ops::RangeInclusive<u16>,
+    /// The origin connections' config, before each service's origin timeout.
+    origin_tcp: Config,
     checksums: ChecksumPolicy,
     services: Vec<Service>,
     /// Each listener and its service's index.
@@ -184,6 +189,7 @@ impl Shard {
             workers: cfg.workers.max(1),
             origin_sources: cfg.origin_sources,
             origin_ports: cfg.origin_ports.clone(),
+            origin_tcp: cfg.origin_tcp,
             checksums: cfg.checksums,
             services,
             listeners,

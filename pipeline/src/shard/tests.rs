@@ -620,4 +620,5 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
 
 mod families;
 mod health;
+mod reconfigure;
 mod syns;

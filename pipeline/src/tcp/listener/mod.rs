@@ -231,6 +231,29 @@ impl Listener {
         }
     }
 
+    /// Its configuration.
+    pub fn config(&self) -> &ListenerConfig {
+        &self.cfg
+    }
+
+    /// Replaces the limits of a running listener (a configuration reload): `half_open_max`,
+    /// `accept_backlog` and `syn_cookies` apply from the next segment; connections it holds
+    /// keep theirs. Returns false, changing nothing, when `cfg` differs otherwise (the
+    /// connections' `tcp`, `reply_queue`, `synack_retries`: a new listener is needed).
+    pub fn set_limits(&mut self, cfg: ListenerConfig) -> bool {
+        let same = ListenerConfig {
+            half_open_max: self.cfg.half_open_max,
+            accept_backlog: self.cfg.accept_backlog,
+            syn_cookies: self.cfg.syn_cookies,
+            ..cfg
+        };
+        if same != self.cfg {
+            return false;
+        }
+        self.cfg = cfg;
+        true
+    }
+
     /// The address and port listened on.
     pub fn local(&self) -> SocketAddr {
         self.local
