@@ -400,12 +400,15 @@ impl Connection {
         self.end == Some(MptcpEnd::Closed)
     }
 
-    /// Whether nothing more will pass at the data level: both DATA_FINs exchanged and
-    /// acknowledged (the subflows' own FIN exchanges go on, bounded by FIN-WAIT-2 and
-    /// TIME-WAIT, like a TCP connection's TIME-WAIT), or every subflow CLOSED or in
-    /// TIME-WAIT. A connection over no longer counts toward `max_connections`.
+    /// Whether nothing more will pass on any subflow: every subflow CLOSED or in TIME-WAIT
+    /// (or, after our fast close, with only its RST left to send). After a clean exchange
+    /// of DATA_FINs the subflows still close with their own FINs (RFC 8684 §3.3.3), and a
+    /// subflow FIN is retransmitted until acknowledged or the subflow gives up (RFC 9293
+    /// §3.8.1, §3.8.3 R2): the connection is not over before that, or the client's subflow
+    /// would wait in FIN-WAIT-2 for a FIN that was lost. It no longer counts toward
+    /// `max_connections` once its streams are done ([`streams_done`](Self::streams_done)).
     pub fn ended(&self) -> bool {
-        self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
+        self.subflows.iter().flatten().all(Subflow::ended)
     }
 
     /// The last handover stall, once. A handover begins when a subflow is found potentially
