@@ -206,6 +206,7 @@ fn count_end(
             potentially_failed: s.potentially_failed,
             reinjected_bytes: s.reinjected_bytes,
             subflows_closed: s.subflows_closed,
+            longest_stall: m.longest_handover_stall(),
         }
     });
     Some(ShardEvent::Ended { client, service: e.service, origin, duration, end, moved, mptcp })

@@ -144,6 +144,8 @@ pub struct Connection {
     recent_gaps: VecDeque<(Instant, Duration)>,
     /// A finished handover stall not taken yet.
     handover_stall: Option<Duration>,
+    /// The longest finished handover stall.
+    longest_stall: Option<Duration>,
     /// The time of the latest input or timeout (for work done without a time parameter,
     /// such as a checksum failure found when the owner consumes data).
     clock: Instant,
@@ -196,6 +198,7 @@ impl Connection {
             handover: None,
             recent_gaps: VecDeque::new(),
             handover_stall: None,
+            longest_stall: None,
             clock: now,
             stats: MptcpStats::default(),
         };
@@ -420,6 +423,12 @@ impl Connection {
     /// behind the other path's queue makes a later one.
     pub fn take_handover_stall(&mut self) -> Option<Duration> {
         self.handover_stall.take()
+    }
+
+    /// The longest handover stall of the connection so far (each one is also given once by
+    /// [`take_handover_stall`](Self::take_handover_stall)).
+    pub fn longest_handover_stall(&self) -> Option<Duration> {
+        self.longest_stall
     }
 
     /// Whether both byte streams are complete: the peer's DATA_FIN arrived and was read, and

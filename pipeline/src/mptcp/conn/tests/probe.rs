@@ -111,3 +111,14 @@ fn an_answered_probe_puts_the_subflow_back_in_use() {
     assert_eq!(h.transmit(), [], "no probe once it answered");
     assert_eq!(h.conn.stats().probe_bytes, probes);
 }
+
+/// The handover's stall, the data level's gap from the data going out to its DATA_ACK
+/// through subflow 1 (failover at 400 ms, acknowledged 10 ms later): given once for the
+/// histogram, and kept as the connection's longest for its end log (docs/operations.md).
+#[test]
+fn the_handover_stall_is_given_once_and_kept_as_the_longest() {
+    let (mut h, _, _) = failed_primary();
+    assert_eq!(h.conn.take_handover_stall(), Some(ms(410)));
+    assert_eq!(h.conn.take_handover_stall(), None, "once");
+    assert_eq!(h.conn.longest_handover_stall(), Some(ms(410)));
+}
