@@ -208,7 +208,7 @@ pub(crate) const METRICS: [Metric; 43] = [
     .shown(Timing("connection_setup")),
     histogram(
         "mptcp_handover_stall_seconds",
-        "Data-level stalls across a subflow's failure or end, last progress to next",
+        "Per handover, the longest time DATA_ACK did not advance with data outstanding",
         |m| &m.handover_stall,
     )
     .shown(Timing("handover_stall")),

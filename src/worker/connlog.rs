@@ -178,10 +178,16 @@ impl ConnLog {
                 worker, pipeline, %client, %origin, duration_s, bytes_to_origin, bytes_to_client,
                 end, subflows = m.subflows, subflows_closed = m.subflows_closed,
                 stalls = m.potentially_failed, reinjected = m.reinjected_bytes,
+                handover_stall_ms = %stall_millis(m.longest_stall),
                 "MPTCP connection ended"
             ),
         }
     }
+}
+
+/// The longest handover stall in milliseconds to the tenth, `-` when none was measured.
+fn stall_millis(stall: Option<Duration>) -> String {
+    stall.map_or_else(|| "-".into(), |d| format!("{:.1}", d.total_micros() as f64 / 1000.0))
 }
 
 /// A duration in seconds, to the millisecond.
@@ -302,6 +308,7 @@ mod tests {
                 potentially_failed: 1,
                 reinjected_bytes: 1400,
                 subflows_closed: 1,
+                longest_stall: Some(Duration::from_micros(27_460)),
             };
             log.event(at(0), ended(1000, None));
             log.event(at(1), ended(1001, Some(m)));
@@ -320,7 +327,7 @@ mod tests {
                 " INFO netreaktor: MPTCP connection ended worker=3 pipeline=\"api\" \
                  client=10.1.0.2:1001 origin=10.10.0.2:8080 duration_s=2.5 bytes_to_origin=10 \
                  bytes_to_client=2000000 end=\"origin_unreachable\" subflows=2 subflows_closed=1 \
-                 stalls=1 reinjected=1400",
+                 stalls=1 reinjected=1400 handover_stall_ms=27.5",
                 " INFO netreaktor: connection end lines suppressed (log.connections.per_second) \
                  worker=3 suppressed=2 per_second=2",
             ]

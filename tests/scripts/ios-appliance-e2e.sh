@@ -7,7 +7,8 @@
 #   1. --ios 13 (v0 only): a download and an upload over v0 with a cellular join (B=1),
 #      byte-exact;
 #   2. --ios 13, Wi-Fi blackholed at the router mid-download: it completes byte-exact over
-#      cellular; the stall printed;
+#      cellular; the stall the client measured agrees with the appliance's
+#      netreaktor_mptcp_handover_stall_seconds observation for it (within 10% or 3 ms);
 #   3. --ios 11 (v0, 3 MP_CAPABLE SYNs, gives up MPTCP on the C flag): v0, byte-exact;
 #   4. --ios 15, two connections: both v0 (v0 works here, so nothing is learnt);
 #   5. --ios 16: v1 with a join, byte-exact (v1 beside v0 on one appliance);
@@ -113,11 +114,41 @@ fi
 MPTCP_CONNS=$((MPTCP_CONNS + 2))
 
 # 2. A Wi-Fi cut mid-download on v0.
+# The appliance's handover stall histogram (count and sum over every worker), as "COUNT SUM_MS".
+stall_histogram() {
+    at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null | awk '
+        $1 ~ /^netreaktor_mptcp_handover_stall_seconds_count/ { n += $2 }
+        $1 ~ /^netreaktor_mptcp_handover_stall_seconds_sum/ { s += $2 }
+        END { printf "%d %.3f\n", n, s * 1000 }'
+}
+# Whether the client's stall $1 and the appliance's $2 (ms) agree: within 10% of the
+# client's, or 3 ms at LAN RTT (docs/operations.md, netreaktor_mptcp_handover_stall_seconds).
+stalls_agree() {
+    python3 -c 'import sys
+c, a = float(sys.argv[1]), float(sys.argv[2])
+sys.exit(0 if abs(a - c) <= max(0.1 * c, 3.0) else 1)' "$1" "$2"
+}
+read -r stall_n0 stall_ms0 <<<"$(stall_histogram)"
 CUT="ip netns exec $AT_ROUTER sh -c 'nft add table inet cut_wifi; nft add chain inet cut_wifi b \"{ type filter hook forward priority 0; policy accept; }\"; nft add rule inet cut_wifi b iifname r-wifi drop; nft add rule inet cut_wifi b oifname r-wifi drop'"
 if run_step ios13-cut --ios 13 --service interactive handover -t $((TIME + 2)) --cut-at 1 \
     --cut-cmd "$CUT"; then
     expect ios13-cut version v0
     say "     stall $(conns ios13-cut max_stall_ms) ms, reinjected $(conns ios13-cut reinjected_bytes) bytes"
+    # The appliance's figure for the same handover: the histogram's sum over this step,
+    # when exactly one handover was observed in it (workers publish their metrics within
+    # a second).
+    sleep 1.5
+    read -r stall_n1 stall_ms1 <<<"$(stall_histogram)"
+    client_ms=$(conns ios13-cut max_stall_ms)
+    appliance_ms=$(python3 -c 'import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))' "$stall_ms1" "$stall_ms0")
+    handovers=$((stall_n1 - stall_n0))
+    if ((handovers != 1)); then
+        fail "ios13-cut: $handovers handovers observed by the appliance, want 1 to compare stalls"
+    elif stalls_agree "$client_ms" "$appliance_ms"; then
+        pass "ios13-cut: stall agrees: client $client_ms ms, appliance $appliance_ms ms"
+    else
+        fail "ios13-cut: stall disagrees: client $client_ms ms, appliance $appliance_ms ms (want within 10% or 3 ms)"
+    fi
 fi
 at_restore wifi
 MPTCP_CONNS=$((MPTCP_CONNS + 1))

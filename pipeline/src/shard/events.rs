@@ -57,4 +57,7 @@ pub struct HandoverSummary {
     pub reinjected_bytes: u64,
     /// Subflows reset or closed before the connection ended.
     pub subflows_closed: u64,
+    /// Its longest handover stall, if a handover was measured (the figure the
+    /// `netreaktor_mptcp_handover_stall_seconds` histogram observed, docs/operations.md).
+    pub longest_stall: Option<Duration>,
 }

@@ -99,6 +99,13 @@ impl Shard {
             self.push_event(ended);
             self.forget_token(slot);
         }
+        // RFC 8684 §3.2: a join names its connection by token, and a connection that ended
+        // at the data level takes no join. Its subflows may close for a while yet (their
+        // FINs retransmitted, FIN-WAIT-2): the token is free for a new connection now.
+        let mptcp_over = self.table.get(slot).and_then(|e| e.splice.client().mptcp());
+        if mptcp_over.is_some_and(|m| m.end().is_some()) {
+            self.forget_token(slot);
+        }
         self.table.touch(slot);
     }
 
@@ -206,6 +213,7 @@ fn count_end(
             potentially_failed: s.potentially_failed,
             reinjected_bytes: s.reinjected_bytes,
             subflows_closed: s.subflows_closed,
+            longest_stall: m.longest_handover_stall(),
         }
     });
     Some(ShardEvent::Ended { client, service: e.service, origin, duration, end, moved, mptcp })

@@ -144,6 +144,8 @@ pub struct Connection {
     recent_gaps: VecDeque<(Instant, Duration)>,
     /// A finished handover stall not taken yet.
     handover_stall: Option<Duration>,
+    /// The longest finished handover stall.
+    longest_stall: Option<Duration>,
     /// The time of the latest input or timeout (for work done without a time parameter,
     /// such as a checksum failure found when the owner consumes data).
     clock: Instant,
@@ -196,6 +198,7 @@ impl Connection {
             handover: None,
             recent_gaps: VecDeque::new(),
             handover_stall: None,
+            longest_stall: None,
             clock: now,
             stats: MptcpStats::default(),
         };
@@ -400,12 +403,15 @@ impl Connection {
         self.end == Some(MptcpEnd::Closed)
     }
 
-    /// Whether nothing more will pass at the data level: both DATA_FINs exchanged and
-    /// acknowledged (the subflows' own FIN exchanges go on, bounded by FIN-WAIT-2 and
-    /// TIME-WAIT, like a TCP connection's TIME-WAIT), or every subflow CLOSED or in
-    /// TIME-WAIT. A connection over no longer counts toward `max_connections`.
+    /// Whether nothing more will pass on any subflow: every subflow CLOSED or in TIME-WAIT
+    /// (or, after our fast close, with only its RST left to send). After a clean exchange
+    /// of DATA_FINs the subflows still close with their own FINs (RFC 8684 §3.3.3), and a
+    /// subflow FIN is retransmitted until acknowledged or the subflow gives up (RFC 9293
+    /// §3.8.1, §3.8.3 R2): the connection is not over before that, or the client's subflow
+    /// would wait in FIN-WAIT-2 for a FIN that was lost. It no longer counts toward
+    /// `max_connections` once its streams are done ([`streams_done`](Self::streams_done)).
     pub fn ended(&self) -> bool {
-        self.end == Some(MptcpEnd::Closed) || self.subflows.iter().flatten().all(Subflow::ended)
+        self.subflows.iter().flatten().all(Subflow::ended)
     }
 
     /// The last handover stall, once. A handover begins when a subflow is found potentially
@@ -417,6 +423,12 @@ impl Connection {
     /// behind the other path's queue makes a later one.
     pub fn take_handover_stall(&mut self) -> Option<Duration> {
         self.handover_stall.take()
+    }
+
+    /// The longest handover stall of the connection so far (each one is also given once by
+    /// [`take_handover_stall`](Self::take_handover_stall)).
+    pub fn longest_handover_stall(&self) -> Option<Duration> {
+        self.longest_stall
     }
 
     /// Whether both byte streams are complete: the peer's DATA_FIN arrived and was read, and

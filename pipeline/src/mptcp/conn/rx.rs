@@ -149,6 +149,7 @@ impl Connection {
             h.gap = h.gap.max(gap);
             if self.snd_una.wrapping_sub(h.until) as i64 >= 0 {
                 self.handover_stall = Some(h.gap);
+                self.longest_stall = self.longest_stall.max(Some(h.gap));
                 self.handover = None;
             }
         }

@@ -42,6 +42,11 @@ impl Map {
 /// often than this (a LAN RTT of a fraction of a millisecond would flood a dead path).
 pub(super) const PROBE_FLOOR: Duration = Duration::from_millis(20);
 
+/// The longest probe interval: unanswered probes back off, each interval twice the last,
+/// up to this (docs/architecture.md, "Failover"), so an idle connection with a dead subflow
+/// costs a probe every few seconds, not one every RTT until its idle timeout.
+pub(super) const PROBE_CAP: Duration = Duration::from_secs(2);
+
 /// A subflow's failover state (RFC 8684 §3.3.6 "potentially failed"; the policy is left to
 /// the implementation). Transitions, all in [`Subflow::retire_acked`] and
 /// `Connection::after_input`:
@@ -49,8 +54,14 @@ pub(super) const PROBE_FLOOR: Duration = Duration::from_millis(20);
 /// ```text
 ///   Active --(data outstanding, no ACK for the failover time)--------> Failed
 ///   Failed --(an ACK of new data: a probe or retransmission answered)-> Active
-///   Failed --(probe due, another subflow usable: one segment resent)-> Failed
+///   Failed --(probe due, another subflow usable: one segment resent,
+///             the next interval doubled up to PROBE_CAP)-------------> Failed
+///   Failed --(new data for the connection: the interval back to one
+///             base interval, the next probe at most that far off)-----> Failed
 /// ```
+///
+/// The backoff keeps an idle connection cheap; the reset on new data keeps a path's return
+/// noticed within about one of its RTTs while the connection carries traffic.
 ///
 /// A failed subflow is the scheduler's last choice until it shows life, whether or not it
 /// holds data: a new burst of data does not try it first. Backup subflows follow the same
@@ -59,8 +70,9 @@ pub(super) const PROBE_FLOOR: Duration = Duration::from_millis(20);
 pub(super) enum Health {
     /// Usable for new data by its rank (non-backup, then backup).
     Active,
-    /// Potentially failed; its first unacknowledged segment is resent at `next_probe`.
-    Failed { next_probe: Instant },
+    /// Potentially failed; its first unacknowledged segment is resent at `next_probe`,
+    /// after `probes` unanswered probes since the last reset of the backoff.
+    Failed { next_probe: Instant, probes: u32 },
 }
 
 /// A subflow.
@@ -168,32 +180,47 @@ impl Subflow {
     /// Marks it potentially failed (RFC 8684 §3.3.6); its first probe is due one probe
     /// interval from `now`.
     pub(super) fn fail(&mut self, now: Instant) {
-        self.health = Health::Failed { next_probe: now + self.probe_interval() };
+        self.health = Health::Failed { next_probe: now + self.probe_interval(0), probes: 0 };
+    }
+
+    /// New data for the connection: a failed subflow's probing restarts from one base
+    /// interval, so its return is seen within about one RTT while there is traffic.
+    pub(super) fn reset_probing(&mut self, now: Instant) {
+        if let Health::Failed { next_probe, probes } = self.health
+            && probes > 0
+        {
+            let soon = now + self.probe_interval(0);
+            self.health = Health::Failed { next_probe: next_probe.min(soon), probes: 0 };
+        }
     }
 
     /// When a failed subflow's next probe is due.
     pub(super) fn probe_deadline(&self) -> Option<Instant> {
         match self.health {
-            Health::Failed { next_probe } if !self.ended() => Some(next_probe),
+            Health::Failed { next_probe, .. } if !self.ended() => Some(next_probe),
             _ => None,
         }
     }
 
     /// Probes a failed subflow whose probe is due by `now`: its first unacknowledged segment
-    /// goes out again at once (no backoff, no congestion response), so the first ACK after
-    /// the path returns shows progress; the next probe is one interval later. Returns the
-    /// bytes resent.
+    /// goes out again at once (no congestion response), so the first ACK after the path
+    /// returns shows progress; the next probe is one interval later, the interval doubling
+    /// with every unanswered probe up to [`PROBE_CAP`]. Returns the bytes resent.
     pub(super) fn probe(&mut self, now: Instant) -> u64 {
-        if self.probe_deadline().is_none_or(|at| at > now) {
+        let Health::Failed { next_probe, probes } = self.health else { return 0 };
+        if self.ended() || next_probe > now {
             return 0;
         }
-        self.health = Health::Failed { next_probe: now + self.probe_interval() };
+        let probes = probes.saturating_add(1);
+        self.health = Health::Failed { next_probe: now + self.probe_interval(probes), probes };
         self.tcp.resend_first_segment() as u64
     }
 
-    /// The probe interval: its smoothed RTT, at least [`PROBE_FLOOR`].
-    fn probe_interval(&self) -> Duration {
-        self.srtt().max(PROBE_FLOOR)
+    /// The probe interval after `probes` unanswered probes: its smoothed RTT, at least
+    /// [`PROBE_FLOOR`], doubled per probe, at most [`PROBE_CAP`].
+    fn probe_interval(&self, probes: u32) -> Duration {
+        let base = self.srtt().max(PROBE_FLOOR);
+        base.saturating_mul(1u64 << probes.min(16)).min(PROBE_CAP.max(base))
     }
 
     /// Whether it can carry new data (established, not closing).

@@ -69,6 +69,11 @@ impl Connection {
             if sent == 0 {
                 return;
             }
+            // New data: failed subflows are probed from one base interval again (`subflow.rs`,
+            // `Health`), so a path's return is noticed within about its RTT during traffic.
+            for s in self.subflows.iter_mut().flatten() {
+                s.reset_probing(now);
+            }
             if start == self.snd_una {
                 // Nothing was outstanding: the data-level timer starts now, not at the last
                 // acknowledgement (an idle connection would time out at once).

@@ -158,6 +158,27 @@ fn transfer_survives_dropped_segments() {
     assert!(p.a.stats().fast_recoveries > 0);
 }
 
+/// An idle connection whose buffers hold data (the receiver does not read) runs no release
+/// timer: nothing can drain them before a segment or a read, which arm it again. A read
+/// that drains the receive buffer frees it one period after the last segment.
+#[test]
+fn buffers_holding_data_run_no_release_timer() {
+    let mut p = Pair::new(Config::default());
+    let data = pattern(10_000);
+    p.a.send(&data);
+    p.run(Duration::from_secs(5), |p| p.a.send_queued() == 0);
+    p.run(Duration::from_secs(2), |_| false);
+    assert!(p.b.heap_bytes() > 0, "unread data keeps its storage");
+    assert_eq!(p.b.timers.get(Timer::Release), None, "no timer for storage in use");
+    assert_eq!(p.a.heap_bytes(), 0, "the drained send buffer was released");
+    let mut got = Vec::new();
+    drain(&mut p.b, &mut got);
+    assert_eq!(got, data);
+    assert!(p.b.timers.get(Timer::Release).is_some(), "the read armed it");
+    p.run(Duration::from_secs(2), |_| false);
+    assert_eq!(p.b.heap_bytes(), 0, "released after the read");
+}
+
 #[test]
 fn an_idle_established_connection_holds_no_buffer_memory() {
     let mut p = Pair::new(Config::default());

@@ -169,22 +169,40 @@ impl Connection {
         }
     }
 
-    /// Frees the buffers that are drained; a buffer still holding data is looked at again
-    /// one period later.
-    fn on_release(&mut self, now: Instant) {
+    /// Frees the buffers that are drained. A buffer still holding data is not looked at
+    /// again on a schedule: only a segment (an ACK draining the send buffer) or the user's
+    /// read (draining the receive buffer) can drain it, and both arm the timer again.
+    fn on_release(&mut self, _now: Instant) {
         self.snd.buf.release_if_drained();
         self.rcv.reasm.release_if_drained();
-        self.arm_release(now);
     }
 
-    /// Arms the release timer while storage is allocated (called after every segment).
+    /// Arms the release timer when a buffer holds storage and no data (called after every
+    /// segment): an idle connection with data still unacknowledged or unread runs no timer
+    /// for its buffers.
     pub(super) fn arm_release(&mut self, now: Instant) {
         let Some(after) = self.cfg.buffer_release else {
             return;
         };
-        if self.heap_bytes() > 0 && self.timers.get(Timer::Release).is_none() {
+        if self.drained_storage() && self.timers.get(Timer::Release).is_none() {
             self.timers.set(Timer::Release, now + after);
         }
+    }
+
+    /// Arms the release timer after the user drained the receive buffer: one period after
+    /// the last segment, the latest use the connection knows a time for (a read takes none).
+    pub(super) fn arm_release_after_read(&mut self) {
+        self.arm_release(self.last_heard);
+    }
+
+    /// Whether a buffer holds storage but no data: what the release timer would free.
+    fn drained_storage(&self) -> bool {
+        let snd = self.snd.buf.is_empty() && self.snd.buf.allocated_bytes() > 0;
+        let reasm = &self.rcv.reasm;
+        let rcv = reasm.readable_len() == 0
+            && reasm.held_ranges().next().is_none()
+            && reasm.allocated_bytes() > 0;
+        snd || rcv
     }
 
     fn linger_reason(&self) -> CloseReason {

@@ -49,6 +49,9 @@ impl Connection {
         if n > 0 && self.state.can_receive() {
             self.maybe_window_update();
         }
+        if n > 0 && self.state != State::Closed {
+            self.arm_release_after_read();
+        }
         n
     }
 

@@ -77,3 +77,28 @@ fn both_data_fins_acknowledged_close_the_connection_and_its_subflows() {
     assert_eq!(h.conn.end(), Some(MptcpEnd::Closed));
     assert_eq!(h.transmit(), [(0, Seg::ours(FIN | ACK, 0, 0, h.peer_dsn(1)))]);
 }
+
+/// RFC 9293 §3.8.1, §3.10.4: after the clean end, a subflow's FIN is retransmitted until
+/// acknowledged, and the connection is not over (its owner would drop the subflow, leaving
+/// the client in FIN-WAIT-2) before every subflow is CLOSED or in TIME-WAIT.
+#[test]
+fn a_lost_subflow_fin_after_the_clean_end_is_retransmitted() {
+    let mut h = Harness::new(MptcpConfig::default());
+    h.conn.close(h.now);
+    h.transmit();
+    let map = DssMapping::data_fin_only(h.peer_dsn(0), true);
+    let dss = Dss::mapping_only(map).with_data_ack(h.our_dsn(1), true).with_data_fin();
+    h.deliver(0, &Seg::ack(0, 0).dss(dss));
+    assert_eq!(h.conn.end(), Some(MptcpEnd::Closed));
+    let data_ack = h.peer_dsn(1);
+    let fin = || (0, Seg::ours(FIN | ACK, 0, 0, data_ack));
+    assert_eq!(h.transmit(), [fin()], "lost");
+    assert!(!h.conn.ended(), "the subflow's FIN is not acknowledged");
+    assert_eq!(h.fire(), ms(300), "the subflow's RTO");
+    assert_eq!(h.transmit(), [fin()], "sent again");
+    assert_eq!(h.fire(), ms(600), "backed off");
+    assert_eq!(h.transmit(), [fin()]);
+    assert!(!h.conn.ended());
+    h.deliver(0, &Seg::new(FIN | ACK, 0, 1).dss(Dss::data_ack_only(h.our_dsn(1), true)));
+    assert!(h.conn.ended(), "TIME-WAIT once the client's FIN acknowledged ours");
+}

@@ -1,6 +1,7 @@
 //! A potentially failed subflow (RFC 8684 §3.3.6) between bursts: out of the scheduler's
-//! first choice until it shows life, probed every max(SRTT, 20 ms) meanwhile, back in use at
-//! the first acknowledgement of new data (docs/architecture.md, "Failover").
+//! first choice until it shows life, probed meanwhile from max(SRTT, 20 ms) on with a backoff
+//! up to 2 s that new data resets, back in use at the first acknowledgement of new data
+//! (docs/architecture.md, "Failover").
 
 use super::harness::*;
 use crate::mptcp::conn::MptcpConfig;
@@ -31,17 +32,53 @@ fn failed_primary() -> (Harness, u8, Seg) {
 }
 
 /// The failed subflow's first unacknowledged segment goes out again, with its mapping, one
-/// probe interval (its SRTT, 100 ms) after the failover, and again one interval later; the
-/// bytes are counted, and nothing else is sent.
+/// probe interval (its SRTT, 100 ms) after the failover, and again twice that later (the
+/// backoff); the bytes are counted, and nothing else is sent.
 #[test]
-fn a_failed_subflow_is_probed_every_srtt_with_its_first_segment() {
+fn a_failed_subflow_is_probed_after_one_srtt_with_its_first_segment() {
     let (mut h, _, first) = failed_primary();
     assert_eq!(h.fire(), ms(90), "100 ms after the failover");
     assert_eq!(h.transmit(), [(0, first.clone())], "the probe: the same segment");
-    assert_eq!(h.fire(), ms(100));
+    assert_eq!(h.fire(), ms(200), "backed off");
     assert_eq!(h.transmit(), [(0, first)]);
     assert_eq!(h.conn.stats().probe_bytes, 2000);
     assert_eq!(h.conn.stats().potentially_failed, 1);
+}
+
+/// Runs the timers for `span`; returns how many probes the failed subflow 0 sent.
+fn probes_over(h: &mut Harness, span: crate::time::Duration) -> u64 {
+    let (before, end) = (h.conn.stats().probe_bytes, h.now + span);
+    while h.conn.poll_timeout().is_some_and(|at| at <= end) {
+        h.fire();
+        h.transmit();
+    }
+    h.now = end;
+    (h.conn.stats().probe_bytes - before) / 1000
+}
+
+/// An idle connection whose primary is dead costs almost nothing: unanswered probes back off
+/// (100, 200, 400, 800, 1600 ms, then every 2 s), about 33 probes in a minute where one
+/// every SRTT would be 600.
+#[test]
+fn probes_back_off_over_a_long_idle_period() {
+    let (mut h, _, _) = failed_primary();
+    let probes = probes_over(&mut h, ms(60_000));
+    assert!((25..=40).contains(&probes), "{probes} probes in 60 s");
+    assert_eq!(h.conn.stats().potentially_failed, 1);
+}
+
+/// New data resets the backoff: after a long idle period the next probe is due within one
+/// SRTT of the burst, so a returning path is noticed about one RTT into the traffic.
+#[test]
+fn new_data_resets_the_probe_backoff() {
+    let (mut h, id, _) = failed_primary();
+    probes_over(&mut h, ms(10_000));
+    h.conn.send(&pattern(500));
+    let out = h.transmit();
+    assert!(out.iter().all(|(sub, _)| *sub == id), "the burst on subflow 1: {out:?}");
+    let probes = h.conn.stats().probe_bytes;
+    assert!(probes_over(&mut h, ms(100)) >= 1, "a probe within one SRTT of the burst");
+    assert!(h.conn.stats().probe_bytes > probes);
 }
 
 /// A new burst while the failed subflow is idle at the data level (its data DATA_ACKed
@@ -73,4 +110,15 @@ fn an_answered_probe_puts_the_subflow_back_in_use() {
     h.advance(ms(500));
     assert_eq!(h.transmit(), [], "no probe once it answered");
     assert_eq!(h.conn.stats().probe_bytes, probes);
+}
+
+/// The handover's stall, the data level's gap from the data going out to its DATA_ACK
+/// through subflow 1 (failover at 400 ms, acknowledged 10 ms later): given once for the
+/// histogram, and kept as the connection's longest for its end log (docs/operations.md).
+#[test]
+fn the_handover_stall_is_given_once_and_kept_as_the_longest() {
+    let (mut h, _, _) = failed_primary();
+    assert_eq!(h.conn.take_handover_stall(), Some(ms(410)));
+    assert_eq!(h.conn.take_handover_stall(), None, "once");
+    assert_eq!(h.conn.longest_handover_stall(), Some(ms(410)));
 }
