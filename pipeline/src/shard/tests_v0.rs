@@ -284,6 +284,16 @@ fn v0_third_ack(port: u16, our_isn: u32, key_b: u64) -> Vec<u8> {
     segment(client(port), service, (TcpFlags::ACK, ISN + 1, our_isn + 1), &option)
 }
 
+/// A v1 third ACK (RFC 8684 §3.1: both keys) from `port`, of the SYN,ACK whose ISN was
+/// `our_isn` and whose key was `key_b`.
+fn v1_third_ack(port: u16, our_isn: u32, key_b: u64) -> Vec<u8> {
+    let capable = MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_b);
+    let mut option = vec![0u8; capable.buffer_len()];
+    capable.emit(&mut option);
+    let service = SERVICE.parse().unwrap();
+    segment(client(port), service, (TcpFlags::ACK, ISN + 1, our_isn + 1), &option)
+}
+
 /// RFC 4987 §3.6 with v0: the cookie keeps the version, and the v0 third ACK (both keys)
 /// completes the handshake. A v0 handshake completed by data under a cookie has no client
 /// key: plain TCP, counted `v0_key_lost` (docs/architecture.md, "MPTCP v0").
@@ -308,12 +318,7 @@ fn under_syn_cookies_a_v1_third_ack_completes_mptcp() {
     let mut shard = cookie_shard();
     let (isn, synack) = syn(&mut shard, 6000, &V1_SYN);
     assert_eq!(synack[0][..4], [0x1e, 0x0c, 0x01, 0x01]);
-    let capable =
-        MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_of(&synack[0]));
-    let mut option = vec![0u8; capable.buffer_len()];
-    capable.emit(&mut option);
-    let service = SERVICE.parse().unwrap();
-    let ack = segment(client(6000), service, (TcpFlags::ACK, ISN + 1, isn + 1), &option);
+    let ack = v1_third_ack(6000, isn, key_of(&synack[0]));
     shard.handle_frame(Instant::ZERO, &ack, true);
     assert_eq!(shard.stats().mptcp.fallback.total(), 0, "{:?}", shard.stats().mptcp.fallback);
     assert_eq!(shard.stats().mptcp.connections, 1);
@@ -331,12 +336,7 @@ fn a_cookie_ack_is_taken_by_the_worker_that_answered_the_syn() {
     };
     let (mut answering, mut other) = (shard(0), shard(1));
     let (isn, synack) = syn(&mut answering, 6000, &V1_SYN);
-    let capable =
-        MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_of(&synack[0]));
-    let mut option = vec![0u8; capable.buffer_len()];
-    capable.emit(&mut option);
-    let service = SERVICE.parse().unwrap();
-    let ack = segment(client(6000), service, (TcpFlags::ACK, ISN + 1, isn + 1), &option);
+    let ack = v1_third_ack(6000, isn, key_of(&synack[0]));
     assert_eq!(other.handle_frame(Instant::ZERO, &ack, false), FrameOutcome::NotHere);
     assert_eq!(answering.handle_frame(Instant::ZERO, &ack, false), FrameOutcome::Handled);
     assert_eq!(answering.stats().mptcp.fallback.total(), 0);
@@ -348,12 +348,7 @@ fn a_cookie_ack_is_taken_by_the_worker_that_answered_the_syn() {
 fn a_third_ack_in_the_other_version_is_not_the_handshake_answered() {
     let mut shard = cookie_shard();
     let (isn, synack) = syn(&mut shard, 6000, &v0_syn_option());
-    let capable =
-        MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_of(&synack[0]));
-    let mut option = vec![0u8; capable.buffer_len()];
-    capable.emit(&mut option);
-    let service = SERVICE.parse().unwrap();
-    let ack = segment(client(6000), service, (TcpFlags::ACK, ISN + 1, isn + 1), &option);
+    let ack = v1_third_ack(6000, isn, key_of(&synack[0]));
     shard.handle_frame(Instant::ZERO, &ack, true);
     assert_eq!(shard.stats().mptcp.connections, 0);
     assert_eq!(shard.stats().mptcp.fallback.get(Fallback::VersionMismatch), 1);
@@ -387,14 +382,8 @@ fn a_join_refused_for_a_v0_connection_gets_a_plain_rst() {
         let (isn, synack) = syn(&mut shard, port, &option);
         let key_b = key_of(&synack[0]);
         let v0 = option[2] == 0;
-        let third = if v0 {
-            v0_third_ack(port, isn, key_b)
-        } else {
-            let capable = MpCapable::ack(MptcpVersion::V1, MpCapableFlags::HMAC_SHA, KEY_A, key_b);
-            let mut o = vec![0u8; capable.buffer_len()];
-            capable.emit(&mut o);
-            segment(client(port), SERVICE.parse().unwrap(), (TcpFlags::ACK, ISN + 1, isn + 1), &o)
-        };
+        let third =
+            if v0 { v0_third_ack(port, isn, key_b) } else { v1_third_ack(port, isn, key_b) };
         shard.handle_frame(Instant::ZERO, &third, true);
         assert_eq!(shard.stats().mptcp.connections, 1);
         sent(&mut shard, Side::Client);

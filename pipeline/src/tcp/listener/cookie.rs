@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{DropReason, Listener, ListenerOutcome, Reply, ReplyOptions};
 use crate::tcp::conn::Connection;
 use crate::tcp::hooks::{SynAckOptions, SynNote};
-use crate::tcp::syncookie::{SynState, cookie_tsval};
+use crate::tcp::syncookie::{CookieError, SynState, cookie_tsval};
 use crate::time::Instant;
 use crate::wire::tcp::{TcpFlags, TcpRepr};
 
@@ -78,8 +78,6 @@ impl Listener {
         }
     }
 
-    /// An ACK in LISTEN: a connection if it carries a valid cookie, else a RST
-    /// (RFC 9293 §3.10.7.2 "second, check for an ACK").
     /// Whether `seg`, an ACK in LISTEN, carries a cookie this listener issued and still
     /// accepts (RFC 4987 §3.6). Changes nothing and counts nothing: for an owner that must
     /// tell its own cookies from another listener's before handing the segment on.
@@ -97,11 +95,25 @@ impl Listener {
         if !self.cfg.syn_cookies || !ack_only || local != self.local {
             return false;
         }
-        let tsecr = seg.options.timestamps().filter(|_| self.cfg.tcp.timestamps).map(|t| t.1);
-        let (client_isn, our_isn) = (seg.seq_number - 1usize, seg.ack_number - 1usize);
-        self.cookies.decode(now, local, remote, client_isn, our_isn, tsecr).is_ok()
+        self.decode_cookie(now, local, remote, seg).is_ok()
     }
 
+    /// The SYN's state from the cookie the ACK `seg` returns (its acknowledgment number minus
+    /// one is our ISN, its sequence number minus one the client's, its TSecr the option bits).
+    fn decode_cookie(
+        &self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) -> Result<SynState, CookieError> {
+        let tsecr = seg.options.timestamps().filter(|_| self.cfg.tcp.timestamps).map(|t| t.1);
+        let (client_isn, our_isn) = (seg.seq_number - 1usize, seg.ack_number - 1usize);
+        self.cookies.decode(now, local, remote, client_isn, our_isn, tsecr)
+    }
+
+    /// An ACK in LISTEN: a connection if it carries a valid cookie, else a RST
+    /// (RFC 9293 §3.10.7.2 "second, check for an ACK").
     pub(super) fn cookie_ack(
         &mut self,
         now: Instant,
@@ -109,10 +121,7 @@ impl Listener {
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
     ) -> ListenerOutcome {
-        let tsecr = seg.options.timestamps().filter(|_| self.cfg.tcp.timestamps).map(|t| t.1);
-        let client_isn = seg.seq_number - 1usize;
-        let our_isn = seg.ack_number - 1usize;
-        let Ok(syn) = self.cookies.decode(now, local, remote, client_isn, our_isn, tsecr) else {
+        let Ok(syn) = self.decode_cookie(now, local, remote, seg) else {
             self.stats.cookies_invalid += 1;
             return self.reset(Reply::reset_for(local, remote, seg));
         };
