@@ -76,11 +76,6 @@ ip netns exec "$AT_ORIGIN" "$BENCH" server --tcp -l "$AT_ORIGIN_ADDR:$AT_ORIGIN_
 ORIGIN_PID=$!
 at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
 
-# The sum of metric $1's series whose labels contain $2 (default: all) in file $3.
-metric() {
-    awk -v m="$1" -v l="${2:-}" '$1 ~ "^"m"(\\{|$)" && index($1, l) { s += $2 } END { print s + 0 }' "$3"
-}
-
 # One peer's run: $1 peer; its server already started. Writes $WORK/$1.env for the report.
 measure() {
     local peer=$1 rc=0 proto pids=() sent
@@ -129,8 +124,8 @@ measure() {
 flood_accounting() {
     local name labels key before after
     while read -r key name labels; do
-        before=$(metric "$name" "$labels" "$WORK/netreaktor.before")
-        after=$(metric "$name" "$labels" "$WORK/netreaktor.after")
+        before=$(at_metric_sum "$name" "$WORK/netreaktor.before" "$labels")
+        after=$(at_metric_sum "$name" "$WORK/netreaktor.after" "$labels")
         echo "$key=$((${after%.*} - ${before%.*}))"
     done <<'LIST'
 xdp_seen netreaktor_xdp_frames_total interface="srv0"

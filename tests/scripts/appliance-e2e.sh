@@ -223,17 +223,9 @@ check_clean_after_stop() {
 
 metrics() { at_appliance curl -sf --max-time 5 "$METRICS_URL"; }
 
-# Sum of the samples of metric $1 in file $2 whose labels match the regex $3 (default any).
-metric_sum() {
-    awk -v name="$1" -v want="${3:-}" '
-        { split($1, parts, "{") }
-        parts[1] == name && $1 ~ want { sum += $NF }
-        END { printf "%d\n", sum }' "$2"
-}
-
 # Redirected frames counted by the steering program on the client-facing interface, in
 # metrics file $1.
-redirected() { metric_sum netreaktor_xdp_frames_total "$1" "interface=\"$AT_CLIENT_IF\",verdict=\"redirected\""; }
+redirected() { at_metric_sum netreaktor_xdp_frames_total "$1" "interface=\"$AT_CLIENT_IF\",verdict=\"redirected\""; }
 
 # GET /readyz: "STATUS BODY" (the body's newline dropped).
 readyz() {
@@ -327,15 +319,15 @@ if [[ $APPLIANCE == netreaktor ]]; then
     # connection are answered with a RST (RFC 9293 §3.10.7.2) and counted as unmatched.
     drops=""
     for reason in malformed checksum; do
-        before=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.before" "reason=\"$reason\"")
-        after=$(metric_sum netreaktor_frames_dropped_total "$WORK/metrics.after" "reason=\"$reason\"")
+        before=$(at_metric_sum netreaktor_frames_dropped_total "$WORK/metrics.before" "reason=\"$reason\"")
+        after=$(at_metric_sum netreaktor_frames_dropped_total "$WORK/metrics.after" "reason=\"$reason\"")
         drops+=" $reason +$((after - before))"
         if ((after <= before)); then
             fail_step "c: frames_dropped_total{reason=\"$reason\"} did not grow ($before -> $after)" || c_ok=""
         fi
     done
-    before=$(metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.before")
-    after=$(metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.after")
+    before=$(at_metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.before")
+    after=$(at_metric_sum netreaktor_unmatched_segments_total "$WORK/metrics.after")
     drops+=" unmatched (answered with RST) +$((after - before))"
     if ((after <= before)); then
         fail_step "c: unmatched_segments_total did not grow ($before -> $after)" || c_ok=""
@@ -411,8 +403,8 @@ fi
 if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.end" || fail "GET $METRICS_URL"
     for w in 0 1; do
-        frames=$(metric_sum netreaktor_frames_received_total "$WORK/metrics.end" "worker=\"$w\"")
-        conns=$(metric_sum netreaktor_connections_accepted_total "$WORK/metrics.end" "worker=\"$w\"")
+        frames=$(at_metric_sum netreaktor_frames_received_total "$WORK/metrics.end" "worker=\"$w\"")
+        conns=$(at_metric_sum netreaktor_connections_accepted_total "$WORK/metrics.end" "worker=\"$w\"")
         ((frames > 0 && conns > 0)) ||
             fail_step "g: worker $w: frames_received_total $frames, connections_accepted_total $conns" || true
         say "g: worker $w received $frames frames, accepted $conns connections"
@@ -424,7 +416,7 @@ if [[ $APPLIANCE == netreaktor ]]; then
     for family in netreaktor_build_info process_resident_memory_bytes netreaktor_afxdp_socket_events_total; do
         grep -q "^$family[{ ]" "$WORK/metrics.end" || fail_step "g: no $family in /metrics" || true
     done
-    rss=$(metric_sum process_resident_memory_bytes "$WORK/metrics.end")
+    rss=$(at_metric_sum process_resident_memory_bytes "$WORK/metrics.end")
     say "g: /metrics passes promtool; resident memory $rss bytes"
 fi
 
@@ -482,8 +474,8 @@ if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.l1" || fail "GET $METRICS_URL"
     ejected_workers=()
     for w in 0 1; do
-        refused=$(metric_sum netreaktor_origin_connect_failures_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels,reason=\"refused\"")
-        up=$(metric_sum netreaktor_origin_up "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
+        refused=$(at_metric_sum netreaktor_origin_connect_failures_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels,reason=\"refused\"")
+        up=$(at_metric_sum netreaktor_origin_up "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
         if ((refused >= 3)); then
             ((up == 0)) || fail_step "l: worker $w counted $refused refusals and still has origin_up $up" || l_ok=""
             ejected_workers+=("$w:$refused")
@@ -500,8 +492,8 @@ if [[ $APPLIANCE == netreaktor ]]; then
     metrics >"$WORK/metrics.l2" || fail "GET $METRICS_URL"
     for entry in "${ejected_workers[@]}"; do
         w=${entry%%:*}
-        attempts1=$(metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
-        attempts2=$(metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l2" "worker=\"$w\",$dead_labels")
+        attempts1=$(at_metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l1" "worker=\"$w\",$dead_labels")
+        attempts2=$(at_metric_sum netreaktor_origin_connect_attempts_total "$WORK/metrics.l2" "worker=\"$w\",$dead_labels")
         ((attempts1 == attempts2)) ||
             fail_step "l: worker $w ejected the origin yet tried it again ($attempts1 -> $attempts2)" || l_ok=""
     done
@@ -543,7 +535,7 @@ if [[ $APPLIANCE == netreaktor ]]; then
     m_pid=$!
     sleep 1 # the 50 connections are open and carrying data
     metrics >"$WORK/metrics.m0" || fail "GET $METRICS_URL"
-    held=$(metric_sum netreaktor_connections_active "$WORK/metrics.m0")
+    held=$(at_metric_sum netreaktor_connections_active "$WORK/metrics.m0")
     sed -i -e "s/\"$old_origin\"/\"$new_origin\"/" "$WORK/live.conf"
     applied=$(m_reload)
     running=$(kill -0 "$m_pid" 2>/dev/null && echo "still running" || echo "finished")
@@ -558,14 +550,14 @@ if [[ $APPLIANCE == netreaktor ]]; then
     during=$(cat "$WORK/m-during.json")
     m_many "after the reload" --count 20 --max-bytes 20000 --seed 82 || m_ok=""
     metrics >"$WORK/metrics.m1" || fail "GET $METRICS_URL"
-    to_new=$(metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m1" "origin=\"$new_origin\"")
+    to_new=$(at_metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m1" "origin=\"$new_origin\"")
     ((to_new >= 20)) || fail_step "m: $to_new connections established to $new_origin after the reload" || m_ok=""
     if grep -q "origin=\"$old_origin\"" "$WORK/metrics.m1"; then
         fail_step "m: the removed origin $old_origin still has series" || m_ok=""
     fi
-    mptcp=$(metric_sum netreaktor_mptcp_connections_total "$WORK/metrics.m1")
+    mptcp=$(at_metric_sum netreaktor_mptcp_connections_total "$WORK/metrics.m1")
     ((mptcp >= 70)) || fail_step "m: only $mptcp MPTCP connections (kernel client under mptcpize)" || m_ok=""
-    generation=$(metric_sum netreaktor_config_generation "$WORK/metrics.m1")
+    generation=$(at_metric_sum netreaktor_config_generation "$WORK/metrics.m1")
     ((generation == 2)) || fail_step "m: config generation $generation after one reload" || m_ok=""
     # A file that does not load is refused; the running configuration stays.
     cp "$WORK/live.conf" "$WORK/good.conf"
@@ -576,9 +568,9 @@ if [[ $APPLIANCE == netreaktor ]]; then
         fail_step "m: no error line with the check message for the bad file" || m_ok=""
     m_many "after the refused reload" --count 20 --max-bytes 20000 --seed 83 || m_ok=""
     metrics >"$WORK/metrics.m2" || fail "GET $METRICS_URL"
-    refused=$(metric_sum netreaktor_config_reloads_total "$WORK/metrics.m2" 'result="refused"')
+    refused=$(at_metric_sum netreaktor_config_reloads_total "$WORK/metrics.m2" 'result="refused"')
     ((refused == 1)) || fail_step "m: config_reloads_total{result=\"refused\"} is $refused" || m_ok=""
-    to_new2=$(metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m2" "origin=\"$new_origin\"")
+    to_new2=$(at_metric_sum netreaktor_origin_connections_established_total "$WORK/metrics.m2" "origin=\"$new_origin\"")
     ((to_new2 >= to_new + 20)) || fail_step "m: traffic after the refusal: $to_new -> $to_new2 to $new_origin" || m_ok=""
     # A change only a restart makes is refused, naming the field.
     sed -e 's/^cores: \[0, 1\]/cores: [0]/' "$WORK/good.conf" >"$WORK/live.conf"
@@ -586,7 +578,7 @@ if [[ $APPLIANCE == netreaktor ]]; then
     [[ $restart == "1 "*"cores: [0, 1] -> [0]: a restart is needed"* ]] ||
         fail_step "m: a restart-only change: $restart" || m_ok=""
     metrics >"$WORK/metrics.m3" || fail "GET $METRICS_URL"
-    generation=$(metric_sum netreaktor_config_generation "$WORK/metrics.m3")
+    generation=$(at_metric_sum netreaktor_config_generation "$WORK/metrics.m3")
     ((generation == 2)) || fail_step "m: config generation $generation after two refusals" || m_ok=""
     stop_appliance
     check_clean_after_stop

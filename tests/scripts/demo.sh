@@ -100,6 +100,8 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 # shellcheck source=SCRIPTDIR/lib/appliance-testbed.sh
 source tests/scripts/lib/appliance-testbed.sh
+# shellcheck source=SCRIPTDIR/lib/capture.sh
+source tests/scripts/lib/capture.sh
 appliance_testbed_trap cleanup
 # shellcheck disable=SC2119 # no "forward": only NetReaktor carries traffic
 appliance_testbed_up
@@ -143,14 +145,8 @@ echo "== netreaktor run -c $CONFIG: ready in $((($(date +%s%N) - t0) / 1000000))
 
 # The capture at the router's appliance-facing link, for the finale: whole frames (inspect
 # reads no truncated ones); the radios' rate limits keep it to DEMO_BYTES and some.
-ip netns exec "$AT_ROUTER" tcpdump -i r-srv -s 0 -B 16384 -U -n -w "$WORK/demo.pcap" tcp port 80 \
-    2>"$WORK/tcpdump.log" &
-CAPTURE_PID=$!
-for _ in $(seq 50); do
-    grep -q 'listening on' "$WORK/tcpdump.log" && break
-    sleep 0.1
-done
-grep -q 'listening on' "$WORK/tcpdump.log" || fail "tcpdump on r-srv: $(cat "$WORK/tcpdump.log")"
+tcpdump_start "$AT_ROUTER" "$WORK/demo.pcap" -i r-srv -s 0 tcp port 80 || fail "$TCPDUMP_ERROR"
+CAPTURE_PID=$TCPDUMP_PID
 echo
 
 # The download, shown live by demo_live.py in the router namespace (it also makes the cut).
@@ -170,20 +166,14 @@ cut_done=""
 
 # Let the connection's last segments pass, then stop the capture.
 sleep 0.3
-kill -INT "$CAPTURE_PID" 2>/dev/null || true
-wait "$CAPTURE_PID" 2>/dev/null || true
+tcpdump_stop "$CAPTURE_PID" "$WORK/demo.pcap"
 CAPTURE_PID=""
 at_restore wifi
 
 # NetReaktor's view. Its per-connection MPTCP counters are added when a connection ends.
 echo
 echo "== NetReaktor's own counters ($METRICS_URL, in the appliance namespace)"
-metric() {
-    awk -v name="$1" -v want="${2:-}" '
-        { split($1, parts, "{") }
-        parts[1] == name && $1 ~ want { sum += $NF }
-        END { printf "%d\n", sum }' "$WORK/metrics"
-}
+metric() { at_metric_sum "$1" "$WORK/metrics" "${2:-}"; }
 ended=""
 for _ in $(seq 50); do
     at_appliance curl -sf --max-time 5 "$METRICS_URL" >"$WORK/metrics" ||
@@ -202,8 +192,7 @@ row "subflows found stalled (potentially failed)" netreaktor_mptcp_potentially_f
 row "bytes resent on another subflow" netreaktor_mptcp_reinjected_bytes_total
 # The handover histogram: how many, and the mean stall (its _sum is in seconds).
 handovers=$(metric netreaktor_mptcp_handover_stall_seconds_count)
-stall_ms=$(awk '$1 ~ /^netreaktor_mptcp_handover_stall_seconds_sum[{]/ { s += $NF }
-    END { printf "%.1f\n", s * 1000 }' "$WORK/metrics")
+stall_ms=$(awk -v s="$(metric netreaktor_mptcp_handover_stall_seconds_sum)" 'BEGIN { printf "%.1f", s * 1000 }')
 mean="-"
 ((handovers > 0)) && mean=$(awk -v s="$stall_ms" -v n="$handovers" 'BEGIN { printf "%.1f ms", s / n }')
 printf '  %-44s %14s\n' "handovers (mean stall, NetReaktor's measure)" "$handovers ($mean)"

@@ -60,6 +60,8 @@ cleanup() {
 
 # shellcheck source=lib/appliance-testbed.sh
 source tests/scripts/lib/appliance-testbed.sh
+# shellcheck source=lib/capture.sh
+source tests/scripts/lib/capture.sh
 appliance_testbed_trap cleanup
 # shellcheck disable=SC2119 # no "forward": only the appliance carries traffic
 appliance_testbed_up
@@ -68,8 +70,7 @@ say "namespaces ${AT_PREFIX}-{client,router,appliance,origin}"
 metrics() { at_appliance curl -sf --max-time 5 "$METRICS_URL"; }
 # The steering program's count of verdict $1 on the client-facing interface, from /metrics.
 verdict() {
-    metrics | awk -v want="netreaktor_xdp_frames_total{interface=\"$AT_CLIENT_IF\",verdict=\"$1\"}" \
-        '$1 == want { print $2; found = 1 } END { if (!found) print 0 }'
+    metrics | at_metric_sum netreaktor_xdp_frames_total - "interface=\"$AT_CLIENT_IF\",verdict=\"$1\""
 }
 # The appliance kernel's counter $1 (nstat -s: no history file shared across namespaces).
 kernel_counter() { at_appliance nstat -saz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
@@ -82,16 +83,11 @@ at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
 at_appliance_start configs/demo.yaml || fail "$AT_ERROR"
 say "netreaktor ready"
 
-# The capture: fragments to the appliance, RSTs from it. Started directly so $! is tcpdump.
-ip netns exec "$AT_ROUTER" tcpdump -i r-srv -s 0 -U --immediate-mode -Z root -n -w "$WORK/r-srv.pcap" \
-    "host $AT_SERVICE_ADDR and ((ip[6:2] & 0x3fff != 0) or (tcp[13] & 4 != 0))" \
-    2>"$WORK/tcpdump.err" &
-CAP_PID=$!
-for _ in $(seq 100); do
-    grep -q 'listening on' "$WORK/tcpdump.err" && break
-    sleep 0.05
-done
-grep -q 'listening on' "$WORK/tcpdump.err" || fail "tcpdump on r-srv: $(cat "$WORK/tcpdump.err")"
+# The capture: fragments to the appliance, RSTs from it.
+tcpdump_start "$AT_ROUTER" "$WORK/r-srv.pcap" -i r-srv -s 0 \
+    "host $AT_SERVICE_ADDR and ((ip[6:2] & 0x3fff != 0) or (tcp[13] & 4 != 0))" ||
+    fail "$TCPDUMP_ERROR"
+CAP_PID=$TCPDUMP_PID
 
 reasm_before=$(kernel_counter IpReasmReqds)
 rsts_before=$(kernel_counter TcpOutRsts)
@@ -132,8 +128,7 @@ reasm=$(($(kernel_counter IpReasmReqds) - reasm_before))
 rsts=$(($(kernel_counter TcpOutRsts) - rsts_before))
 
 sleep 0.5 # frames still in flight reach the capture
-kill -TERM "$CAP_PID"
-wait "$CAP_PID" 2>/dev/null || true
+tcpdump_stop "$CAP_PID" "$WORK/r-srv.pcap"
 CAP_PID=""
 captured_fragments=$(tcpdump -r "$WORK/r-srv.pcap" -n "dst host $AT_SERVICE_ADDR and ip[6:2] & 0x3fff != 0" 2>/dev/null | wc -l)
 captured_rsts=$(tcpdump -r "$WORK/r-srv.pcap" -n "src host $AT_SERVICE_ADDR and tcp[13] & 4 != 0" 2>/dev/null | wc -l)

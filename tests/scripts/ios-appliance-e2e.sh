@@ -118,10 +118,11 @@ MPTCP_CONNS=$((MPTCP_CONNS + 2))
 # 2. A Wi-Fi cut mid-download on v0.
 # The appliance's handover stall histogram (count and sum over every worker), as "COUNT SUM_MS".
 stall_histogram() {
-    at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null | awk '
-        $1 ~ /^netreaktor_mptcp_handover_stall_seconds_count/ { n += $2 }
-        $1 ~ /^netreaktor_mptcp_handover_stall_seconds_sum/ { s += $2 }
-        END { printf "%d %.3f\n", n, s * 1000 }'
+    local text
+    text=$(at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null || true)
+    awk -v n="$(at_metric_sum netreaktor_mptcp_handover_stall_seconds_count - <<<"$text")" \
+        -v s="$(at_metric_sum netreaktor_mptcp_handover_stall_seconds_sum - <<<"$text")" \
+        'BEGIN { printf "%d %.3f\n", n, s * 1000 }'
 }
 # Whether the client's stall $1 and the appliance's $2 (ms) agree: within 10% of the
 # client's, or 3 ms at LAN RTT (docs/operations.md, netreaktor_mptcp_handover_stall_seconds).
@@ -191,12 +192,12 @@ MPTCP_CONNS=$((MPTCP_CONNS + IDLE))
 
 # 6. What the appliance counted.
 metrics=$(at_appliance curl -fsS "http://$METRICS/metrics" 2>/dev/null || true)
-# The sum of metric $1's series (in $2, default all of /metrics).
-sum() { awk -v m="$1" '$1 ~ "^"m"(\\{|$)" { s += $2 } END { print s + 0 }' <<<"${2:-$metrics}"; }
+# The sum of metric $1's series (whose labels contain $2, default all) in /metrics.
+sum() { at_metric_sum "$1" - "${2:-}" <<<"$metrics"; }
 established=$(sum netreaktor_mptcp_connections_total)
 fallbacks=$(sum netreaktor_mptcp_fallbacks_total)
 refused=$(sum netreaktor_mptcp_joins_refused_total)
-malformed=$(sum netreaktor_frames_dropped_total "$(grep 'reason="malformed"' <<<"$metrics")")
+malformed=$(sum netreaktor_frames_dropped_total 'reason="malformed"')
 accepted=$(sum netreaktor_mptcp_joins_accepted_total)
 say "     metrics: $established MPTCP connections, $accepted joins accepted, $fallbacks fallbacks, $refused joins refused, $malformed malformed"
 if ((established == MPTCP_CONNS && fallbacks == 0 && refused == 0 && malformed == 0 && accepted > 0)); then

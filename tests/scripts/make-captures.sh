@@ -40,6 +40,8 @@ NS_R="$PREFIX-router"
 NS_S="$PREFIX-server"
 WORK=$(mktemp -d "/tmp/$PREFIX.XXXXXX")
 PIDS=()
+# shellcheck source=lib/capture.sh
+source "$HERE/lib/capture.sh"
 
 # --- tshark export --------------------------------------------------------------------------
 # The exact invocation that produces <name>.tsv. Raw (absolute) TCP and MPTCP sequence numbers,
@@ -215,19 +217,9 @@ topo_up() {
 # --- capture and peers ----------------------------------------------------------------------
 CAP_PID=""
 capture_start() {
-    local pcap=$1 errlog="$WORK/tcpdump.err" i
-    : >"$errlog"
-    # Started directly (no function, no subshell) so $! is tcpdump itself: "ip netns exec"
-    # execs it. SIGTERM, not SIGINT: background jobs of a script ignore SIGINT.
-    ip netns exec "$NS_S" tcpdump -i s-eth -s 0 -U --immediate-mode -Z root -w "$pcap" tcp 2>"$errlog" &
-    CAP_PID=$!
+    tcpdump_start "$NS_S" "$1" -i s-eth -s 0 tcp || { log "$TCPDUMP_ERROR"; return 1; }
+    CAP_PID=$TCPDUMP_PID
     PIDS+=("$CAP_PID")
-    for i in $(seq 100); do
-        grep -q "listening on" "$errlog" && return 0
-        sleep 0.05
-    done
-    log "tcpdump did not start: $(cat "$errlog")"
-    return 1
 }
 
 # capture_stop NAME: ends the capture, keeps the kernel's MPTCP counters of both hosts.

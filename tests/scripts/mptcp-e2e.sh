@@ -123,6 +123,8 @@ cleanup() {
 
 # shellcheck source=SCRIPTDIR/lib/appliance-testbed.sh
 source tests/scripts/lib/appliance-testbed.sh
+# shellcheck source=SCRIPTDIR/lib/capture.sh
+source tests/scripts/lib/capture.sh
 appliance_testbed_trap cleanup
 # shellcheck disable=SC2119 # no "forward": only the appliance carries traffic
 appliance_testbed_up
@@ -179,8 +181,7 @@ stop_appliance() { at_appliance_stop || die "$AT_ERROR"; }
 nr_metric() {
     local listen
     listen=$(sed -n '/^metrics:/,/^[^ ]/s/^ *listen: *//p' "$CONFIG" | head -n 1)
-    at_appliance curl -sf "http://${listen:-127.0.0.1:9100}/metrics" |
-        awk -v name="$1" '$1 ~ "^" name "[{]" { n += $2 } END { printf "%d\n", n }'
+    at_appliance curl -sf "http://${listen:-127.0.0.1:9100}/metrics" | at_metric_sum "$1" -
 }
 
 # ------------------------------------------------------------------ origin and client
@@ -329,23 +330,18 @@ tx_bytes() { at_router cat "/sys/class/net/$1/statistics/tx_bytes"; }
 # $2: at most this many packets (0: no limit); $3: a capture filter (default all TCP).
 capture_start() {
     [[ -n $CAPTURE ]] || return 0
-    local name=$1 count=${2:-0} filter=${3:-tcp} i args=()
+    local name=$1 count=${2:-0} filter=${3:-tcp} args=()
     ((count == 0)) || args=(-c "$count")
-    ip netns exec "$AT_ROUTER" tcpdump -i r-srv -s 200 -U -n "${args[@]}" \
-        -w "$WORK/cap-$name.pcap" "$filter" 2>"$WORK/cap-$name.log" &
-    CAPTURE_PID=$!
-    for i in $(seq 50); do
-        grep -q 'listening on' "$WORK/cap-$name.log" && return 0
-        sleep 0.1
-    done
-    die "tcpdump on r-srv did not start: $(cat "$WORK/cap-$name.log")"
+    tcpdump_start "$AT_ROUTER" "$WORK/cap-$name.pcap" -i r-srv -s 200 "${args[@]}" "$filter" ||
+        die "$TCPDUMP_ERROR"
+    CAPTURE_PID=$TCPDUMP_PID
+    CAPTURE_PCAP=$WORK/cap-$name.pcap
 }
 
 capture_stop() {
     [[ -n $CAPTURE_PID ]] || return 0
     sleep 0.2
-    kill -INT "$CAPTURE_PID" 2>/dev/null || true
-    wait "$CAPTURE_PID" 2>/dev/null || true
+    tcpdump_stop "$CAPTURE_PID" "$CAPTURE_PCAP"
     CAPTURE_PID=""
 }
 
@@ -582,14 +578,10 @@ step6() {
     mib_snap at_appliance "$mib0"
     capture_start s6 0 "$CONTROL_FILTER"
     # The real connection's MP_CAPABLE SYN/ACK, seen in the client namespace.
-    ip netns exec "$AT_CLIENT" tcpdump -i wifi0 -s 200 -c 1 -U -n -w "$tok" \
-        "src host $AT_SERVICE_ADDR and src port 80 and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)" \
-        2>"$WORK/s6-tcpdump.log" &
-    dump=$!
-    for i in $(seq 50); do
-        grep -q 'listening on' "$WORK/s6-tcpdump.log" && break
-        sleep 0.1
-    done
+    tcpdump_start "$AT_CLIENT" "$tok" -i wifi0 -s 200 -c 1 \
+        "src host $AT_SERVICE_ADDR and src port 80 and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)" ||
+        die "$TCPDUMP_ERROR"
+    dump=$TCPDUMP_PID
     origin_start sink "$bytes" 601
     client_bg "$out" push --bytes "$bytes" --seed 601 --wait-file "$go"
     for i in $(seq 50); do

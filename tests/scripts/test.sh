@@ -9,6 +9,24 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# e2e SCRIPT SUMMARY [ENV...]: runs tests/scripts/SCRIPT.sh (with the ENV assignments given),
+# its output kept in /tmp/netreaktor-SCRIPT.log and shown whole when it fails; on success,
+# prints its last N lines when SUMMARY is "last:N", else the lines that SUMMARY (an extended
+# regex) matches, cut to 200 columns.
+e2e() {
+    local script=$1 summary=$2 log=/tmp/netreaktor-$1.log
+    shift 2
+    env "$@" "tests/scripts/$script.sh" >"$log" 2>&1 || {
+        cat "$log" >&2
+        exit 1
+    }
+    if [[ $summary == last:* ]]; then
+        tail -n "${summary#last:}" "$log"
+    else
+        grep -E "$summary" "$log" | cut -c1-200
+    fi
+}
+
 step "setup"
 tests/scripts/setup.sh
 
@@ -41,53 +59,25 @@ promtool check rules configs/prometheus/netreaktor-alerts.yml
 (cd configs/prometheus && promtool test rules netreaktor-alerts.test.yml)
 
 step "demo, small: kernel MPTCP over two paths, Wi-Fi cut, capture checked by netreaktor inspect"
-DEMO_BYTES=4000000 DEMO_CUT_AT=0.5 tests/scripts/demo.sh >/tmp/netreaktor-demo.log 2>&1 || {
-    cat /tmp/netreaktor-demo.log >&2
-    exit 1
-}
-tail -n 12 /tmp/netreaktor-demo.log
+e2e demo last:12 DEMO_BYTES=4000000 DEMO_CUT_AT=0.5
 
 step "appliance testbed: client -> router -> appliance (kernel routing) -> origin, bytes verified"
-tests/scripts/appliance-testbed-check.sh >/tmp/netreaktor-appliance-testbed.log 2>&1 || {
-    cat /tmp/netreaktor-appliance-testbed.log >&2
-    exit 1
-}
-tail -n 1 /tmp/netreaktor-appliance-testbed.log
+e2e appliance-testbed-check last:1
 
 step "appliance end to end: kernel clients -> NetReaktor (AF_XDP, 2 workers) -> real origin"
-tests/scripts/appliance-e2e.sh >/tmp/netreaktor-appliance-e2e.log 2>&1 || {
-    cat /tmp/netreaktor-appliance-e2e.log >&2
-    exit 1
-}
-grep -E 'PASS|total' /tmp/netreaktor-appliance-e2e.log | cut -c1-120
+e2e appliance-e2e 'PASS|total'
 
 step "fragments of a live connection: dropped by the steering program, never answered by the appliance's kernel"
-tests/scripts/fragment-guard-e2e.sh >/tmp/netreaktor-fragment-guard-e2e.log 2>&1 || {
-    cat /tmp/netreaktor-fragment-guard-e2e.log >&2
-    exit 1
-}
-grep -E 'PASS' /tmp/netreaktor-fragment-guard-e2e.log | cut -c1-200
+e2e fragment-guard-e2e 'PASS'
 
 step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
-tests/scripts/mptcp-e2e.sh >/tmp/netreaktor-mptcp-e2e.log 2>&1 || {
-    cat /tmp/netreaktor-mptcp-e2e.log >&2
-    exit 1
-}
-grep -E 'PASS|FAIL|passed' /tmp/netreaktor-mptcp-e2e.log | cut -c1-160
+e2e mptcp-e2e 'PASS|FAIL|passed'
 
 step "emulated iPhone: netreaktor-bench --engine emulated -> Linux kernel MPTCP server (v1, v0 fallback, learning, cut)"
-tests/scripts/emulated-e2e.sh >/tmp/netreaktor-emulated-e2e.log 2>&1 || {
-    cat /tmp/netreaktor-emulated-e2e.log >&2
-    exit 1
-}
-grep -E 'PASS|FAIL|passed|stall|tshark:' /tmp/netreaktor-emulated-e2e.log | cut -c1-160
+e2e emulated-e2e 'PASS|FAIL|passed|stall|tshark:'
 
 step "emulated iPhones -> NetReaktor: MPTCP v0 (iOS 11-15) and v1 (iOS 16) end to end, Wi-Fi cut on v0, 10,000 held"
-tests/scripts/ios-appliance-e2e.sh >/tmp/netreaktor-ios-appliance-e2e.log 2>&1 || {
-    cat /tmp/netreaktor-ios-appliance-e2e.log >&2
-    exit 1
-}
-grep -E 'PASS|FAIL|passed|stall|metrics:|tshark:' /tmp/netreaktor-ios-appliance-e2e.log | cut -c1-160
+e2e ios-appliance-e2e 'PASS|FAIL|passed|stall|metrics:|tshark:'
 
 step "fuzz targets: build, then ${FUZZ_SECONDS}s each"
 tests/scripts/fuzz.sh "$FUZZ_SECONDS"

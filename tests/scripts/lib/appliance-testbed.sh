@@ -134,6 +134,16 @@ at_wait_listen() {
     return 1
 }
 
+# at_metric_sum NAME FILE [LABELS]: the sum of the series of metric NAME (labelled or not) in
+# the Prometheus text in FILE ("-": stdin) whose labels contain the string LABELS (say
+# 'reason="malformed"'); 0 when there is none. Integral sums print as integers.
+at_metric_sum() {
+    awk -v name="$1" -v want="${3:-}" '
+        { split($1, parts, "{") }
+        parts[1] == name && index($1, want) { sum += $2 }
+        END { if (sum == int(sum)) printf "%.0f\n", sum; else printf "%.9g\n", sum }' "$2"
+}
+
 # Blackholes client radio $1 (wifi|cell) at the router in both directions; at_restore undoes it.
 at_cut() { radio_cut at_router "$1"; }
 at_restore() { radio_restore at_router "$1"; }

@@ -5,6 +5,9 @@
 # `emulated_client NAME FLAGS...` (runs the client in the phone with those flags, its report
 # to $WORK/NAME.json and stderr to $WORK/NAME.err).
 
+# shellcheck source=capture.sh
+source tests/scripts/lib/capture.sh
+
 # Runs the client as run $1 with the flags that follow; a failed run is reported with its
 # problems and connections.
 run_step() {
@@ -37,30 +40,18 @@ expect() {
     fi
 }
 
-# Starts tcpdump in network namespace $1, writing $2, with the filter that follows (headers
-# only, a 32 MB kernel buffer, each packet written as it comes); sets CAP_PID to tcpdump's own
-# pid (`ip netns exec` executes it in place) and returns once it listens.
+# The phone's capture (tests/scripts/lib/capture.sh): tcpdump in namespace $1 writing $2 with
+# the filter that follows, headers only; sets CAP_PID.
 capture_start() {
-    local ns=$1 pcap=$2 i
+    local ns=$1 pcap=$2
     shift 2
-    ip netns exec "$ns" tcpdump -q -i any -s 160 -B 32768 -U -w "$pcap" "$@" 2>"$pcap.log" &
-    CAP_PID=$!
-    for i in $(seq 50); do
-        grep -q 'listening on' "$pcap.log" && return 0
-        sleep 0.1
-    done
-    fail "tcpdump did not start: $(cat "$pcap.log")"
+    tcpdump_start "$ns" "$pcap" -q -i any -s 160 "$@" || fail "$TCPDUMP_ERROR"
+    CAP_PID=$TCPDUMP_PID
 }
 
-# Stops the capture of capture_start and waits for tcpdump to finish its file, so tshark never
-# reads a capture cut short; sets CAP_DROPPED to the packets the kernel dropped before tcpdump
-# saw them. Not to be called in a subshell, which cannot wait for tcpdump.
+# Stops the capture of capture_start and waits for its file; sets CAP_DROPPED.
 capture_stop() {
-    local pcap=$1
-    [[ -n ${CAP_PID:-} ]] || return 0
-    kill -INT "$CAP_PID" 2>/dev/null || true
-    wait "$CAP_PID" 2>/dev/null || true
+    tcpdump_stop "${CAP_PID:-}" "$1"
     CAP_PID=""
-    CAP_DROPPED=$(awk '/packets dropped by kernel/ { print $1; found = 1 }
-        END { if (!found) print "?" }' "$pcap.log")
+    CAP_DROPPED=$TCPDUMP_DROPPED
 }
