@@ -70,6 +70,9 @@ e2e appliance-e2e 'PASS|total'
 step "fragments of a live connection: dropped by the steering program, never answered by the appliance's kernel"
 e2e fragment-guard-e2e 'PASS'
 
+step "address families: IPv4 and IPv6 clients to IPv4 and IPv6 origins, MPTCP joins of the other family, Wi-Fi cut"
+e2e family-e2e 'PASS|passed'
+
 step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
 e2e mptcp-e2e 'PASS|FAIL|passed'
 

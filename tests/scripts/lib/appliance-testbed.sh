@@ -109,6 +109,31 @@ appliance_testbed_up() {
     at_client ip mptcp endpoint add "$AT_CELL_ADDR" dev cell0 subflow
 }
 
+# IPv6 beside IPv4 (appliance_testbed_ipv6, after appliance_testbed_up): the same links get
+# ULA addresses, fdNN:: following 10.NN.0.0 (wifi fd01::2, cell fd02::2, service fd09::2,
+# origin fd10::2), and the router and appliance routes of IPv4 for IPv6. The client gets no
+# IPv6 route: each script says which radio carries which family. No DAD: addresses are
+# usable at once.
+AT_WIFI_ADDR6=fd01::2
+AT_CELL_ADDR6=fd02::2
+AT_SERVICE_ADDR6=fd09::2
+AT_APPLIANCE_ORIGIN_ADDR6=fd10::1
+AT_ORIGIN_ADDR6=fd10::2
+appliance_testbed_ipv6() {
+    at_client ip addr add "$AT_WIFI_ADDR6/64" dev wifi0 nodad
+    at_router ip addr add fd01::1/64 dev r-wifi nodad
+    at_client ip addr add "$AT_CELL_ADDR6/64" dev cell0 nodad
+    at_router ip addr add fd02::1/64 dev r-cell nodad
+    at_router ip addr add fd09::1/64 dev r-srv nodad
+    at_appliance ip addr add "$AT_SERVICE_ADDR6/64" dev "$AT_CLIENT_IF" nodad
+    at_appliance ip addr add "$AT_APPLIANCE_ORIGIN_ADDR6/64" dev "$AT_ORIGIN_IF" nodad
+    at_origin ip addr add "$AT_ORIGIN_ADDR6/64" dev o-app nodad
+    at_router sysctl -qw net.ipv6.conf.all.forwarding=1
+    at_router ip -6 route add fd10::/64 via "$AT_SERVICE_ADDR6"
+    at_appliance ip -6 route add default via fd09::1
+    at_origin ip -6 route add default via "$AT_APPLIANCE_ORIGIN_ADDR6"
+}
+
 # Starts the origin server in the background: the seeded stream of $2 bytes (seed $3, default
 # 1) to each of $1 connections, over plain TCP (tests/scripts/mptcp_transfer.py serve).
 # Returns once it listens.
