@@ -290,11 +290,11 @@ fn join_to_an_announced_address() {
     }
 }
 
-/// (e') An IPv6 address announced on an IPv4 connection (IOS.md §6: the way an iPhone on
-/// IPv4 Wi-Fi joins over IPv6-only cellular) during a long transfer, a download in half the
-/// seeds and an upload in the other half, v1 and v0: the ADD_ADDR (28 bytes with its HMAC in
-/// v1, 20 in v0) fits no data segment beside the DSS and timestamps, and still reaches the
-/// client within the first 300 ms, long before the transfer ends.
+/// (e') An IPv6 address announced on an IPv4 connection (docs/ios-emulation.md §6: the way an
+/// iPhone on IPv4 Wi-Fi joins over IPv6-only cellular) during a long transfer, a download in half
+/// the seeds and an upload in the other half, v1 and v0: the ADD_ADDR (28 bytes with its HMAC in
+/// v1, 20 in v0) fits no data segment beside the DSS and timestamps, and still reaches the client
+/// within the first 300 ms, long before the transfer ends.
 #[test]
 fn an_ipv6_announcement_arrives_during_a_long_transfer() {
     for seed in seeds(SEEDS) {
@@ -378,11 +378,11 @@ fn fast_close_from_the_client() {
     }
 }
 
-/// (h) The origin resets mid-download (RFC 8684 §3.5, IOS.md §4 rule 4): the client, which
-/// acts on MP_FASTCLOSE only as iOS does (a pure ACK at SEQ = its RCV.NXT), learns of it,
-/// answers with RSTs, and the splice ends `OriginReset` with the table empty. Loss on one
-/// path in half the seeds: the fast close then may first go out beyond the client's RCV.NXT
-/// and goes again where the client's ACKs say it is.
+/// (h) The origin resets mid-download (RFC 8684 §3.5, docs/ios-emulation.md §4 rule 4): the client,
+/// which acts on MP_FASTCLOSE only as iOS does (a pure ACK at SEQ = its RCV.NXT), learns of it,
+/// answers with RSTs, and the splice ends `OriginReset` with the table empty. Loss on one path in
+/// half the seeds: the fast close then may first go out beyond the client's RCV.NXT and goes again
+/// where the client's ACKs say it is.
 #[test]
 fn origin_reset_reaches_the_client_as_mp_fastclose() {
     for seed in seeds(SEEDS) {

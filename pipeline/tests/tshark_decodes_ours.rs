@@ -268,7 +268,7 @@ fn v1_shapes_linux_does_not_send() -> Vec<Case> {
     ]
 }
 
-/// The IPv6 address an IPv4 service announces (IOS.md §6).
+/// The IPv6 address an IPv4 service announces (docs/ios-emulation.md §6).
 fn v6() -> IpAddr {
     "2001:db8:71::1".parse().expect("address")
 }

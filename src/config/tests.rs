@@ -434,7 +434,7 @@ fn both_versions_are_terminated_by_default_and_each_can_be_left_out() {
     assert_eq!(services("    terminate:\n      mptcp_versions: [0]\n    forward:"), v(true, false));
 }
 
-/// IOS.md §6: iOS ignores announcements of private, CGNAT, loopback and link-local
+/// docs/ios-emulation.md §6: iOS ignores announcements of private, CGNAT, loopback and link-local
 /// addresses; `check` says so unless the operator says they are for other clients.
 #[test]
 fn announcements_ios_ignores_are_refused_with_the_reason() {

@@ -160,9 +160,9 @@ fn sha1_token(key: u64) -> u32 {
     u32::from_be_bytes(Sha1::digest(key.to_be_bytes())[..4].try_into().unwrap())
 }
 
-/// RFC 6824 §3.1, IOS.md §1: a v0 SYN gets exactly `1e 0c 00 01 <key>`; a v1 SYN on the same
-/// listener gets `1e 0c 01 01 <key>`; with checksums required, A (0x80) is added; C is never
-/// set in v0 even when configured.
+/// RFC 6824 §3.1, docs/ios-emulation.md §1: a v0 SYN gets exactly `1e 0c 00 01 <key>`; a v1 SYN on
+/// the same listener gets `1e 0c 01 01 <key>`; with checksums required, A (0x80) is added; C is
+/// never set in v0 even when configured.
 #[test]
 fn each_syn_is_answered_in_its_own_version() {
     let mptcp = MptcpConfig { no_join_to_source: true, ..MptcpConfig::default() };
@@ -257,9 +257,9 @@ fn first_data(port: u16, our_isn: u32, data: &[u8]) -> Vec<u8> {
     segment_with(client(port), service, (flags, ISN + 1, our_isn + 1), &option, data)
 }
 
-/// RFC 6824 §3.1, IOS.md §2: the v0 third ACK is a pure ACK sent once; when it is lost the
-/// first data with a DSS completes the handshake with the key the SYN carried, and the data
-/// reaches the origin byte for byte. The connection's token is SHA-1's.
+/// RFC 6824 §3.1, docs/ios-emulation.md §2: the v0 third ACK is a pure ACK sent once; when it is
+/// lost the first data with a DSS completes the handshake with the key the SYN carried, and the
+/// data reaches the origin byte for byte. The connection's token is SHA-1's.
 #[test]
 fn a_lost_v0_third_ack_is_replaced_by_the_first_dss() {
     let mut shard = shard_with(MptcpConfig::default());

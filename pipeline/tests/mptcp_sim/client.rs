@@ -84,8 +84,8 @@ pub(crate) struct ClientLog {
     /// When the first ADD_ADDR arrived.
     pub(crate) first_add_addr_at: Option<Instant>,
     pub(crate) fastclose_from_server: u64,
-    /// When the client acted on the server's MP_FASTCLOSE as iOS does (IOS.md §4 rule 4: a
-    /// segment of flags exactly ACK at SEQ = its RCV.NXT, its key): the application told.
+    /// When the client acted on the server's MP_FASTCLOSE as iOS does (docs/ios-emulation.md §4
+    /// rule 4: a segment of flags exactly ACK at SEQ = its RCV.NXT, its key): the application told.
     pub(crate) fastclose_acted_at: Option<Instant>,
     pub(crate) reinjected: u64,
     pub(crate) bad_frames: u64,

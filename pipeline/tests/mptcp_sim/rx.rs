@@ -192,8 +192,8 @@ impl MpClient {
         }
     }
 
-    /// Whether an MP_FASTCLOSE with `key` on `seg` counts, by iOS's rules (IOS.md §4 rule 4:
-    /// flags exactly ACK, SEQ exactly the subflow's RCV.NXT, our key); on a RST or anywhere
+    /// Whether an MP_FASTCLOSE with `key` on `seg` counts, by iOS's rules (docs/ios-emulation.md §4
+    /// rule 4: flags exactly ACK, SEQ exactly the subflow's RCV.NXT, our key); on a RST or anywhere
     /// else in the window it is ignored.
     fn acts_on_fastclose(&self, i: usize, seg: &TcpRepr<'_>, key: u64) -> bool {
         let s = &self.subs[i];

@@ -99,8 +99,8 @@ pub struct Subflow {
     pub(super) rx_read: u64,
     /// Stream offset up to which received mappings passed their DSS checksum.
     pub(super) rx_verified: u64,
-    /// It sent a DSS with a DATA_ACK (IOS.md §4 rule 1: one must go on or before the first
-    /// ACK of the client's data, so a segment may go without one only after).
+    /// It sent a DSS with a DATA_ACK (docs/ios-emulation.md §4 rule 1: one must go on or before the
+    /// first ACK of the client's data, so a segment may go without one only after).
     pub(super) data_ack_sent: bool,
     /// An ACK is owed for the MPTCP layer's sake (join fourth ACK, signals).
     pub(super) ack_owed: bool,

@@ -259,8 +259,9 @@ impl DssHook<'_> {
     /// room for a DSS. When both do not fit, the DATA_ACK narrows to 32 bits (§3.3.2 allows
     /// either; enough for a v0 IPv6 ADD_ADDR, 20 bytes), and when that is not enough the DSS
     /// is left out, as Linux leaves the other MPTCP options out of a pure ACK carrying
-    /// ADD_ADDR. It is kept on a subflow that never sent a DATA_ACK (IOS.md §4 rule 1: a
-    /// DATA_ACK on or before the first ACK of client data) and when it carries our DATA_FIN.
+    /// ADD_ADDR. It is kept on a subflow that never sent a DATA_ACK (docs/ios-emulation.md
+    /// §4 rule 1: a DATA_ACK on or before the first ACK of client data) and when it carries our
+    /// DATA_FIN.
     fn write_pure_ack(&mut self, w: &mut TcpOptionWriter<'_>) {
         let signals = self.signals_len();
         let room = w.remaining();
@@ -357,7 +358,7 @@ impl SegmentHook for DssHook<'_> {
 #[cfg(test)]
 mod tests {
     //! The options of a segment without data when signals are due, with the option space a
-    //! segment with timestamps leaves (28 of 40 bytes): RFC 8684 §3.4.1, IOS.md §6.
+    //! segment with timestamps leaves (28 of 40 bytes): RFC 8684 §3.4.1, docs/ios-emulation.md §6.
 
     use std::collections::VecDeque;
     use std::net::IpAddr;
@@ -441,8 +442,8 @@ mod tests {
         assert!(!dss && announced);
     }
 
-    /// IOS.md §4 rule 1: on a subflow that never sent a DATA_ACK the DSS stays and the
-    /// announcement waits for a later segment.
+    /// docs/ios-emulation.md §4 rule 1: on a subflow that never sent a DATA_ACK the DSS stays and
+    /// the announcement waits for a later segment.
     #[test]
     fn the_dss_stays_on_a_subflow_that_never_sent_a_data_ack() {
         let (options, dss, announced) = pure_ack(MptcpVersion::V1, v6(), false);

@@ -56,8 +56,8 @@ fn aborted() -> (Harness, SubflowId, Vec<(SubflowId, Seg)>) {
     (h, id, out)
 }
 
-/// RFC 8684 §3.5 (Option A), IOS.md §4 rule 4: the first segment on every subflow after an
-/// origin reset is a pure ACK (flags exactly ACK, no data) at SEQ = SND.NXT carrying only
+/// RFC 8684 §3.5 (Option A), docs/ios-emulation.md §4 rule 4: the first segment on every subflow
+/// after an origin reset is a pure ACK (flags exactly ACK, no data) at SEQ = SND.NXT carrying only
 /// MP_FASTCLOSE with the client's key; no RST yet: the subflows wait in FASTCLOSE_WAIT.
 #[test]
 fn abort_sends_mp_fastclose_on_a_pure_ack_on_every_subflow_then_waits() {
@@ -97,8 +97,8 @@ fn an_unanswered_fastclose_ack_is_resent_three_times_then_reset() {
     assert_eq!(h.conn.poll_timeout(), None);
 }
 
-/// IOS.md §4 rule 4: iOS takes MP_FASTCLOSE only at SEQ = its RCV.NXT. With data in flight
-/// the ACK goes at SND.NXT (where the client is once everything arrived); when a segment was
+/// docs/ios-emulation.md §4 rule 4: iOS takes MP_FASTCLOSE only at SEQ = its RCV.NXT. With data in
+/// flight the ACK goes at SND.NXT (where the client is once everything arrived); when a segment was
 /// lost, the client's duplicate ACK names its RCV.NXT and the ACK goes again there. An
 /// acknowledgement outside what we sent is not the client's and changes nothing.
 #[test]

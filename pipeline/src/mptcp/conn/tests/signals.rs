@@ -139,8 +139,8 @@ fn a_received_mp_tcprst_is_counted_and_ends_only_its_subflow() {
     assert_eq!(h.conn.end(), None);
 }
 
-/// The IPv6 address a v1 connection over IPv4 announces (IOS.md §6: an iPhone on IPv4
-/// Wi-Fi and IPv6-only cellular joins through it).
+/// The IPv6 address a v1 connection over IPv4 announces (docs/ios-emulation.md §6: an iPhone on
+/// IPv4 Wi-Fi and IPv6-only cellular joins through it).
 fn announcing_v6() -> Harness {
     let cfg = MptcpConfig { announce: vec![(1, ip("2001:db8:71::1"))], ..MptcpConfig::default() };
     Harness::new(cfg)
@@ -156,7 +156,7 @@ fn our_v6_announcement(h: &Harness, seq: u32) -> (u8, Seg) {
     (0, Seg::ours(ACK, seq, 0, h.peer_dsn(0)).opt(MptcpOption::AddAddr(add)))
 }
 
-/// RFC 8684 §3.4.1, IOS.md §6: an announcement due during a download, which sends no
+/// RFC 8684 §3.4.1, docs/ios-emulation.md §6: an announcement due during a download, which sends no
 /// segment without data, goes out on a pure ACK of its own ahead of the data.
 #[test]
 fn during_a_download_a_due_add_addr_goes_on_a_pure_ack_ahead_of_the_data() {
@@ -176,7 +176,7 @@ fn during_a_download_a_due_add_addr_goes_on_a_pure_ack_ahead_of_the_data() {
     assert_eq!(h.conn.stats().add_addr_sent, 2);
 }
 
-/// RFC 8684 §3.4.1, IOS.md §3: iOS echoes an announcement without the port; the echo
+/// RFC 8684 §3.4.1, docs/ios-emulation.md §3: iOS echoes an announcement without the port; the echo
 /// matches by its id, so it stops the retransmission.
 #[test]
 fn an_echo_without_a_port_stops_the_announcement() {

@@ -39,8 +39,8 @@ fn bytes(option: &MptcpOption<'_>) -> Vec<u8> {
     out
 }
 
-/// iOS's data segment (IOS.md-shaped, RFC 6824 §3.3): `1e 12 20 05 <ack32><dsn32><ssn32>
-/// <len16>`, 4-byte DATA_ACK and DSN, at subflow offset `off`.
+/// iOS's data segment (as in docs/ios-emulation.md §2, RFC 6824 §3.3): `1e 12 20 05
+/// <ack32><dsn32><ssn32> <len16>`, 4-byte DATA_ACK and DSN, at subflow offset `off`.
 fn ios_data(h: &Harness, off: u32, data: &[u8]) -> Seg {
     let (_, client_idsn) = sha1_token_idsn(CLIENT_KEY);
     let dsn = client_idsn.wrapping_add(1).wrapping_add(u64::from(off));
