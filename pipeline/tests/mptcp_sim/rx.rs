@@ -132,6 +132,11 @@ impl MpClient {
     }
 
     fn on_dss(&mut self, now: Instant, i: usize, dss: &Dss, data: Option<(u64, usize)>) {
+        let wide_dsn = dss.mapping.is_some_and(|m| m.dsn.is_wide());
+        if wide_dsn && dss.data_ack.is_some_and(|a| a.is_wide()) {
+            // docs/ios-emulation.md §4 rule 6: iOS would read this DATA_ACK from the DSN field.
+            return self.fail(format!("subflow {i}: a 64-bit DSN beside a 64-bit DATA_ACK"));
+        }
         if let Some(ack) = dss.data_ack {
             let ack = ack.expand(self.base().0.wrapping_add(self.snd_una));
             self.on_data_ack(now, i, ack.wrapping_sub(self.base().0));

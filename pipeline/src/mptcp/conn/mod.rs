@@ -51,10 +51,11 @@ use crate::wire::mptcp::MptcpVersion;
 /// ADD_ADDR sent at most this many times when not echoed.
 pub const ADD_ADDR_TRIES: u32 = 3;
 
-/// Option space a subflow reserves on every data segment for the DSS: flags, a 64-bit
-/// DATA_ACK, a 64-bit DSN, subflow sequence number, length and checksum (RFC 8684 §3.3);
-/// without the checksum the option is 26 bytes, padded to 28 all the same.
-pub const DSS_SPACE: usize = 28;
+/// Option space a subflow reserves on every data segment for the DSS: flags, a 32-bit
+/// DATA_ACK (never 64 bits beside a mapping: `tx::no_misread_ack`), a 64-bit DSN, subflow
+/// sequence number, length and checksum (RFC 8684 §3.3); without the checksum the option is
+/// 22 bytes, padded to 24 all the same.
+pub const DSS_SPACE: usize = 24;
 
 /// Data-level gaps (no DATA_ACK progress with data outstanding) at least this long are
 /// remembered, the latest [`GAPS_KEPT`] of them, for the handover stall.

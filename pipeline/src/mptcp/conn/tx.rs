@@ -195,6 +195,17 @@ impl Connection {
     }
 }
 
+/// Whether iOS reads this DSS's DATA_ACK where it is: every xnu release takes the DATA_ACK of
+/// a DSS with both a 64-bit DSN and a 64-bit DATA_ACK from the DSN field (docs/ios-emulation.md
+/// §4 rule 6), and then ignores it and sets its send window's edge from it. So a DSS with a
+/// mapping carries a 32-bit DATA_ACK, which RFC 8684 §3.3.1 allows (the receiver completes
+/// it from its own unacknowledged data level, as Linux and xnu do); a DATA_ACK alone stays 64
+/// bits.
+pub(super) fn no_misread_ack(dss: &Dss) -> bool {
+    let wide_dsn = dss.mapping.is_some_and(|m| m.dsn.is_wide());
+    !(wide_dsn && dss.data_ack.is_some_and(|a| a.is_wide()))
+}
+
 /// The later of two DSNs (modulo 2^64, within half the space).
 pub(super) fn later(a: u64, b: u64) -> u64 {
     if a.wrapping_sub(b) as i64 >= 0 { a } else { b }
@@ -243,9 +254,10 @@ impl DssHook<'_> {
     }
 
     /// The DSS of a segment without data: the DATA_ACK (64 bits, or 32 with `wide` false)
-    /// and our DATA_FIN when it is due.
+    /// and our DATA_FIN when it is due. Beside the DATA_FIN's mapping the DATA_ACK is 32 bits
+    /// ([`no_misread_ack`]).
     fn ack_dss(&self, wide: bool) -> Dss {
-        let dss = Dss::data_ack_only(self.data_ack, wide);
+        let dss = Dss::data_ack_only(self.data_ack, wide && self.data_fin.is_none());
         match self.data_fin {
             Some(fin) => {
                 Dss { mapping: Some(DssMapping::data_fin_only(fin, wide)), ..dss.with_data_fin() }
@@ -342,8 +354,9 @@ impl SegmentHook for DssHook<'_> {
         if segment.payload_len == 0 {
             return self.write_pure_ack(w);
         }
-        let mut dss = Dss::data_ack_only(self.data_ack, true);
+        let mut dss = Dss::data_ack_only(self.data_ack, false);
         dss.mapping = self.mapping_for(segment);
+        debug_assert!(no_misread_ack(&dss));
         self.wrote_dss = w.push_with(dss.buffer_len(), |b| dss.emit(b)).is_ok();
     }
 

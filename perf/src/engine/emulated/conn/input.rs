@@ -125,6 +125,13 @@ impl MpConn {
         for o in seg.options.mptcp() {
             match options::parse(o) {
                 Incoming::Dss { ack, map } => {
+                    // docs/ios-emulation.md §4 rule 6: with a 64-bit DSN beside a 64-bit
+                    // DATA_ACK, xnu takes the DATA_ACK from the DSN field (and then ignores it
+                    // as out of range): so does this phone.
+                    let ack = match (ack, map) {
+                        (Some((_, true)), Some((dsn, true, ..))) => Some((dsn, true)),
+                        _ => ack,
+                    };
                     if let Some((ack, wide)) = ack {
                         let ack = if wide { ack } else { expand(self.data.snd_una, ack as u32) };
                         self.data.on_data_ack(ack);

@@ -346,3 +346,37 @@ fn fastclose_counts_only_on_a_pure_ack() {
     let c = reset_by_server(Some(TcpFlags::RST | TcpFlags::ACK));
     assert_eq!((c.record.fastclose, c.record.hung), (false, true));
 }
+
+/// The server's data segment acknowledging the phone's 10 bytes, its DSS with a 64-bit DSN
+/// and the DATA_ACK 64 bits (`wide_ack`) or 32: the phone's `snd_una` after it.
+fn data_ack_beside_a_64_bit_dsn(wide_ack: bool) -> (u64, u64) {
+    let (mut c, _, _) = handshake(Generation::Ios16, Habits::default(), &v1_synack());
+    let now = Instant::from_secs(2);
+    c.data.write(&[1; 10]);
+    out(&mut c, now);
+    let (first, ack) = (c.data.snd_una, c.data.snd_una + 10);
+    // RFC 8684 §3.3: flags M and m (64-bit DSN), A and, when wide, a.
+    let (flags, len) = if wide_ack { (0x0f, 26) } else { (0x0d, 22) };
+    let mut o = vec![30, len, 0x20, flags];
+    if wide_ack {
+        o.extend_from_slice(&ack.to_be_bytes());
+    } else {
+        o.extend_from_slice(&(ack as u32).to_be_bytes());
+    }
+    o.extend_from_slice(&c.shared.idsn_b.wrapping_add(1).to_be_bytes());
+    o.extend_from_slice(&1u32.to_be_bytes());
+    o.extend_from_slice(&5u16.to_be_bytes());
+    from_server(&mut c, now, TcpFlags::ACK, SERVER_ISS + 1, &o, &[7; 5]);
+    (first, c.data.snd_una)
+}
+
+/// docs/ios-emulation.md §4 rule 6: xnu reads the DATA_ACK of a DSS with a 64-bit DSN and a
+/// 64-bit DATA_ACK from the DSN field, finds it out of range and ignores it; the same DATA_ACK
+/// in 32 bits beside the same DSN acknowledges the data.
+#[test]
+fn a_64_bit_data_ack_beside_a_64_bit_dsn_is_misread_as_xnu_does() {
+    let (first, una) = data_ack_beside_a_64_bit_dsn(true);
+    assert_eq!(una, first, "ignored");
+    let (first, una) = data_ack_beside_a_64_bit_dsn(false);
+    assert_eq!(una, first + 10);
+}

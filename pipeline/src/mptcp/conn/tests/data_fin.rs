@@ -32,7 +32,8 @@ fn a_data_fin_without_data_is_acknowledged_with_its_dsn_plus_one() {
 
 /// Our DATA_FIN, sent once all data is mapped: DSS with F set and a DATA_FIN-only mapping.
 fn our_data_fin(h: &Harness, seq: u32, dsn: u64) -> (u8, Seg) {
-    let dss = Dss::data_ack_only(h.peer_dsn(0), true).with_data_fin();
+    // Beside the DATA_FIN's 64-bit DSN the DATA_ACK is 32 bits (`tx::no_misread_ack`).
+    let dss = Dss::data_ack_only(h.peer_dsn(0), false).with_data_fin();
     let dss = Dss { mapping: Some(DssMapping::data_fin_only(dsn, true)), ..dss };
     (0, Seg::new(ACK, seq, 0).dss(dss))
 }

@@ -14,7 +14,8 @@ use crate::mptcp::crypto::{HashAlgo, HmacKeys, KeyMaterial, idsn};
 use crate::tcp::{Config, Connection as Tcp, State};
 use crate::time::{Duration, Instant};
 use crate::wire::mptcp::{
-    Dss, DssMapping, MpCapable, MpCapableFlags, MpJoin, MptcpOption, MptcpVersion, RemoveAddr,
+    DataSeq, Dss, DssMapping, MpCapable, MpCapableFlags, MpJoin, MptcpOption, MptcpVersion,
+    RemoveAddr,
 };
 use crate::wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 use crate::wire::tcp_option::{MAX_OPTIONS_LEN, TcpOption, TcpOptionWriter, TcpOptions};
@@ -28,10 +29,10 @@ pub(super) const WRAPPING_CLIENT_KEY: u64 = 0x5eed_0000_0003_795a;
 /// The MP_JOIN nonces: the client's in its SYN, ours in the SYN,ACK (RFC 8684 §3.2).
 pub(super) const CLIENT_NONCE: u32 = 0x0bad_cafe;
 pub(super) const SERVER_NONCE: u32 = 0x600d_f00d;
-/// The MSS the client announces on every subflow, and ours once the DSS space (28 bytes,
+/// The MSS the client announces on every subflow, and ours once the DSS space (24 bytes,
 /// [`DSS_SPACE`](super::super::DSS_SPACE)) is reserved.
 pub(super) const PEER_MSS: u16 = 1200;
-pub(super) const MSS: usize = 1172;
+pub(super) const MSS: usize = 1176;
 /// The window every segment advertises, the client's and ours (no scaling).
 pub(super) const WND: u16 = 65535;
 /// When the initial subflow's SYN arrives.
@@ -141,10 +142,14 @@ impl Seg {
         Seg::new(flags, seq, ack).dss(Dss::data_ack_only(data_ack, true))
     }
 
-    /// This segment's DSS with `mapping` added.
+    /// This segment's DSS with `mapping` added; beside a 64-bit DSN the DATA_ACK is sent as
+    /// 32 bits, as we send it (`tx::no_misread_ack`).
     pub(super) fn mapping(mut self, mapping: DssMapping) -> Seg {
         let Some(MptcpOption::Dss(dss)) = self.mptcp.first_mut() else { panic!("a DSS first") };
         dss.mapping = Some(mapping);
+        if let Some(ack) = dss.data_ack.filter(|_| mapping.dsn.is_wide()) {
+            dss.data_ack = Some(DataSeq::Low32(ack.low32()));
+        }
         self
     }
 

@@ -198,7 +198,7 @@ fn v0_data_fin_both_ways() {
     assert_eq!(h.transmit(), [(0, Seg::ours(ACK, 0, 0, h.peer_dsn(1)))]);
     assert!(h.conn.is_read_closed());
     h.conn.close(h.now);
-    let fin = Dss::data_ack_only(h.peer_dsn(1), true).with_data_fin();
+    let fin = Dss::data_ack_only(h.peer_dsn(1), false).with_data_fin();
     let fin = Dss { mapping: Some(DssMapping::data_fin_only(h.our_dsn(0), true)), ..fin };
     assert_eq!(h.transmit(), [(0, Seg::new(ACK, 0, 0).dss(fin))]);
     h.deliver(0, &Seg::ack(0, 0).dss(Dss::data_ack_only(h.our_dsn(1), false)));
