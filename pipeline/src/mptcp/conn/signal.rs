@@ -3,7 +3,7 @@
 
 use super::{ADD_ADDR_TRIES, Connection, SubflowId};
 use crate::time::Instant;
-use crate::wire::mptcp::{AddAddrForm, MpTcpRstReason, MptcpOption, MptcpVersion};
+use crate::wire::mptcp::{AddAddrForm, MpJoin, MpTcpRstReason, MptcpOption, MptcpVersion};
 use crate::wire::tcp::TcpRepr;
 
 impl Connection {
@@ -49,6 +49,16 @@ impl Connection {
                 self.stats.remove_addr += 1;
                 for &rid in remove.addr_ids() {
                     self.close_subflows_of(now, rid);
+                }
+            }
+            MptcpOption::MpJoin(MpJoin::Ack { .. }) => {
+                // RFC 8684 §3.2: the third ACK of a join repeated on an attached subflow: our
+                // ACK of it was lost. It is a duplicate pure ACK, which TCP leaves unanswered,
+                // and iOS repeats it every 500 ms until it is acknowledged and sends nothing
+                // else on the subflow meanwhile (docs/ios-emulation.md §7): answer each one,
+                // or an idle backup subflow never becomes usable.
+                if let Some(s) = self.subflow_mut(id) {
+                    s.tcp.send_ack_now();
                 }
             }
             MptcpOption::MpFail(_) => {

@@ -253,7 +253,7 @@ pub(super) struct Harness {
     pub(super) conn: Connection,
     pub(super) now: Instant,
     paths: Vec<Path>,
-    client_key: u64,
+    pub(super) client_key: u64,
     /// The version's hash: SHA-256 (v1) unless built by [`Harness::v0`].
     pub(super) algo: HashAlgo,
 }

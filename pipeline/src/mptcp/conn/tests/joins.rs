@@ -3,7 +3,8 @@
 
 use super::harness::*;
 use crate::mptcp::conn::{MptcpConfig, Scheduler};
-use crate::wire::mptcp::DssMapping;
+use crate::mptcp::crypto::{HmacKeys, KeyMaterial};
+use crate::wire::mptcp::{DssMapping, MpJoin, MptcpOption};
 
 /// RFC 8684 §3.2: the third ACK of a join is acknowledged at once (with our DATA_ACK), so
 /// the client may send data on the subflow.
@@ -12,6 +13,25 @@ fn the_third_ack_of_a_join_is_acknowledged_at_once() {
     let mut h = Harness::new(MptcpConfig::default());
     let id = h.join(1, false);
     assert_eq!(h.transmit(), [(id, Seg::ours(ACK, 0, 0, h.peer_dsn(0)))]);
+    assert_eq!(h.conn.stats().subflows_attached, 2);
+}
+
+/// RFC 8684 §3.2: when our ACK of a join's third ACK is lost, the client repeats the third
+/// ACK (iOS every 500 ms, docs/ios-emulation.md §7); each repetition, a duplicate pure ACK, is
+/// answered.
+#[test]
+fn a_repeated_third_ack_of_a_join_is_answered() {
+    let mut h = Harness::new(MptcpConfig::default());
+    let id = h.join(1, false);
+    h.transmit(); // lost on the way
+    h.advance(ms(500));
+    let client = HmacKeys::new(&KeyMaterial::new(h.client_key, h.algo), SERVER_KEY);
+    let hmac = client.ack_hmac(CLIENT_NONCE, SERVER_NONCE);
+    let third = Seg::ack(0, 0).opt(MptcpOption::MpJoin(MpJoin::Ack { hmac }));
+    for _ in 0..2 {
+        h.deliver(id, &third);
+        assert_eq!(h.transmit(), [(id, Seg::ours(ACK, 0, 0, h.peer_dsn(0)))]);
+    }
     assert_eq!(h.conn.stats().subflows_attached, 2);
 }
 
