@@ -102,8 +102,9 @@ impl Collector for Families {
     }
 }
 
-/// The registry of one scrape, its groups in the order `/metrics` lists them: the build
-/// facts, `process_*`, then the appliance's own families under `netreaktor_`.
+/// The registry of one scrape, its groups in the order `/metrics` has always listed them:
+/// the build facts, `process_*`, then the appliance's other families (a registry lists its
+/// sub-registries in the order they were made, hence `netreaktor` twice).
 fn registry(shared: &Arc<Shared>) -> Registry {
     let families = |encode: Encode| Box::new(Families { shared: Arc::clone(shared), encode });
     let mut registry = Registry::default();
@@ -138,8 +139,8 @@ pub(crate) fn family<'e>(
     encoder.encode_descriptor(name, &format!("{help}."), None, kind)
 }
 
-/// One sample of a counter or gauge family, with `labels` (a histogram family takes
-/// [`histogram`] samples).
+/// One sample of a counter or gauge family, with `labels`. A histogram family takes
+/// [`histogram`] samples: a single value for one is refused.
 pub(crate) fn sample<V: EncodeCounterValue + EncodeGaugeValue>(
     family: &mut MetricEncoder<'_>,
     kind: Kind,
@@ -149,7 +150,8 @@ pub(crate) fn sample<V: EncodeCounterValue + EncodeGaugeValue>(
     let mut sample = family.encode_family(&labels)?;
     match kind {
         Kind::Counter => sample.encode_counter::<NoLabelSet, V, u64>(&value, None),
-        Kind::Gauge | Kind::Histogram => sample.encode_gauge(&value),
+        Kind::Gauge => sample.encode_gauge(&value),
+        Kind::Histogram => Err(fmt::Error),
     }
 }
 
