@@ -1,5 +1,6 @@
 //! The control thread's HTTP endpoint on a kernel socket (management network): `/metrics`
-//! (Prometheus text format 0.0.4, [`crate::metrics`]), `/status` (JSON, [`crate::status`]),
+//! (Prometheus text format 0.0.4, or OpenMetrics 1.0.0 when `Accept` asks for it,
+//! [`crate::metrics`]), `/status` (JSON, [`crate::status`]),
 //! `/healthz` (the process runs) and `/readyz` (start-up completed, no drain or stop has
 //! begun, [`crate::telemetry::Readiness`], and every pipeline has an origin up on some worker).
 //!
@@ -7,14 +8,16 @@
 //! and writing with a [`TIMEOUT`], so an idle or slow client holds one thread for a few seconds
 //! and delays no one else. [`answer`] decides every answer, without I/O.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use oxhttp::model::header::{ALLOW, CONTENT_TYPE};
+use oxhttp::model::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use oxhttp::model::{Body, Method, Request, Response, StatusCode};
 
+use crate::metrics::Format;
 use crate::telemetry::{Phase, Shared};
 
 /// How long a connection may wait for a request's bytes, or for the client to take an answer.
@@ -24,8 +27,6 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 /// [`TIMEOUT`] for an idle one).
 pub(crate) const MAX_CONNECTIONS: usize = 256;
 
-/// The Prometheus text format's content type.
-const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -46,19 +47,33 @@ impl Answer {
 }
 
 /// The answer to `method` on `path` (GET and HEAD only; HEAD gets the same status and headers
-/// without a body).
-pub(crate) fn answer(method: &str, path: &str, shared: &Shared) -> Answer {
+/// without a body); `accept` chooses the format of `/metrics`.
+pub(crate) fn answer(
+    method: &str,
+    path: &str,
+    accept: Option<&str>,
+    shared: &Arc<Shared>,
+) -> Answer {
     if method != "GET" && method != "HEAD" {
         let mut not_allowed = Answer::new(405, TEXT, "method not allowed\n");
         not_allowed.allow = Some("GET, HEAD");
         return not_allowed;
     }
     match path {
-        "/metrics" => Answer::new(200, PROMETHEUS, crate::metrics::render(shared)),
+        "/metrics" => metrics(accept, shared),
         "/status" => Answer::new(200, JSON, crate::status::render(shared)),
         "/healthz" => Answer::new(200, TEXT, "ok\n"),
         "/readyz" => readyz(shared),
         _ => Answer::new(404, TEXT, "not found\n"),
+    }
+}
+
+/// `/metrics` in the format `accept` prefers; 500 if the families cannot be encoded.
+fn metrics(accept: Option<&str>, shared: &Arc<Shared>) -> Answer {
+    let format = Format::negotiate(accept);
+    match crate::metrics::render(shared, format) {
+        Ok(text) => Answer::new(200, format.content_type(), text),
+        Err(fmt::Error) => Answer::new(500, TEXT, "metrics could not be encoded\n"),
     }
 }
 
@@ -90,9 +105,10 @@ pub(crate) fn serve(listen: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<(
     Ok(())
 }
 
-fn respond(request: &mut Request<Body>, shared: &Shared) -> Response<Body> {
+fn respond(request: &mut Request<Body>, shared: &Arc<Shared>) -> Response<Body> {
     let head = request.method() == Method::HEAD;
-    let answer = answer(request.method().as_str(), request.uri().path(), shared);
+    let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+    let answer = answer(request.method().as_str(), request.uri().path(), accept, shared);
     let mut response = Response::builder()
         .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(CONTENT_TYPE, answer.content_type);
@@ -113,22 +129,24 @@ mod tests {
     use std::time::Duration;
 
     use super::{Answer, answer, serve};
+    use crate::metrics::Format;
     use crate::telemetry::{Phase, Readiness, sample};
 
     /// `/readyz` in each phase: 200 only while ready, and the phase's name otherwise.
     #[test]
     fn readyz_answers_each_phase() {
-        let mut shared = sample();
         for (phase, status, body) in [
             (Phase::Starting, 503, "starting\n"),
             (Phase::Ready, 200, "ready\n"),
             (Phase::Draining, 503, "draining\n"),
             (Phase::Stopping, 503, "stopping\n"),
         ] {
+            let mut shared = sample();
             shared.readiness = Arc::new(Readiness::new(phase));
+            let shared = Arc::new(shared);
             let text = "text/plain; charset=utf-8";
             let want = Answer { status, content_type: text, allow: None, body: body.to_owned() };
-            assert_eq!(answer("GET", "/readyz", &shared), want, "{phase:?}");
+            assert_eq!(answer("GET", "/readyz", None, &shared), want, "{phase:?}");
         }
     }
 
@@ -138,12 +156,13 @@ mod tests {
     fn readyz_is_503_while_a_pipeline_has_no_origin_up() {
         let mut shared = sample();
         shared.readiness = Arc::new(Readiness::new(Phase::Ready));
+        let shared = Arc::new(shared);
         let pipeline = shared.workers[0].origins.current()[0].pipeline.clone();
         let sets: Vec<_> = shared.workers.iter().map(|w| w.origins.current()).collect();
         for c in sets.iter().flat_map(|s| s.iter()).filter(|c| c.pipeline == pipeline) {
             c.up.store(0, Ordering::Relaxed);
         }
-        let answer_now = || answer("GET", "/readyz", &shared);
+        let answer_now = || answer("GET", "/readyz", None, &shared);
         let text = "text/plain; charset=utf-8";
         let body = format!("no origin up: pipeline {pipeline}\n");
         let want = Answer { status: 503, content_type: text, allow: None, body };
@@ -171,7 +190,7 @@ mod tests {
 
     #[test]
     fn content_types_methods_and_unknown_paths() {
-        let shared = sample();
+        let shared = Arc::new(sample());
         let prometheus = "text/plain; version=0.0.4; charset=utf-8";
         for (method, path, status, content_type) in [
             ("GET", "/metrics", 200, prometheus),
@@ -182,15 +201,25 @@ mod tests {
             ("POST", "/metrics", 405, "text/plain; charset=utf-8"),
             ("DELETE", "/nope", 405, "text/plain; charset=utf-8"),
         ] {
-            let got = answer(method, path, &shared);
+            let got = answer(method, path, None, &shared);
             assert_eq!((got.status, got.content_type), (status, content_type), "{method} {path}");
             let allow = (status == 405).then_some("GET, HEAD");
             assert_eq!(got.allow, allow, "{method} {path}");
         }
-        assert_eq!(answer("GET", "/metrics", &shared).body, crate::metrics::render(&shared));
-        assert_eq!(answer("GET", "/status", &shared).body, crate::status::render(&shared));
-        assert_eq!(answer("GET", "/healthz", &shared).body, "ok\n");
+        let body = |accept| answer("GET", "/metrics", accept, &shared).body;
+        assert_eq!(body(None), crate::metrics::render_text(sample()));
+        assert_eq!(answer("GET", "/status", None, &shared).body, crate::status::render(&shared));
+        assert_eq!(answer("GET", "/healthz", None, &shared).body, "ok\n");
+        let openmetrics = answer("GET", "/metrics", Some(PROMETHEUS_ACCEPT), &shared);
+        let want = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        assert_eq!((openmetrics.status, openmetrics.content_type), (200, want));
+        assert!(openmetrics.body.ends_with("\n# EOF\n"), "{}", openmetrics.body);
+        assert_eq!(body(Some("*/*")), body(None));
     }
+
+    /// What Prometheus 2.x sends in `Accept` when it scrapes.
+    const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+        application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
     /// A server on a free loopback port.
     fn server() -> std::net::SocketAddr {
@@ -243,7 +272,14 @@ mod tests {
         let reply = get(addr, "GET", "/metrics").to_ascii_lowercase();
         assert!(reply.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
         let body = reply.split("\r\n\r\n").nth(1).expect("a body");
-        assert_eq!(body, crate::metrics::render(&sample()).to_ascii_lowercase());
+        assert_eq!(body, crate::metrics::render_text(sample()).to_ascii_lowercase());
+        let request = format!(
+            "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept: {PROMETHEUS_ACCEPT}\r\nConnection: close\r\n\r\n"
+        );
+        let reply = exchange(addr, &request).to_ascii_lowercase();
+        let openmetrics = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        assert!(reply.contains(&format!("content-type: {openmetrics}\r\n")), "{reply}");
+        assert!(reply.ends_with("\n# eof\n"), "{reply}");
         let reply = get(addr, "GET", "/status").to_ascii_lowercase();
         assert!(reply.contains("content-type: application/json\r\n"), "{reply}");
         let reply = get(addr, "POST", "/metrics").to_ascii_lowercase();
@@ -256,17 +292,26 @@ mod tests {
     }
 
     /// Two workers with every cell distinct and one steering program, rendered byte for
-    /// byte as `src/testdata/metrics.txt` and `status.json` (written anew with
-    /// NETREAKTOR_BLESS=1).
+    /// byte as `src/testdata/metrics.txt` (Prometheus text), `metrics.openmetrics.txt` and
+    /// `status.json` (written anew with NETREAKTOR_BLESS=1).
     #[test]
     fn the_whole_text_is_unchanged() {
-        let shared = crate::telemetry::sample();
-        let text = crate::metrics::render(&shared);
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/metrics.txt");
-        if std::env::var_os("NETREAKTOR_BLESS").is_some() {
-            std::fs::write(path, &text).expect("writable testdata");
+        let shared = Arc::new(crate::telemetry::sample());
+        for (format, path, golden) in [
+            (Format::Prometheus, "metrics.txt", include_str!("testdata/metrics.txt")),
+            (
+                Format::OpenMetrics,
+                "metrics.openmetrics.txt",
+                include_str!("testdata/metrics.openmetrics.txt"),
+            ),
+        ] {
+            let text = crate::metrics::render(&shared, format).expect("every family encodes");
+            let path = format!("{}/src/testdata/{path}", env!("CARGO_MANIFEST_DIR"));
+            if std::env::var_os("NETREAKTOR_BLESS").is_some() {
+                std::fs::write(path, &text).expect("writable testdata");
+            }
+            assert_eq!(text, golden, "{format:?}");
         }
-        assert_eq!(text, include_str!("testdata/metrics.txt"));
         let status = crate::status::render(&shared);
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata/status.json");
         if std::env::var_os("NETREAKTOR_BLESS").is_some() {

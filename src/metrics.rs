@@ -1,192 +1,234 @@
-//! `/metrics`: the Prometheus text (format 0.0.4) of every worker's published cells, one
-//! family per entry of [`METRICS`], and of the steering programs' verdicts.
+//! `/metrics`: every family the appliance exports, encoded by `prometheus-client` from the
+//! cells the workers publish, read at scrape time (docs/operations.md, "Metrics").
+//!
+//! Each group of families is a [`Collector`] that reads [`Shared`] when a scrape encodes the
+//! registry; the per-worker families are described once, by the table [`METRICS`], the
+//! per-origin ones by `crate::telemetry::origins`. The same families are encoded in the
+//! Prometheus text format 0.0.4 (the default: `promtool check metrics`, `curl`, the test
+//! scripts) or in OpenMetrics 1.0.0 (to a scraper whose `Accept` prefers it, as Prometheus'
+//! does), chosen by [`Format::negotiate`].
 
-use std::fmt::Write as _;
+use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use netreaktor_pipeline::shard::BOUNDS_MICROS;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, MetricEncoder, NoLabelSet,
+    prometheus_text, text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
-use crate::telemetry::{METRICS, Metric, Read, Shared};
-use crate::worker::metrics::{HistogramCells, LabelledCells, WorkerMetrics};
+use crate::telemetry::{Kind, METRICS, Metric, Read, Shared};
+use crate::worker::metrics::{HistogramCells, WorkerMetrics};
 use crate::xdp::Counter;
 
-/// The Prometheus text of every worker's counters and of the steering programs.
-pub(crate) fn render(shared: &Shared) -> String {
-    let mut out = String::new();
-    render_build(shared, &mut out);
-    render_process(shared, &mut out);
-    shared.reload.render(&mut out);
-    for metric in &METRICS {
-        render_metric(shared, &mut out, metric);
+/// The exposition format of a scrape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// The Prometheus text format, version 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0.0 text: counter families named without `_total`, `info` typed as
+    /// such, `# EOF` at the end.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format for a request's `Accept` header: OpenMetrics when it names
+    /// `application/openmetrics-text` with a weight (`q`) above 0 and no lower than
+    /// `text/plain`'s (or `*/*`'s), the Prometheus text format otherwise (RFC 9110 §12.5.1).
+    pub(crate) fn negotiate(accept: Option<&str>) -> Format {
+        let (mut openmetrics, mut plain) = (0.0_f64, 0.0_f64);
+        for range in accept.unwrap_or("").split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts.find_map(|p| p.trim().strip_prefix("q=").map(str::parse::<f64>));
+            let q = q.map_or(1.0, |q| q.unwrap_or(0.0));
+            match media.as_str() {
+                "application/openmetrics-text" => openmetrics = openmetrics.max(q),
+                "text/plain" | "text/*" | "*/*" => plain = plain.max(q),
+                _ => {}
+            }
+        }
+        if openmetrics > 0.0 && openmetrics >= plain {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
     }
-    crate::telemetry::origins::render(shared, &mut out);
-    render_steering(shared, &mut out);
-    out
+
+    /// The `Content-Type` served with it.
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Every exported family in `format`. Fails only if the crate refuses what a collector
+/// encodes.
+pub(crate) fn render(shared: &Arc<Shared>, format: Format) -> Result<String, fmt::Error> {
+    let registry = registry(shared);
+    let mut out = String::new();
+    match format {
+        Format::Prometheus => prometheus_text::encode(&mut out, &registry)?,
+        Format::OpenMetrics => text::encode(&mut out, &registry)?,
+    }
+    Ok(out)
+}
+
+/// `shared` in the Prometheus text format (the rendering tests).
+#[cfg(test)]
+pub(crate) fn render_text(shared: Shared) -> String {
+    render(&Arc::new(shared), Format::Prometheus).expect("every family encodes")
+}
+
+/// How one group of families is encoded from the shared state.
+type Encode = fn(&Shared, &mut DescriptorEncoder<'_>) -> fmt::Result;
+
+/// A group of families encoded at scrape time from the shared state.
+#[derive(Debug)]
+struct Families {
+    shared: Arc<Shared>,
+    encode: Encode,
+}
+
+impl Collector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        (self.encode)(&self.shared, &mut encoder)
+    }
+}
+
+/// The registry of one scrape, its groups in the order `/metrics` has always listed them:
+/// the build facts, `process_*`, then the appliance's other families (a registry lists its
+/// sub-registries in the order they were made, hence `netreaktor` twice).
+fn registry(shared: &Arc<Shared>) -> Registry {
+    let families = |encode: Encode| Box::new(Families { shared: Arc::clone(shared), encode });
+    let mut registry = Registry::default();
+    registry.sub_registry_with_prefix("netreaktor").register_collector(families(encode_build));
+    let process = registry.sub_registry_with_prefix("process");
+    process.register_collector(families(crate::telemetry::process::encode));
+    let own = registry.sub_registry_with_prefix("netreaktor");
+    for encode in [
+        crate::telemetry::reload::encode,
+        encode_table,
+        crate::telemetry::origins::encode,
+        encode_steering,
+    ] {
+        own.register_collector(families(encode));
+    }
+    registry
+}
+
+/// A family's descriptor. `name` is the exported name: a counter's ends in `_total`, which
+/// the crate writes itself (so it is taken off here); `help` has no final period.
+pub(crate) fn family<'e>(
+    encoder: &'e mut DescriptorEncoder<'_>,
+    name: &'e str,
+    help: &str,
+    kind: Kind,
+) -> Result<MetricEncoder<'e>, fmt::Error> {
+    let (name, kind) = match kind {
+        Kind::Counter => (name.strip_suffix("_total").unwrap_or(name), MetricType::Counter),
+        Kind::Gauge => (name, MetricType::Gauge),
+        Kind::Histogram => (name, MetricType::Histogram),
+    };
+    encoder.encode_descriptor(name, &format!("{help}."), None, kind)
+}
+
+/// One sample of a counter or gauge family, with `labels`. A histogram family takes
+/// [`histogram`] samples: a single value for one is refused.
+pub(crate) fn sample<V: EncodeCounterValue + EncodeGaugeValue>(
+    family: &mut MetricEncoder<'_>,
+    kind: Kind,
+    labels: &[(&str, &str)],
+    value: V,
+) -> fmt::Result {
+    let mut sample = family.encode_family(&labels)?;
+    match kind {
+        Kind::Counter => sample.encode_counter::<NoLabelSet, V, u64>(&value, None),
+        Kind::Gauge => sample.encode_gauge(&value),
+        Kind::Histogram => Err(fmt::Error),
+    }
 }
 
 /// `netreaktor_build_info`: 1, with the build facts as labels.
-fn render_build(shared: &Shared, out: &mut String) {
+fn encode_build(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
     let b = &shared.build;
-    let _ = writeln!(
-        out,
-        "# HELP netreaktor_build_info The binary's version, commit and compiler; always 1.\n\
-         # TYPE netreaktor_build_info gauge\n\
-         netreaktor_build_info{{version=\"{}\",commit=\"{}\",commit_date=\"{}\",\
-         build_date=\"{}\",rustc=\"{}\"}} 1",
-        b.version, b.commit, b.commit_date, b.build_date, b.rustc
-    );
+    let help = "The binary's version, commit and compiler; always 1.";
+    let mut family = encoder.encode_descriptor("build", help, None, MetricType::Info)?;
+    family.encode_info(&[
+        ("version", b.version),
+        ("commit", b.commit),
+        ("commit_date", b.commit_date),
+        ("build_date", b.build_date),
+        ("rustc", b.rustc),
+    ])
 }
 
-/// The `process_*` family every Prometheus client exports, when `/proc` can be read.
-fn render_process(shared: &Shared, out: &mut String) {
-    let Some(p) = shared.process.read() else { return };
-    let max_fds = p.max_fds.map(|n| n as f64).unwrap_or(f64::INFINITY);
-    for (name, help, kind, value) in [
-        (
-            "cpu_seconds_total",
-            "Total user and system CPU time spent in seconds",
-            "counter",
-            p.cpu_seconds,
-        ),
-        (
-            "resident_memory_bytes",
-            "Resident memory size in bytes",
-            "gauge",
-            p.resident_bytes as f64,
-        ),
-        ("virtual_memory_bytes", "Virtual memory size in bytes", "gauge", p.virtual_bytes as f64),
-        ("open_fds", "Number of open file descriptors", "gauge", p.open_fds as f64),
-        ("max_fds", "Maximum number of open file descriptors", "gauge", max_fds),
-        ("threads", "Number of OS threads in the process", "gauge", p.threads as f64),
-        (
-            "start_time_seconds",
-            "Start time of the process since unix epoch in seconds",
-            "gauge",
-            p.start_time_seconds,
-        ),
-    ] {
-        let value = if value.is_infinite() { "+Inf".to_owned() } else { value.to_string() };
-        let _ = writeln!(
-            out,
-            "# HELP process_{name} {help}.\n# TYPE process_{name} {kind}\nprocess_{name} {value}"
-        );
+/// The families of [`METRICS`], each with its samples worker by worker.
+fn encode_table(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    for metric in &METRICS {
+        encode_metric(shared, encoder, metric)?;
     }
+    Ok(())
 }
 
-/// One metric's `# HELP` and `# TYPE` lines and its samples, worker by worker.
-fn render_metric(shared: &Shared, out: &mut String, metric: &Metric) {
-    let (name, help, kind) = (metric.name, metric.help, metric.kind.name());
-    let _ = writeln!(out, "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {kind}");
+/// One metric of the table.
+fn encode_metric(
+    shared: &Shared,
+    encoder: &mut DescriptorEncoder<'_>,
+    metric: &Metric,
+) -> fmt::Result {
+    let mut family = family(encoder, metric.name, metric.help, metric.kind)?;
     for (i, w) in shared.workers.iter().enumerate() {
+        let worker = i.to_string();
         match metric.read {
             Read::Cell(get) => {
                 let value = WorkerMetrics::get(get(w));
-                let _ = writeln!(out, "netreaktor_{name}{{worker=\"{i}\"}} {value}");
+                sample(&mut family, metric.kind, &[("worker", &worker)], value)?;
             }
-            Read::Labelled(label, get) => render_labelled(out, (name, i), label, get(w)),
-            Read::Histogram(get) => render_histogram(out, (name, i), get(w)),
+            Read::Labelled(label, get) => {
+                for (name, value) in get(w).labelled() {
+                    let labels = [("worker", worker.as_str()), (label, name)];
+                    sample(&mut family, metric.kind, &labels, value)?;
+                }
+            }
+            Read::Histogram(get) => histogram(&mut family, &[("worker", &worker)], get(w))?,
         }
     }
+    Ok(())
 }
 
-/// A worker's samples of a labelled family: one per label value.
-fn render_labelled(
-    out: &mut String,
-    (name, i): (&str, usize),
-    label: &str,
-    cells: &dyn LabelledCells,
-) {
-    for (value_name, value) in cells.labelled() {
-        let _ =
-            writeln!(out, "netreaktor_{name}{{worker=\"{i}\",{label}=\"{value_name}\"}} {value}");
-    }
-}
-
-/// A worker's histogram: cumulative buckets with `le` in seconds, the sum, the count.
-fn render_histogram(out: &mut String, (name, i): (&str, usize), cells: &HistogramCells) {
+/// A histogram sample: the buckets (`le` in seconds, the last `+Inf`), the sum, the count.
+fn histogram(
+    family: &mut MetricEncoder<'_>,
+    labels: &[(&str, &str)],
+    cells: &HistogramCells,
+) -> fmt::Result {
     let h = cells.read();
-    let bounds = BOUNDS_MICROS.iter().map(|&us| (us as f64 / 1e6).to_string());
-    let les = bounds.chain(std::iter::once("+Inf".to_owned()));
-    for (le, n) in les.zip(h.cumulative()) {
-        let _ = writeln!(out, "netreaktor_{name}_bucket{{worker=\"{i}\",le=\"{le}\"}} {n}");
-    }
+    let bounds = BOUNDS_MICROS.iter().map(|&us| us as f64 / 1e6).chain([f64::INFINITY]);
+    let buckets: Vec<(f64, u64)> = bounds.zip(h.counts).collect();
     let sum = h.sum_micros as f64 / 1e6;
-    let _ = writeln!(out, "netreaktor_{name}_sum{{worker=\"{i}\"}} {sum}");
-    let _ = writeln!(out, "netreaktor_{name}_count{{worker=\"{i}\"}} {}", h.count());
+    let mut sample = family.encode_family(&labels)?;
+    sample.encode_histogram::<NoLabelSet>(sum, h.count(), &buckets, None)
 }
 
 /// The steering programs' verdicts.
-fn render_steering(shared: &Shared, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "# HELP netreaktor_xdp_frames_total Frames seen by the XDP steering program, by verdict."
-    );
-    let _ = writeln!(out, "# TYPE netreaktor_xdp_frames_total counter");
+fn encode_steering(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    let help = "Frames seen by the XDP steering program, by verdict";
+    let mut family = family(encoder, "xdp_frames_total", help, Kind::Counter)?;
     for (interface, cells) in &shared.steering {
         for (cell, counter) in cells.iter().zip(Counter::ALL) {
-            let value = cell.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "netreaktor_xdp_frames_total{{interface=\"{interface}\",verdict=\"{}\"}} {value}",
-                counter.name()
-            );
+            let labels = [("interface", interface.as_str()), ("verdict", counter.name())];
+            sample(&mut family, Kind::Counter, &labels, cell.load(Ordering::Relaxed))?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use netreaktor_pipeline::proxy::SplicePhase;
-
-    use super::*;
-
-    fn shared_with(metrics: WorkerMetrics) -> Shared {
-        Shared {
-            workers: vec![Arc::new(metrics)],
-            steering: Vec::new(),
-            xdp_modes: Vec::new(),
-            readiness: Default::default(),
-            build: crate::build_info::BUILD,
-            process: crate::telemetry::ProcessSource::Live,
-            reload: Default::default(),
-        }
-    }
-
-    #[test]
-    fn histograms_are_cumulative_with_sum_and_count() {
-        let m = WorkerMetrics::default();
-        // 2 observations at most 100 µs, 1 at most 5 ms, 1 past 10 s; 20.0051 s in all.
-        m.setup.counts[0].store(2, Ordering::Relaxed);
-        m.setup.counts[5].store(1, Ordering::Relaxed);
-        m.setup.counts[16].store(1, Ordering::Relaxed);
-        m.setup.sum_micros.store(20_005_100, Ordering::Relaxed);
-        let text = render(&shared_with(m));
-        let name = "netreaktor_connection_setup_seconds";
-        for line in [
-            format!("# TYPE {name} histogram"),
-            format!("{name}_bucket{{worker=\"0\",le=\"0.0001\"}} 2"),
-            format!("{name}_bucket{{worker=\"0\",le=\"0.0025\"}} 2"),
-            format!("{name}_bucket{{worker=\"0\",le=\"0.005\"}} 3"),
-            format!("{name}_bucket{{worker=\"0\",le=\"10\"}} 3"),
-            format!("{name}_bucket{{worker=\"0\",le=\"+Inf\"}} 4"),
-            format!("{name}_sum{{worker=\"0\"}} 20.0051"),
-            format!("{name}_count{{worker=\"0\"}} 4"),
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
-        }
-    }
-
-    #[test]
-    fn connections_by_state_is_a_gauge_family() {
-        let m = WorkerMetrics::default();
-        let closing = m.phases.cell(SplicePhase::Closing).expect("one cell per phase");
-        closing.store(7, Ordering::Relaxed);
-        let text = render(&shared_with(m));
-        assert!(text.contains("# TYPE netreaktor_connections gauge\n"), "{text}");
-        assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"closing\"} 7\n"));
-        assert!(text.contains("netreaktor_connections{worker=\"0\",state=\"open\"} 0\n"));
-        assert!(text.contains("# TYPE netreaktor_splices_ended_total counter\n"));
-    }
-}
+mod tests;

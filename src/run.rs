@@ -392,7 +392,8 @@ impl Appliance {
         for steering in &mut self.steering {
             steering.detach()?;
         }
-        let counters = metrics::render(&self.shared);
+        let counters = metrics::render(&self.shared, metrics::Format::Prometheus);
+        let counters = counters.unwrap_or_default();
         let lines = counters.lines().filter(|l| !l.starts_with('#'));
         let counters: Vec<&str> = lines.collect();
         info!(target: "netreaktor", "stopped; XDP detached. Final counters:\n  {}", counters.join("\n  "));

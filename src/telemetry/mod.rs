@@ -1,13 +1,13 @@
 //! What the appliance reports, described once: the state the control thread reads
 //! ([`Shared`]: the workers' published cells, the steering programs' counters, readiness) and
 //! the table of exported per-worker metrics ([`METRICS`]: name, help, type, how to read it
-//! from a worker's cells, where `/status` shows it). The Prometheus text
-//! (`crate::metrics`), the `/status` JSON and `netreaktor status` (`crate::status`) iterate
+//! from a worker's cells, where `/status` shows it). `/metrics` (`crate::metrics`, encoded by
+//! `prometheus-client`), the `/status` JSON and `netreaktor status` (`crate::status`) iterate
 //! the table; none of them lists counters of its own. The per-origin families, whose label
 //! sets follow the configured origins, are listed apart ([`origins`]).
 
 pub(crate) mod origins;
-mod process;
+pub(crate) mod process;
 pub(crate) mod reload;
 mod table;
 
@@ -127,7 +127,8 @@ pub(crate) struct Metric {
 /// A Prometheus metric type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Monotonic; its name ends in `_total`.
+    /// Monotonic; its name ends in `_total` (the series name: the OpenMetrics family name is
+    /// the same without it, `crate::metrics::family`).
     Counter,
     /// A value now.
     Gauge,
@@ -143,17 +144,6 @@ impl Phase {
             Phase::Ready => "ready",
             Phase::Draining => "draining",
             Phase::Stopping => "stopping",
-        }
-    }
-}
-
-impl Kind {
-    /// Its name on a `# TYPE` line.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
         }
     }
 }
@@ -324,7 +314,7 @@ mod dashboards {
 
     #[test]
     fn grafana_and_alerts_read_exported_metrics() {
-        let text = crate::metrics::render(&super::sample());
+        let text = crate::metrics::render_text(super::sample());
         let exported: BTreeSet<&str> = text
             .lines()
             .filter(|l| !l.starts_with('#'))

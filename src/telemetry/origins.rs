@@ -4,11 +4,14 @@
 //! origin take connections, 0 while it is ejected or on trial). Names and help texts are
 //! read by dashboards and alert rules: change them only deliberately.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder};
 
 use super::Kind::{self, Counter, Gauge};
 use super::Shared;
+use crate::metrics::{family, sample};
 use crate::worker::metrics::{LabelledCells, WorkerMetrics};
 use crate::worker::origins::OriginCells;
 
@@ -55,33 +58,37 @@ pub(crate) fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// Every per-origin family, worker by worker.
-pub(crate) fn render(shared: &Shared, out: &mut String) {
+pub(crate) fn encode(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
     for (name, help, kind, read) in &FAMILIES {
-        let _ = writeln!(
-            out,
-            "# HELP netreaktor_{name} {help}.\n# TYPE netreaktor_{name} {}",
-            kind.name()
-        );
+        let mut family = family(encoder, name, help, *kind)?;
         for (i, w) in shared.workers.iter().enumerate() {
+            let worker = i.to_string();
             for o in w.origins.current().iter() {
+                let origin = o.origin.to_string();
                 let labels =
-                    format!("worker=\"{i}\",pipeline=\"{}\",origin=\"{}\"", o.pipeline, o.origin);
-                render_one(out, name, &labels, read, o);
+                    [("worker", worker.as_str()), ("pipeline", &o.pipeline), ("origin", &origin)];
+                encode_one(&mut family, (*kind, &labels), read, o)?;
             }
         }
     }
+    Ok(())
 }
 
-fn render_one(out: &mut String, name: &str, labels: &str, read: &Read, o: &OriginCells) {
+/// One origin's samples of a family: one, or one per reason.
+fn encode_one(
+    family: &mut MetricEncoder<'_>,
+    (kind, labels): (Kind, &[(&str, &str)]),
+    read: &Read,
+    o: &OriginCells,
+) -> fmt::Result {
     match read {
-        Read::Cell(get) => {
-            let value = WorkerMetrics::get(get(o));
-            let _ = writeln!(out, "netreaktor_{name}{{{labels}}} {value}");
-        }
+        Read::Cell(get) => sample(family, kind, labels, WorkerMetrics::get(get(o))),
         Read::Reasons(get) => {
             for (reason, value) in get(o).labelled() {
-                let _ = writeln!(out, "netreaktor_{name}{{{labels},reason=\"{reason}\"}} {value}");
+                let labels: Vec<_> = labels.iter().copied().chain([("reason", reason)]).collect();
+                sample(family, kind, &labels, value)?;
             }
+            Ok(())
         }
     }
 }
@@ -93,7 +100,7 @@ mod tests {
     /// Each family is typed once and has a sample per worker and origin, labelled with both.
     #[test]
     fn every_family_has_a_sample_per_worker_and_origin() {
-        let text = crate::metrics::render(&super::super::sample());
+        let text = crate::metrics::render_text(super::super::sample());
         for name in names() {
             let full = format!("netreaktor_{name}");
             assert_eq!(text.matches(&format!("# TYPE {full} ")).count(), 1, "{name}");

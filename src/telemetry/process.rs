@@ -1,7 +1,14 @@
 //! The process's own figures, as every Prometheus client library exports them (`process_*`,
 //! read from `/proc/self` when `/metrics` is rendered; docs/operations.md, "Metrics").
 
+use std::fmt;
+
 use procfs::process::{LimitValue, Process};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue};
+
+use super::Kind::{self, Counter, Gauge};
+use super::Shared;
+use crate::metrics::{family, sample};
 
 /// One reading of the process's figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +47,35 @@ impl ProcessSource {
             ProcessSource::Fixed(stats) => Some(*stats),
         }
     }
+}
+
+/// The `process_*` families (the registry adds the prefix), when `/proc` can be read.
+pub(crate) fn encode(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    let Some(p) = shared.process.read() else { return Ok(()) };
+    let help = "Total user and system CPU time spent in seconds";
+    one(encoder, ("cpu_seconds_total", help, Counter), p.cpu_seconds)?;
+    let help = "Resident memory size in bytes";
+    one(encoder, ("resident_memory_bytes", help, Gauge), p.resident_bytes)?;
+    let help = "Virtual memory size in bytes";
+    one(encoder, ("virtual_memory_bytes", help, Gauge), p.virtual_bytes)?;
+    one(encoder, ("open_fds", "Number of open file descriptors", Gauge), p.open_fds)?;
+    let max_fds = ("max_fds", "Maximum number of open file descriptors", Gauge);
+    match p.max_fds {
+        Some(n) => one(encoder, max_fds, n)?,
+        None => one(encoder, max_fds, f64::INFINITY)?,
+    }
+    one(encoder, ("threads", "Number of OS threads in the process", Gauge), p.threads)?;
+    let help = "Start time of the process since unix epoch in seconds";
+    one(encoder, ("start_time_seconds", help, Gauge), p.start_time_seconds)
+}
+
+/// A family of one sample without labels.
+fn one<V: EncodeCounterValue + EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder<'_>,
+    (name, help, kind): (&str, &str, Kind),
+    value: V,
+) -> fmt::Result {
+    sample(&mut family(encoder, name, help, kind)?, kind, &[], value)
 }
 
 fn read_self() -> procfs::ProcResult<ProcessStats> {

@@ -3,11 +3,16 @@
 //! per applied reload), when the last reload was tried and what became of it. Written by the
 //! control thread, read by `/metrics` and `/status`.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::encoding::DescriptorEncoder;
 use serde_json::{Value, json};
+
+use super::Kind::{Counter, Gauge};
+use super::Shared;
+use crate::metrics::{family, sample};
 
 /// The reload state.
 #[derive(Debug)]
@@ -79,27 +84,6 @@ impl ReloadState {
         self.generation() + 1
     }
 
-    /// The Prometheus families.
-    pub(crate) fn render(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP netreaktor_config_reloads_total Configuration reloads (SIGHUP), by result.\n\
-             # TYPE netreaktor_config_reloads_total counter\n\
-             netreaktor_config_reloads_total{{result=\"applied\"}} {}\n\
-             netreaktor_config_reloads_total{{result=\"refused\"}} {}\n\
-             # HELP netreaktor_config_generation The configuration in force: 1 at start, one more per applied reload.\n\
-             # TYPE netreaktor_config_generation gauge\n\
-             netreaktor_config_generation {}\n\
-             # HELP netreaktor_config_last_reload_timestamp_seconds When the last reload was tried (0: none yet).\n\
-             # TYPE netreaktor_config_last_reload_timestamp_seconds gauge\n\
-             netreaktor_config_last_reload_timestamp_seconds {}",
-            self.applied.load(Ordering::Relaxed),
-            self.refused.load(Ordering::Relaxed),
-            self.generation(),
-            self.last_at.load(Ordering::Relaxed),
-        );
-    }
-
     /// The `/status` object.
     pub(crate) fn status(&self) -> Value {
         let last = self.last.lock().ok().and_then(|l| l.clone());
@@ -116,4 +100,31 @@ impl ReloadState {
             "last_message": message,
         })
     }
+}
+
+/// The reload families of `/metrics`.
+pub(crate) fn encode(shared: &Shared, encoder: &mut DescriptorEncoder<'_>) -> fmt::Result {
+    let state = &shared.reload;
+    let load = |cell: &AtomicU64| cell.load(Ordering::Relaxed);
+    let help = "Configuration reloads (SIGHUP), by result";
+    let mut reloads = family(encoder, "config_reloads_total", help, Counter)?;
+    for (outcome, cell) in [(Outcome::Applied, &state.applied), (Outcome::Refused, &state.refused)]
+    {
+        sample(&mut reloads, Counter, &[("result", outcome.name())], load(cell))?;
+    }
+    for (name, help, value) in [
+        (
+            "config_generation",
+            "The configuration in force: 1 at start, one more per applied reload",
+            state.generation(),
+        ),
+        (
+            "config_last_reload_timestamp_seconds",
+            "When the last reload was tried (0: none yet)",
+            load(&state.last_at),
+        ),
+    ] {
+        sample(&mut family(encoder, name, help, Gauge)?, Gauge, &[], value)?;
+    }
+    Ok(())
 }

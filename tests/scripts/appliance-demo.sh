@@ -167,6 +167,33 @@ done
 row "unmatched segments (RST)" netreaktor_unmatched_segments_total
 echo
 
+# What Prometheus sends in Accept when it scrapes: it gets OpenMetrics.
+PROMETHEUS_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+echo "== /metrics as scrapers read it (docs/operations.md, Metrics)"
+ip netns exec "$AT_APPLIANCE" curl -sf --max-time 5 -D "$WORK/openmetrics.headers" \
+    -H "Accept: $PROMETHEUS_ACCEPT" "$METRICS_URL" >"$WORK/metrics.openmetrics" ||
+    fail "GET $METRICS_URL as Prometheus asks for it"
+grep -qi '^content-type: application/openmetrics-text; version=1.0.0; charset=utf-8' \
+    "$WORK/openmetrics.headers" || fail "OpenMetrics asked for, not served: $(cat "$WORK/openmetrics.headers")"
+[[ $(tail -n 1 "$WORK/metrics.openmetrics") == "# EOF" ]] || fail "the OpenMetrics text has no # EOF"
+text_samples=$(grep -vc '^#' "$WORK/metrics")
+openmetrics_samples=$(grep -vc '^#' "$WORK/metrics.openmetrics")
+((text_samples == openmetrics_samples)) ||
+    fail "$text_samples samples in the Prometheus text, $openmetrics_samples in OpenMetrics"
+if command -v promtool >/dev/null; then
+    promtool check metrics <"$WORK/metrics" || fail "promtool check metrics (Prometheus text)"
+    # Prometheus' own OpenMetrics parser (the backfill's, which wants a timestamp per sample).
+    awk -v t="$(date +%s)" '/^#/ { print; next } { print $0 " " t }' "$WORK/metrics.openmetrics" \
+        >"$WORK/metrics.openmetrics.stamped"
+    promtool tsdb create-blocks-from openmetrics "$WORK/metrics.openmetrics.stamped" \
+        "$WORK/blocks" >/dev/null || fail "Prometheus' OpenMetrics parser refused the text"
+    echo "  Prometheus text: promtool check metrics passes; OpenMetrics: Prometheus' parser reads it"
+else
+    echo "  (no promtool here: the two texts were not linted)"
+fi
+echo "  $text_samples samples in each format"
+echo
+
 echo "== Stop: SIGTERM"
 kill -TERM "$APPLIANCE_PID"
 for _ in $(seq 100); do
