@@ -353,12 +353,16 @@ fn origin_health_defaults_tuning_and_off() {
         HealthConfig {
             failures: 3,
             backoff: Duration::from_secs(10),
-            max_backoff: Duration::from_secs(300)
+            max_backoff: Duration::from_secs(300),
+            check: None,
         }
     );
     let tuned = health("      health: {failures: 5, backoff: 2s, max_backoff: 1m}");
     let s = Duration::from_secs;
-    assert_eq!(tuned, Some(HealthConfig { failures: 5, backoff: s(2), max_backoff: s(60) }));
+    assert_eq!(
+        tuned,
+        Some(HealthConfig { failures: 5, backoff: s(2), max_backoff: s(60), check: None })
+    );
     assert_eq!(health("      health: {enabled: false}"), None);
 }
 
