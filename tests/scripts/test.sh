@@ -68,6 +68,13 @@ tests/scripts/fragment-guard-e2e.sh >/tmp/netreaktor-fragment-guard-e2e.log 2>&1
 }
 grep -E 'PASS' /tmp/netreaktor-fragment-guard-e2e.log | cut -c1-200
 
+step "active origin health checks: an origin stopped with no client traffic is ejected, and restored, by checks alone"
+tests/scripts/health-check-e2e.sh >/tmp/netreaktor-health-check-e2e.log 2>&1 || {
+    cat /tmp/netreaktor-health-check-e2e.log >&2
+    exit 1
+}
+grep -E 'PASS' /tmp/netreaktor-health-check-e2e.log | cut -c1-200
+
 step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
 tests/scripts/mptcp-e2e.sh >/tmp/netreaktor-mptcp-e2e.log 2>&1 || {
     cat /tmp/netreaktor-mptcp-e2e.log >&2
