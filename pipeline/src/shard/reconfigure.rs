@@ -13,9 +13,10 @@
 //! origin attempt record moves to the new origin list, so a retry after a failed connect
 //! goes on in the new list. New connections get the new configuration. An origin that stays
 //! (same address) keeps its health and counters, and its check schedule unless the checks'
-//! configuration changed (then its next check goes at once); a new one starts up with zero
-//! counters; a removed one gets no new connection and no more checks (the answer to a check
-//! in flight is then answered as a stray segment, with a RST).
+//! configuration changed (then its checks start over, spread over the first interval as at
+//! start); a new one starts up with zero counters; a removed one gets no new connection and
+//! no more checks (the answer to a check in flight is then answered as a stray segment, with
+//! a RST).
 
 use std::sync::Arc;
 
