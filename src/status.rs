@@ -48,6 +48,7 @@ pub(crate) fn render(shared: &Shared) -> String {
         "workers": workers,
         "mptcp": mptcp,
         "reload": shared.reload.status(),
+        "origins": crate::telemetry::origins::status(shared),
     });
     format!("{status}\n")
 }
@@ -229,7 +230,36 @@ fn table(addr: SocketAddr, s: &Value) -> String {
         n(&m["potentially_failed"]),
         n(&m["reinjected_bytes"]),
     );
+    out += &origins(&s["origins"]);
     out += &reload_line(&s["reload"]);
+    out
+}
+
+/// "Origins:" and a line per origin: "  web 10.0.0.1:80 up (2/2 workers): 10 connections,
+/// failures 1 (refused 1), checks 5 (success 5), bytes 100 to origin, 2000 to client";
+/// nothing from an appliance whose answer has no origins.
+fn origins(list: &Value) -> String {
+    let Some(list) = list.as_array().filter(|l| !l.is_empty()) else {
+        return String::new();
+    };
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = "Origins:\n".to_owned();
+    for o in list {
+        out += &format!(
+            "  {} {} {} ({}/{} workers): {} connections, failures {}, checks {}, \
+             bytes {} to origin, {} to client\n",
+            o["pipeline"].as_str().unwrap_or("?"),
+            o["origin"].as_str().unwrap_or("?"),
+            o["state"].as_str().unwrap_or("?"),
+            n(&o["up_workers"]),
+            n(&o["workers"]),
+            n(&o["established"]),
+            reasons(&o["failures"]),
+            reasons(&o["checks"]),
+            n(&o["bytes_to_origin"]),
+            n(&o["bytes_to_client"]),
+        );
+    }
     out
 }
 
@@ -321,6 +351,10 @@ mod tests {
             "mptcp": {"connections_total": 5, "joins_accepted": 4,
                       "joins_refused": {"unknown_token": 2, "bad_hmac": 1, "subflow_limit": 0},
                       "fallbacks": {}, "potentially_failed": 1, "reinjected_bytes": 1000},
+            "origins": [{"pipeline": "web", "origin": "10.0.0.1:80", "state": "partial",
+                         "workers": 2, "up_workers": 1, "attempts": 4, "established": 3,
+                         "failures": {"refused": 1, "reset": 0}, "checks": {"success": 5},
+                         "bytes_to_origin": 100, "bytes_to_client": 2000}],
             "reload": {"generation": 2, "applied": 1, "refused": 0, "last_at": 1_796_000_000u64,
                        "last_result": "applied", "last_message": "reload applied: no change"},
         });
@@ -342,5 +376,9 @@ mod tests {
         let config = "Config: generation 2, reloads applied 1, refused 0; last: applied \
                       (reload applied: no change)\n";
         assert!(t.contains(config), "{t}");
+        let origin = "Origins:\n  web 10.0.0.1:80 partial (1/2 workers): 3 connections, failures \
+                      1 (refused 1), checks 5 (success 5), bytes 100 to origin, 2000 to client\n";
+        assert!(t.contains(origin), "{t}");
+        assert!(!d.contains("Origins"), "{d}");
     }
 }

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 use netreaktor_pipeline::mptcp::conn::{
     Checksums, MptcpConfig, Scheduler as MptcpScheduler, Versions,
 };
-use netreaktor_pipeline::proxy::{HealthConfig, SpliceConfig};
+use netreaktor_pipeline::proxy::{HealthCheck, HealthConfig, SpliceConfig};
 use netreaktor_pipeline::shard::ServiceConfig;
 use netreaktor_pipeline::tcp::cc::Algorithm;
 use netreaktor_pipeline::tcp::config::{Config as TcpConfig, Keepalive};
@@ -167,5 +167,9 @@ fn to_health(h: &Health) -> Option<HealthConfig> {
         failures: count(h.failures.0),
         backoff: h.backoff.value.0,
         max_backoff: h.max_backoff.value.0,
+        check: h.check.as_ref().map(|c| HealthCheck {
+            interval: c.value.interval.value.0,
+            timeout: c.value.timeout.value.0,
+        }),
     })
 }

@@ -452,6 +452,25 @@ pub(crate) struct Health {
     pub(crate) backoff: Spanned<Dur<{ SEC }, { HOUR }>>,
     /// The longest back-off.
     pub(crate) max_backoff: Spanned<Dur<{ SEC }, { 24 * HOUR }>>,
+    /// Active checks: a TCP handshake to each origin at an interval; absent means off.
+    pub(crate) check: Option<Spanned<Check>>,
+}
+
+/// Active origin health checks (`forward.health.check`): every `interval` each worker sends
+/// a SYN to each origin; a SYN,ACK within `timeout` is a success, a RST or silence a failure.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Check {
+    /// From one check of an origin to the next.
+    pub(crate) interval: Spanned<Dur<{ 100 * MS }, { HOUR }>>,
+    /// How long a check waits for the SYN,ACK (at most `interval`).
+    pub(crate) timeout: Spanned<Dur<{ 10 * MS }, { 60 * SEC }>>,
+}
+
+impl Default for Check {
+    fn default() -> Self {
+        Check { interval: unplaced(Dur::millis(2_000)), timeout: unplaced(Dur::millis(1_000)) }
+    }
 }
 
 impl Default for Health {
@@ -461,6 +480,7 @@ impl Default for Health {
             failures: Int(3),
             backoff: unplaced(Dur::millis(10_000)),
             max_backoff: unplaced(Dur::millis(300_000)),
+            check: None,
         }
     }
 }

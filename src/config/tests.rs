@@ -353,13 +353,59 @@ fn origin_health_defaults_tuning_and_off() {
         HealthConfig {
             failures: 3,
             backoff: Duration::from_secs(10),
-            max_backoff: Duration::from_secs(300)
+            max_backoff: Duration::from_secs(300),
+            check: None,
         }
     );
     let tuned = health("      health: {failures: 5, backoff: 2s, max_backoff: 1m}");
     let s = Duration::from_secs;
-    assert_eq!(tuned, Some(HealthConfig { failures: 5, backoff: s(2), max_backoff: s(60) }));
+    assert_eq!(
+        tuned,
+        Some(HealthConfig { failures: 5, backoff: s(2), max_backoff: s(60), check: None })
+    );
     assert_eq!(health("      health: {enabled: false}"), None);
+}
+
+/// Active checks are off unless `forward.health.check` is there; `{}` takes the defaults.
+#[test]
+fn active_checks_off_defaults_and_tuned() {
+    use netreaktor_pipeline::proxy::HealthCheck;
+    use netreaktor_pipeline::time::Duration;
+    let check = |yaml: &str| {
+        let text = BASE.replacen("[\"10.0.1.2:80\"]", &format!("[\"10.0.1.2:80\"]\n{yaml}"), 1);
+        parse(&text).expect("valid").to_services()[0].health.expect("health on").check
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(check(""), None);
+    let defaults = HealthCheck { interval: ms(2000), timeout: ms(1000) };
+    assert_eq!(check("      health: {check: {}}"), Some(defaults));
+    let tuned = check("      health: {check: {interval: 500ms, timeout: 200ms}}");
+    assert_eq!(tuned, Some(HealthCheck { interval: ms(500), timeout: ms(200) }));
+}
+
+#[test]
+fn active_check_errors() {
+    let with = |yaml: &str| errors_with("[\"10.0.1.2:80\"]", &format!("[\"10.0.1.2:80\"]\n{yaml}"));
+    assert_errors(
+        with("      health: {check: {interval: 1s, timeout: 2s}}"),
+        &["x.yaml:12:47: pipelines[0].forward.health.check.timeout: timeout 2s is longer than \
+           interval 1s"],
+    );
+    assert_errors(
+        with("      health: {check: {interval: 500ms}}"),
+        &["x.yaml:12:34: pipelines[0].forward.health.check.interval: interval 500ms is shorter \
+           than timeout (1s unless set)"],
+    );
+    assert_errors(
+        with("      health: {enabled: false, check: {}}"),
+        &["x.yaml:12:39: pipelines[0].forward.health.check: active checks feed passive health: \
+           they need health enabled"],
+    );
+    assert_errors(
+        with("      health: {check: {interval: 50ms}}"),
+        &["x.yaml:12:34: pipelines[0].forward.health.check.interval: \"50ms\" is out of range \
+           100ms..=1h"],
+    );
 }
 
 #[test]
@@ -386,7 +432,7 @@ fn origin_health_errors() {
     assert_errors(
         with("      health: {colour: red}"),
         &["x.yaml:12:16: pipelines[0].forward.health.colour: unknown field `colour`, expected \
-           one of enabled, failures, backoff, max_backoff"],
+           one of enabled, failures, backoff, max_backoff, check"],
     );
 }
 

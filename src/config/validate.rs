@@ -135,6 +135,7 @@ fn check_pipelines(config: &Config, errors: &mut Vec<ConfigError>) {
         super::families::check_announced_for_ios(pipeline, &path, errors);
         check_forward(pipeline, &path, errors);
         check_health(pipeline, &path, errors);
+        check_active(pipeline, &path, errors);
     }
 }
 
@@ -252,6 +253,34 @@ fn check_health(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) 
     } else {
         let msg = format!("max_backoff {m} is shorter than backoff {b}");
         errors.push(ConfigError::at(h.max_backoff.referenced, format!("{at}.max_backoff"), msg));
+    }
+}
+
+/// Active checks need health on, and wait for an answer at most one interval. The error
+/// goes where the operator wrote the value, as for the back-off.
+fn check_active(pipeline: &Pipeline, path: &str, errors: &mut Vec<ConfigError>) {
+    use super::units::format_duration;
+    let h = &pipeline.forward.health;
+    let Some(check) = &h.check else { return };
+    let at = format!("{path}.forward.health.check");
+    if !h.enabled {
+        let msg = "active checks feed passive health: they need health enabled".to_owned();
+        errors.push(ConfigError::at(check.referenced, at, msg));
+        return;
+    }
+    let (c, t) = (&check.value.interval, &check.value.timeout);
+    if t.value.0 <= c.value.0 {
+        return;
+    }
+    let (i, t_s) = (format_duration(c.value.0), format_duration(t.value.0));
+    let unset = serde_saphyr::Location::UNKNOWN;
+    if t.referenced == unset {
+        let msg = format!("interval {i} is shorter than timeout ({t_s} unless set)");
+        errors.push(ConfigError::at(c.referenced, format!("{at}.interval"), msg));
+    } else {
+        let default = if c.referenced == unset { " (the default)" } else { "" };
+        let msg = format!("timeout {t_s} is longer than interval {i}{default}");
+        errors.push(ConfigError::at(t.referenced, format!("{at}.timeout"), msg));
     }
 }
 

@@ -50,6 +50,10 @@ fn mptcp_settings_and_health_change_live() {
     let diff = compare(&demo(), &demo_with("origins: [\"10.10.0.2:8080\"]", health));
     assert!(diff.restart.is_empty() && diff.live.len() == 1, "{diff:?}");
     assert!(diff.live[0].starts_with("pipeline demo-http forward.health"), "{diff:?}");
+    let checked = "origins: [\"10.10.0.2:8080\"]\n      health: {check: {interval: 5s}}";
+    let diff = compare(&demo(), &demo_with("origins: [\"10.10.0.2:8080\"]", checked));
+    assert!(diff.restart.is_empty() && diff.live.len() == 1, "active checks live: {diff:?}");
+    assert!(diff.live[0].starts_with("pipeline demo-http forward.health"), "{diff:?}");
 }
 
 #[test]

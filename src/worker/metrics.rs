@@ -332,6 +332,11 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
     let syn_cells = [&m.syn_answers.cells, &m.syns_dropped.cells, &m.cookie_checks.cells];
     syn_cells.into_iter().flat_map(|c| c.iter()).for_each(&mut put);
     put(&m.half_open);
+    for o in m.origins.current().iter() {
+        o.checks.cells.iter().for_each(&mut put);
+        put(&o.bytes_to_origin);
+        put(&o.bytes_to_client);
+    }
     // The up gauge is 1 or 0: the second origin is ejected.
     if let Some(o) = m.origins.current().get(1) {
         set(&o.up, 0);

@@ -1,5 +1,6 @@
 //! Each origin as a worker sees it, published for `/metrics`: connect attempts, failures by
-//! reason, connections established and the up gauge of passive health, per pipeline and
+//! reason, connections established, active health checks by result, bytes each way and the
+//! up gauge of health, per pipeline and
 //! origin (`crate::telemetry::origins` renders them). The worker also logs its shard's origin
 //! health changes here, at info: ejected, trial, restored. Health is per worker (each shard
 //! has its own picker), so every line and sample names its worker.
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use netreaktor_pipeline::proxy::HealthChange;
-use netreaktor_pipeline::shard::{HealthEvent, OriginFailure, Shard};
+use netreaktor_pipeline::shard::{CheckResult, HealthEvent, OriginFailure, Shard};
 use tracing::info;
 
 use super::metrics::{Cells, WorkerMetrics};
@@ -25,6 +26,12 @@ pub(crate) struct OriginCells {
     pub(crate) attempts: AtomicU64,
     pub(crate) failures: Cells<OriginFailure>,
     pub(crate) established: AtomicU64,
+    /// Active health checks, by result.
+    pub(crate) checks: Cells<CheckResult>,
+    /// Bytes moved client to origin.
+    pub(crate) bytes_to_origin: AtomicU64,
+    /// Bytes moved origin to client.
+    pub(crate) bytes_to_client: AtomicU64,
     /// 1 while the origin takes connections, 0 while it is ejected or on trial.
     pub(crate) up: AtomicU64,
 }
@@ -38,6 +45,9 @@ impl OriginCells {
             attempts: AtomicU64::new(0),
             failures: Cells::default(),
             established: AtomicU64::new(0),
+            checks: Cells::default(),
+            bytes_to_origin: AtomicU64::new(0),
+            bytes_to_client: AtomicU64::new(0),
             up: AtomicU64::new(1),
         }
     }
@@ -93,6 +103,9 @@ pub(crate) fn publish_origins(cells: &[OriginCells], shard: &Shard) {
         cells.attempts.store(s.attempts, Ordering::Relaxed);
         cells.failures.publish(&s.failures);
         cells.established.store(s.established, Ordering::Relaxed);
+        cells.checks.publish(&s.checks);
+        cells.bytes_to_origin.store(s.bytes_to_origin, Ordering::Relaxed);
+        cells.bytes_to_client.store(s.bytes_from_origin, Ordering::Relaxed);
         cells.up.store(u64::from(report.up), Ordering::Relaxed);
     }
 }

@@ -81,6 +81,9 @@ e2e fragment-guard-e2e 'PASS'
 step "address families: IPv4 and IPv6 clients to IPv4 and IPv6 origins, MPTCP joins of the other family, Wi-Fi cut"
 e2e family-e2e 'PASS|passed'
 
+step "active origin health checks: an origin stopped with no client traffic is ejected, and restored, by checks alone"
+e2e health-check-e2e 'PASS'
+
 step "MPTCP end to end: the kernel's MPTCP client -> NetReaktor -> real origin (RFC 8684)"
 e2e mptcp-e2e 'PASS|FAIL|passed'
 

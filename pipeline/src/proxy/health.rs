@@ -27,6 +27,12 @@
 //! A trial whose attempt is abandoned (its client went away before the origin answered)
 //! returns to `Ejected` with its back-off already passed, so the next connection is the next
 //! trial; a trial with no outcome after `max_backoff` is taken as abandoned too.
+//!
+//! Active checks ([`HealthCheck`], run by the shard: `shard/checks.rs`) feed the same table:
+//! a completed handshake is a `Success`, a refused or unanswered one a `Failure`. With
+//! checks on, an ejected origin is not available at the end of its back-off
+//! ([`OriginHealth::available`]): no client connection is sent to it as a trial, the next
+//! successful check restores it (docs/operations.md, "Origin health").
 
 use crate::time::{Duration, Instant};
 
@@ -39,6 +45,18 @@ pub struct HealthConfig {
     pub backoff: Duration,
     /// The longest back-off: a failed trial doubles the back-off up to this.
     pub max_backoff: Duration,
+    /// Active checks: a TCP handshake to each origin at an interval; `None`: passive only.
+    pub check: Option<HealthCheck>,
+}
+
+/// Active health checks (`forward.health.check`): every `interval`, a SYN to each origin;
+/// its SYN,ACK within `timeout` is a success, a RST or silence a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// From one check of an origin to the next.
+    pub interval: Duration,
+    /// How long a check waits for the SYN,ACK (at most `interval`).
+    pub timeout: Duration,
 }
 
 impl Default for HealthConfig {
@@ -48,6 +66,7 @@ impl Default for HealthConfig {
             failures: 3,
             backoff: Duration::from_secs(10),
             max_backoff: Duration::from_secs(300),
+            check: None,
         }
     }
 }
@@ -136,11 +155,14 @@ impl OriginHealth {
 
     /// Whether a new connection may go to it at `now`: it is up, or its back-off has passed
     /// (the connection is then its trial), or its trial went unanswered for `max_backoff`.
+    /// With active checks on, only an up origin is available: a check, not a client, finds
+    /// out whether an ejected one recovered.
     pub fn available(&self, now: Instant, cfg: &HealthConfig) -> bool {
+        let trials = cfg.check.is_none();
         match self.state {
             HealthState::Up { .. } => true,
-            HealthState::Ejected { until, .. } => now >= until,
-            HealthState::Trial { since, .. } => now >= since + cfg.max_backoff,
+            HealthState::Ejected { until, .. } => trials && now >= until,
+            HealthState::Trial { since, .. } => trials && now >= since + cfg.max_backoff,
         }
     }
 

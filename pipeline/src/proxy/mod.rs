@@ -30,7 +30,7 @@ mod tests;
 mod tests_health;
 
 pub use client::{Client, Tuple};
-pub use health::{HealthChange, HealthConfig, HealthInput, HealthState, OriginHealth};
+pub use health::{HealthChange, HealthCheck, HealthConfig, HealthInput, HealthState, OriginHealth};
 pub use origin::{Attempt, OriginPicker};
 pub use phase::SplicePhase;
 pub use splice::{ConnectFailure, Side, Splice, SpliceConfig, SpliceEnd, SpliceStatus};

@@ -113,6 +113,11 @@ impl OriginPicker {
         Some((picker, moved))
     }
 
+    /// The health configuration (`None`: health off).
+    pub fn health_config(&self) -> Option<&HealthConfig> {
+        self.cfg.as_ref()
+    }
+
     /// The origin servers, in order.
     pub fn origins(&self) -> &[SocketAddr] {
         &self.origins

@@ -9,6 +9,7 @@ const CFG: HealthConfig = HealthConfig {
     failures: 3,
     backoff: Duration::from_secs(10),
     max_backoff: Duration::from_secs(35),
+    check: None,
 };
 
 fn origins(n: u8) -> Vec<SocketAddr> {
@@ -233,4 +234,22 @@ fn the_whole_transition_table() {
         assert_eq!(h.on(input, now, &CFG), change, "{from:?} {input:?}");
         assert_eq!(h.state(), to, "{from:?} {input:?}");
     }
+}
+
+/// With active checks on, the end of the back-off sends no client as a trial: the ejected
+/// origin is skipped until a success (a check's) restores it.
+#[test]
+fn with_checks_on_an_ejected_origin_waits_for_a_success_not_a_trial() {
+    let check = HealthCheck { interval: Duration::from_secs(2), timeout: Duration::from_secs(1) };
+    let cfg = HealthConfig { check: Some(check), ..CFG };
+    let mut p = OriginPicker::new(origins(2), 2, Some(cfg)).expect("origins");
+    for _ in 0..CFG.failures {
+        p.report(0, HealthInput::Failure, secs(0));
+    }
+    let _ = changes(&mut p);
+    assert_eq!(picks(&mut p, 4, secs(100)), [1, 1, 1, 1], "long past the back-off: no trial");
+    assert_eq!(changes(&mut p), []);
+    p.report(0, HealthInput::Success, secs(101));
+    assert_eq!(changes(&mut p), [(0, HealthChange::Restored)]);
+    assert_eq!(picks(&mut p, 2, secs(101)), [0, 1]);
 }

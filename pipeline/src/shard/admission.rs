@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::Shard;
+use super::checks::CheckSlot;
 use super::events::ShardEvent;
 use super::origins::{OriginStats, Outcome};
 use super::table::Entry;
@@ -26,6 +27,8 @@ pub(super) struct Service {
     pub(super) picker: OriginPicker,
     /// Per origin, in the picker's order.
     pub(super) origin_stats: Vec<OriginStats>,
+    /// Per origin, in the picker's order: its active checks (`checks.rs`).
+    pub(super) checks: Vec<CheckSlot>,
     pub(super) splice: SpliceConfig,
     pub(super) max_connections: usize,
     pub(super) active: usize,

@@ -78,7 +78,12 @@ impl Shard {
         let Some(e) = self.table.get_mut(slot) else {
             return;
         };
-        let moved = count_bytes(&mut self.stats, e);
+        let (moved, delta) = count_bytes(&mut self.stats, e);
+        let origin = (e.service, e.attempt.index());
+        self.origin_bytes(origin, delta.0, delta.1);
+        let Some(e) = self.table.get_mut(slot) else {
+            return;
+        };
         let phase = e.splice.phase();
         recount(&mut self.census, e, phase);
         // A closing or ended connection no longer counts toward max_connections: it carries
@@ -87,7 +92,6 @@ impl Shard {
             release(&mut self.services, e);
         }
         let connected = observe_times(&mut self.stats, e);
-        let origin = (e.service, e.attempt.index());
         let ended = count_end(&mut self.stats, e, moved, now);
         // An end before the origin connected that is not the origin's doing (the client
         // left, the appliance stops) says nothing about the origin.
@@ -140,13 +144,15 @@ impl Shard {
     }
 }
 
-/// Counts the bytes a splice moved since it was last counted; returns its totals.
-fn count_bytes(stats: &mut ShardStats, e: &mut Entry) -> (u64, u64) {
+/// Counts the bytes a splice moved since it was last counted; returns its totals and what
+/// it moved since (to the origin, to the client).
+fn count_bytes(stats: &mut ShardStats, e: &mut Entry) -> ((u64, u64), (u64, u64)) {
     let (up, down) = e.splice.moved();
-    stats.bytes_to_origin += up - e.counted.0;
-    stats.bytes_to_client += down - e.counted.1;
+    let delta = (up - e.counted.0, down - e.counted.1);
+    stats.bytes_to_origin += delta.0;
+    stats.bytes_to_client += delta.1;
     e.counted = (up, down);
-    (up, down)
+    ((up, down), delta)
 }
 
 /// Moves a splice in the census to `phase` and its live MPTCP subflows, from where it was

@@ -20,7 +20,8 @@
 //! random; the range is the operator's), round-robin over the service's origins, retrying the
 //! next origin after a refused or timed-out attempt and resetting the client when none
 //! answers. Origins that failed their last connect attempts are ejected for a back-off
-//! (passive health, `origins.rs`), per shard. Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
+//! (passive health, `origins.rs`), per shard; with active checks on, the shard also sends a
+//! SYN to each origin at an interval and feeds the answers to the same health (`checks.rs`). Segments for no connection are answered with a RST (RFC 9293 §3.10.7.1) and
 //! counted; malformed frames and bad checksums are dropped and counted, never a panic.
 //!
 //! This file holds the [`Shard`] and its drive API, which dispatches each input; the rest is
@@ -29,6 +30,7 @@
 //! - `ports.rs`: origin-side source ports and their reuse from TIME-WAIT;
 //! - `mptcp.rs`: MP_CAPABLE and MP_JOIN handshakes, tokens, pending joins;
 //! - `origins.rs`: per-origin counters and passive health reports;
+//! - `checks.rs`: active health checks, a SYN to each origin at an interval;
 //! - `reconfigure.rs`: a new configuration of the running services (a reload);
 //! - `lifecycle.rs`: what follows any input to a splice (settle, census), reaping it;
 //! - `replies.rs`: stateless RSTs and their queues;
@@ -39,6 +41,7 @@
 //!   what is reported.
 
 mod admission;
+mod checks;
 mod config;
 mod events;
 mod histogram;
@@ -75,8 +78,8 @@ pub use reconfigure::ReconfigureError;
 pub use route::{Route, Router};
 pub use stats::{Census, MptcpCounters, ShardStats, SynStats};
 pub use telemetry::{
-    CookieCheck, Counts, EndKind, Fallback, FrameDrop, JoinRefusal, OriginFailure, Reason,
-    SynAnswer, SynDrop,
+    CheckResult, CookieCheck, Counts, EndKind, Fallback, FrameDrop, JoinRefusal, OriginFailure,
+    Reason, SynAnswer, SynDrop,
 };
 
 use crate::proxy::{OriginPicker, Side, Splice, SpliceStatus};
@@ -144,6 +147,10 @@ pub struct Shard {
     time_wait: TimeWaits,
     /// Our MACs and our peers' next hops.
     link: Link,
+    /// When the next active check is sent or times out (`checks.rs`).
+    next_check: Option<Instant>,
+    /// Active checks waiting for their answer.
+    probes: usize,
 }
 
 impl Shard {
@@ -176,6 +183,7 @@ impl Shard {
             services.push(Service {
                 name: service.name.clone(),
                 origin_stats: vec![OriginStats::default(); service.origins.len()],
+                checks: vec![checks::CheckSlot::default(); service.origins.len()],
                 picker,
                 splice: service.splice,
                 max_connections: service.max_connections,
@@ -184,7 +192,7 @@ impl Shard {
                 origin_tcp: Arc::new(origin_tcp(&cfg.origin_tcp, &service.splice)),
             });
         }
-        Shard {
+        let mut shard = Shard {
             worker: cfg.worker,
             workers: cfg.workers.max(1),
             origin_sources: cfg.origin_sources,
@@ -213,7 +221,11 @@ impl Shard {
             health_events: VecDeque::new(),
             stats: ShardStats::default(),
             expired: Vec::new(),
-        }
+            next_check: None,
+            probes: 0,
+        };
+        shard.recount_checks();
+        shard
     }
 
     /// The counters.
@@ -336,7 +348,8 @@ impl Shard {
     /// When [`handle_timeout`](Self::handle_timeout) is due next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deadlines = [self.table.next_deadline(), self.listener_deadline()];
-        deadlines.into_iter().chain([self.time_wait.poll_timeout()]).flatten().min()
+        let others = [self.time_wait.poll_timeout(), self.checks_deadline()];
+        deadlines.into_iter().chain(others).flatten().min()
     }
 
     /// The listeners' earliest timer (each listener answers in O(1)).
@@ -347,6 +360,7 @@ impl Shard {
     /// Runs every timer due by `now`. Then drain [`poll_transmit`](Self::poll_transmit).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.time_wait.handle_timeout(now);
+        self.run_checks(now);
         if self.listener_deadline().is_some_and(|at| at <= now) {
             for i in 0..self.listeners.len() {
                 if self.listeners[i].0.poll_timeout().is_some_and(|at| at <= now) {
@@ -450,7 +464,7 @@ impl Shard {
             }
             self.listeners[i].0.handle_segment(now, local, remote, seg);
             self.accept(now, i, Some(seg));
-        } else {
+        } else if !self.check_answer(now, (local, remote), seg) {
             self.unmatched(local, remote, seg);
         }
     }

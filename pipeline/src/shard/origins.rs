@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use super::Shard;
-use super::telemetry::{Counts, OriginFailure};
+use super::telemetry::{CheckResult, Counts, OriginFailure};
 use crate::proxy::{ConnectFailure, HealthChange, HealthInput};
 use crate::time::Instant;
 
@@ -24,6 +24,13 @@ pub struct OriginStats {
     pub failures: Counts<OriginFailure>,
     /// Attempts that connected.
     pub established: u64,
+    /// Active health checks, by result (`checks.rs`).
+    pub checks: Counts<CheckResult>,
+    /// Bytes moved from clients to the origin, counted as they flow (each time a splice
+    /// settles), retransmissions not included.
+    pub bytes_to_origin: u64,
+    /// Bytes moved from the origin to clients, counted likewise.
+    pub bytes_from_origin: u64,
 }
 
 /// One origin of one service, as [`Shard::origins`] lists it.
@@ -120,6 +127,14 @@ impl Shard {
                 self.health_events.pop_front();
             }
             self.health_events.push_back(HealthEvent { service, origin, change, at: now });
+        }
+    }
+
+    /// Counts bytes a splice moved to and from origin `index` of `service`.
+    pub(super) fn origin_bytes(&mut self, (service, index): (usize, usize), up: u64, down: u64) {
+        if let Some(stats) = self.origin_stats_mut(service, index) {
+            stats.bytes_to_origin += up;
+            stats.bytes_from_origin += down;
         }
     }
 

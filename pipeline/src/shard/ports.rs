@@ -34,7 +34,9 @@ impl Shard {
             let port = u16::try_from(first + worker + k * workers).ok()?;
             let local = SocketAddr::new(source, port);
             let tuple = (local, origin);
-            let free = if self.table.contains(&tuple) {
+            let free = if self.check_holds(&tuple) {
+                false
+            } else if self.table.contains(&tuple) {
                 self.reuse(now, tuple)
             } else {
                 !self.time_wait.contains(Side::Origin, tuple) || self.reuse_retired(now, tuple)

@@ -1,8 +1,9 @@
 //! A running shard takes a new configuration of its services (a configuration reload,
 //! docs/operations.md, "Reload"), with no connection dropped.
 //!
-//! What changes: each service's origins, `max_tries`, passive health, `max_connections`,
-//! splice timeouts and PROXY protocol, MPTCP termination settings and the listeners' limits.
+//! What changes: each service's origins, `max_tries`, passive health and active checks,
+//! `max_connections`, splice timeouts and PROXY protocol, MPTCP termination settings and the
+//! listeners' limits.
 //! What cannot (the caller refuses it first, [`Shard::reconfigure`] checks it again): the
 //! services themselves (their number, names and listen addresses), the listeners' TCP
 //! settings, and everything else of [`ShardConfig`](super::ShardConfig).
@@ -11,14 +12,16 @@
 //! timeouts, its MPTCP settings, its origin connection and that one's TCP settings); only its
 //! origin attempt record moves to the new origin list, so a retry after a failed connect
 //! goes on in the new list. New connections get the new configuration. An origin that stays
-//! (same address) keeps its health and counters; a new one starts up with zero counters; a
-//! removed one gets no new connection.
+//! (same address) keeps its health and counters, and its check schedule unless the checks'
+//! configuration changed (then its checks start over, spread over the first interval as at
+//! start); a new one starts up with zero counters; a removed one gets no new connection and
+//! no more checks (the answer to a check in flight is then answered as a stray segment, with
+//! a RST).
 
 use std::sync::Arc;
 
 use super::Shard;
 use super::config::ServiceConfig;
-use super::origins::OriginStats;
 use crate::proxy::OriginPicker;
 use crate::tcp::listener::ListenerConfig;
 
@@ -67,14 +70,17 @@ impl Shard {
         let shared = self.origin_tcp;
         for ((running, new), (picker, moved)) in self.services.iter_mut().zip(services).zip(pickers)
         {
-            running.origin_stats =
-                kept_stats(&running.origin_stats, &moved, picker.origins().len());
+            let len = picker.origins().len();
+            running.origin_stats = kept(&running.origin_stats, &moved, len, |s| s);
+            let same = check_of(&running.picker) == check_of(&picker);
+            running.checks = kept(&running.checks, &moved, len, |c| c.kept(same));
             running.picker = picker;
             running.origin_tcp = Arc::new(super::origin_tcp(&shared, &new.splice));
             running.splice = new.splice;
             running.max_connections = new.max_connections;
             running.mptcp = new.mptcp;
         }
+        self.recount_checks();
         Ok(())
     }
 
@@ -116,15 +122,26 @@ impl Shard {
     }
 }
 
-/// The counters of the new origin list: an origin that stays keeps its own.
-fn kept_stats(old: &[OriginStats], moved: &[Option<usize>], len: usize) -> Vec<OriginStats> {
-    let mut stats = vec![OriginStats::default(); len];
+/// Per-origin state (counters, check schedules) for the new origin list: an origin that
+/// stays keeps its own, as `keep` makes it; a new one starts from the default.
+fn kept<T: Copy + Default>(
+    old: &[T],
+    moved: &[Option<usize>],
+    len: usize,
+    keep: impl Fn(T) -> T,
+) -> Vec<T> {
+    let mut out = vec![T::default(); len];
     for (i, to) in moved.iter().enumerate() {
         if let (Some(to), Some(s)) = (to, old.get(i)) {
-            stats[*to] = *s;
+            out[*to] = keep(*s);
         }
     }
-    stats
+    out
+}
+
+/// A picker's active check configuration.
+fn check_of(picker: &OriginPicker) -> Option<crate::proxy::HealthCheck> {
+    picker.health_config().and_then(|h| h.check)
 }
 
 /// Whether `new` differs from `running` only in the limits a running listener takes

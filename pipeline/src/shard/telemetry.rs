@@ -184,6 +184,21 @@ impl From<ConnectFailure> for OriginFailure {
 }
 
 reasons! {
+    /// What became of one active health check of an origin (`checks.rs`).
+    pub enum CheckResult {
+        /// The origin answered the SYN with a SYN,ACK (answered in turn with a RST).
+        Success => "success",
+        /// The origin answered the SYN with a RST.
+        Refused => "refused",
+        /// No answer within the check's timeout.
+        Timeout => "timeout",
+        /// Not sent: no free source port or source address for the origin, or the origin
+        /// side's reply queue was full. Says nothing of the origin.
+        NotSent => "not_sent",
+    }
+}
+
+reasons! {
     /// Why a frame handed to the shard was dropped before any connection saw it.
     pub enum FrameDrop {
         /// Truncated or malformed headers, IP fragments.
@@ -313,6 +328,7 @@ mod tests {
         consistent(&FrameDrop::ALL);
         consistent(&SplicePhase::ALL);
         consistent(&OriginFailure::ALL);
+        consistent(&CheckResult::ALL);
         consistent(&SynAnswer::ALL);
         consistent(&SynDrop::ALL);
         consistent(&CookieCheck::ALL);
@@ -355,6 +371,10 @@ mod tests {
         assert_eq!(
             OriginFailure::ALL.map(OriginFailure::name),
             ["refused", "syn_timeout", "connect_timeout", "reset"]
+        );
+        assert_eq!(
+            CheckResult::ALL.map(CheckResult::name),
+            ["success", "refused", "timeout", "not_sent"]
         );
         assert_eq!(
             SplicePhase::ALL.map(SplicePhase::name),

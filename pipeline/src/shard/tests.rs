@@ -618,6 +618,7 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
     assert_eq!(syn.remote, "10.10.0.2:8080".parse().unwrap());
 }
 
+mod checks;
 mod families;
 mod health;
 mod reconfigure;

@@ -20,7 +20,7 @@ use super::scenario::{Addresses, seeds};
 const CLIENTS: usize = 60;
 const CONNECT_TIMEOUT: Duration = secs(1);
 const HEALTH: HealthConfig =
-    HealthConfig { failures: 3, backoff: secs(10), max_backoff: secs(300) };
+    HealthConfig { failures: 3, backoff: secs(10), max_backoff: secs(300), check: None };
 /// When the dead origin's link comes back: before its back-off ends.
 const RECOVERS: Instant = Instant::from_secs(8);
 

@@ -29,7 +29,8 @@ fn changes(rig: &mut Rig) -> Vec<HealthChange> {
 fn outcomes_reach_the_origin_health_and_its_counters() {
     let backoff = Duration::from_secs(10);
     let mut config = cfg(0, 1);
-    let health = HealthConfig { failures: 1, backoff, max_backoff: Duration::from_secs(60) };
+    let health =
+        HealthConfig { failures: 1, backoff, max_backoff: Duration::from_secs(60), check: None };
     config.services[0].health = Some(health);
     let mut rig = Rig::with(config);
     // 1. The origin does not answer: the connect timeout ejects it; no other origin is

@@ -48,6 +48,7 @@ fn an_origin_that_stays_keeps_its_counters_and_health() {
         failures: 3,
         backoff: Duration::from_secs(10),
         max_backoff: Duration::from_secs(60),
+        check: None,
     };
     config.services[0].health = Some(health);
     let mut rig = Rig::with(config.clone());
