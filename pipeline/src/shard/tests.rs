@@ -34,6 +34,7 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
         origin_ports: 40_000..=40_009,
         origin_tcp: crate::tcp::Config::default(),
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: None,
         secret: [7; 32],
     }
 }
@@ -624,5 +625,6 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
 
 mod families;
 mod health;
+mod memory;
 mod reconfigure;
 mod syns;
