@@ -369,6 +369,11 @@ impl Connection {
         self.snd.write(data)
     }
 
+    /// Bytes held in the data-level send buffer: queued and not DATA_ACKed.
+    pub fn send_queued(&self) -> usize {
+        self.snd.len()
+    }
+
     /// How much more the data-level send buffer should be given now: its room up to the
     /// send limit ([`send_limit`](Self::send_limit)).
     pub fn send_capacity(&self) -> usize {
