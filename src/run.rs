@@ -473,6 +473,7 @@ fn shard_config(
         origin_ports: config.origin_ports(),
         origin_tcp: config.to_tcp_config(),
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: Some(config.buffer_budget_per_worker()),
         secret,
     }
 }

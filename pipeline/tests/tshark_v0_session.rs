@@ -47,6 +47,7 @@ fn shard() -> Shard {
             listener: ListenerConfig::default(),
             mptcp: Some(MptcpConfig::default()),
         }],
+        buffer_budget: None,
         origin_sources: "10.10.0.1".parse::<std::net::IpAddr>().unwrap().into(),
         origin_ports: 40_000..=40_009,
         origin_tcp: Config::default(),

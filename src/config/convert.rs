@@ -32,6 +32,12 @@ impl Config {
         count(queues.unwrap_or(self.cores.value.len() as u64))
     }
 
+    /// One worker's share of `limits.buffer_memory`, in bytes (the budget is split evenly).
+    pub(crate) fn buffer_budget_per_worker(&self) -> usize {
+        let workers = self.cores.value.len().max(1) as u64;
+        bytes(self.limits.buffer_memory.0 / workers)
+    }
+
     /// The tunables of every TCP connection (client subflows and origin connections).
     /// Values the file cannot set keep `tcp::Config::default()`.
     pub(crate) fn to_tcp_config(&self) -> TcpConfig {

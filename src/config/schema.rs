@@ -52,6 +52,9 @@ pub(crate) struct Config {
     /// Passive-open limits, for every pipeline unless it overrides them.
     #[serde(default)]
     pub(crate) listener: Listener,
+    /// Limits of the whole appliance (per pipeline: `pipelines[].limits`).
+    #[serde(default)]
+    pub(crate) limits: GlobalLimits,
     /// The services: match -> terminate -> forward.
     pub(crate) pipelines: Spanned<Vec<Pipeline>>,
 }
@@ -357,6 +360,21 @@ pub(crate) enum ChecksumMode {
     IfClientAsks,
     /// Always (our MP_CAPABLE sets A).
     Required,
+}
+
+/// Limits of the whole appliance (docs/operations.md, "Memory model").
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct GlobalLimits {
+    /// The bytes all connections' send and receive buffers may hold together, split evenly
+    /// among the workers; at three quarters of it a worker is under memory pressure.
+    pub(crate) buffer_memory: Size<{ MIB }, { 1024 * 1024 * MIB }>,
+}
+
+impl Default for GlobalLimits {
+    fn default() -> Self {
+        GlobalLimits { buffer_memory: Size(1024 * MIB) }
+    }
 }
 
 /// Per-pipeline connection limits.

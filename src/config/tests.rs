@@ -208,6 +208,16 @@ fn empty_origins() {
     );
 }
 
+/// `limits.buffer_memory` is split evenly among the workers (docs/operations.md, "Memory
+/// model"); 1 GiB when absent.
+#[test]
+fn the_buffer_budget_is_split_among_the_workers() {
+    let cfg = |text: &str| parse(text).expect("valid");
+    assert_eq!(cfg(BASE).buffer_budget_per_worker(), 512 << 20);
+    let half = BASE.replace("cores: [0, 1]", "cores: [0, 1]\nlimits: {buffer_memory: 512MiB}");
+    assert_eq!(cfg(&half).buffer_budget_per_worker(), 256 << 20);
+}
+
 #[test]
 fn out_of_range() {
     assert_errors(
@@ -217,6 +227,10 @@ fn out_of_range() {
     assert_errors(
         errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {recv_buffer: 1GiB}"),
         &["x.yaml:5:20: tcp.recv_buffer: 1GiB is out of range 16KiB..=64MiB"],
+    );
+    assert_errors(
+        errors_with("cores: [0, 1]", "cores: [0, 1]\nlimits: {buffer_memory: 64KiB}"),
+        &["x.yaml:5:25: limits.buffer_memory: 64KiB is out of range 1MiB..=1024GiB"],
     );
     assert_errors(
         errors_with("cores: [0, 1]", "cores: [0, 1]\ntcp: {delayed_ack: 1s}"),

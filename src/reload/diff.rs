@@ -68,6 +68,7 @@ fn top_restart(o: &Config, n: &Config, out: &mut Vec<String>) {
     let capture = |c: &Config| c.capture.as_ref().map(|c| (c.path.clone(), c.max_size.0));
     differs(out, "capture", capture(o), capture(n));
     differs(out, "tcp", o.to_tcp_config(), n.to_tcp_config());
+    differs(out, "limits.buffer_memory", o.limits.buffer_memory.0, n.limits.buffer_memory.0);
 }
 
 fn top_live(o: &Config, n: &Config, out: &mut Vec<String>) {

@@ -40,7 +40,7 @@ impl Metric {
 
 /// Every exported per-worker metric (the steering programs' counters are per interface and
 /// rendered apart).
-pub(crate) const METRICS: [Metric; 43] = [
+pub(crate) const METRICS: [Metric; 47] = [
     one("frames_received_total", "Frames taken from the RX rings", Counter, |m| &m.frames_received)
         .shown(Worker("frames_received")),
     one("frames_sent_total", "Frames put on the TX rings", Counter, |m| &m.frames_sent),
@@ -223,5 +223,25 @@ pub(crate) const METRICS: [Metric; 43] = [
         "Client SYNs that reopened a 4-tuple held in TIME-WAIT (RFC 6191)",
         Counter,
         |m| &m.time_wait_reopened,
+    ),
+    one("buffer_bytes", "Bytes the connections' send and receive buffers hold", Gauge, |m| {
+        &m.buffer_bytes
+    })
+    .shown(Worker("buffer_bytes")),
+    one("buffer_budget_bytes", "The worker's share of limits.buffer_memory", Gauge, |m| {
+        &m.buffer_budget
+    }),
+    one(
+        "memory_pressure",
+        "1 while the worker's buffers are under pressure (windows held to the minimum)",
+        Gauge,
+        |m| &m.memory_pressure,
+    )
+    .shown(Worker("memory_pressure")),
+    one(
+        "memory_pressure_entries_total",
+        "Times the worker's buffers went under pressure",
+        Counter,
+        |m| &m.memory_pressure_entries,
     ),
 ];

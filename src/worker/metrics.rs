@@ -9,8 +9,8 @@ use netreaktor_pipeline::proxy::SplicePhase;
 
 use crate::afxdp::{KernelCounters, SocketEvent};
 use netreaktor_pipeline::shard::{
-    BUCKETS, Census, CookieCheck, Counts, EndKind, Fallback, FrameDrop, Histogram, JoinRefusal,
-    Reason, ShardStats, SynAnswer, SynDrop, SynStats,
+    BUCKETS, BufferStats, Census, CookieCheck, Counts, EndKind, Fallback, FrameDrop, Histogram,
+    JoinRefusal, Reason, ShardStats, SynAnswer, SynDrop, SynStats,
 };
 
 /// One worker's published counters. Their exported names, help texts and places in
@@ -69,6 +69,12 @@ pub(crate) struct WorkerMetrics {
     pub(crate) syns_dropped: Cells<SynDrop>,
     pub(crate) cookie_checks: Cells<CookieCheck>,
     pub(crate) half_open: AtomicU64,
+    /// The shard's buffer budget (its [`BufferStats`]): bytes held, the budget, pressure (0
+    /// or 1) and the times it began.
+    pub(crate) buffer_bytes: AtomicU64,
+    pub(crate) buffer_budget: AtomicU64,
+    pub(crate) memory_pressure: AtomicU64,
+    pub(crate) memory_pressure_entries: AtomicU64,
     /// The configuration generation the worker runs, set once it applied a reload's update
     /// (`update.rs`); 0 until the first.
     pub(crate) generation: AtomicU64,
@@ -238,6 +244,14 @@ impl WorkerMetrics {
         set(&self.half_open, syns.half_open as u64);
     }
 
+    /// Publishes the buffer bytes held against the budget and the pressure state.
+    pub(crate) fn publish_buffers(&self, buffers: &BufferStats) {
+        set(&self.buffer_bytes, buffers.bytes);
+        set(&self.buffer_budget, buffers.limit);
+        set(&self.memory_pressure, u64::from(buffers.pressure));
+        set(&self.memory_pressure_entries, buffers.pressure_entries);
+    }
+
     /// Publishes the kernel's counters of the worker's sockets, summed.
     pub(crate) fn publish_sockets(&self, kernel: &KernelCounters) {
         self.socket_events.publish_each(kernel.each().into_iter());
@@ -337,6 +351,10 @@ pub(crate) fn sample(worker: u64) -> WorkerMetrics {
         put(&o.bytes_to_origin);
         put(&o.bytes_to_client);
     }
+    put(&m.buffer_bytes);
+    put(&m.buffer_budget);
+    set(&m.memory_pressure, 1);
+    put(&m.memory_pressure_entries);
     // The up gauge is 1 or 0: the second origin is ejected.
     if let Some(o) = m.origins.current().get(1) {
         set(&o.up, 0);

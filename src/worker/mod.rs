@@ -438,6 +438,7 @@ impl Worker {
         let reopened = self.shard.time_wait_stats(Side::Client).reused;
         self.metrics.publish_time_wait(self.shard.time_wait_entries(), reopened);
         self.metrics.publish_syns(&self.shard.syn_stats());
+        self.metrics.publish_buffers(&self.shard.buffer_stats());
         while let Some(event) = self.shard.poll_event() {
             self.connlog.event(now, event);
         }

@@ -88,6 +88,7 @@ pub(crate) fn shard_config(mptcp: bool) -> ShardConfig {
         origin_ports: 40_000..=40_999,
         origin_tcp: tcp,
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: None,
         secret: [7; 32],
     }
 }

@@ -193,6 +193,13 @@ impl Client {
             Client::Mptcp(m) => m.heap_bytes(),
         }
     }
+
+    pub(super) fn set_memory_pressure(&mut self, on: bool) {
+        match self {
+            Client::Tcp(c) => c.set_memory_pressure(on),
+            Client::Mptcp(m) => m.set_memory_pressure(on),
+        }
+    }
 }
 
 fn unspecified() -> Tuple {

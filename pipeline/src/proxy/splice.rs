@@ -223,6 +223,15 @@ impl Splice {
         self.client.heap_bytes() + self.origin.heap_bytes()
     }
 
+    /// Tells both connections whether the owner's buffer budget is under pressure: their
+    /// windows and send limits fall to [`MIN_BUFFER`](crate::tcp::MIN_BUFFER), so the splice
+    /// moves no more than that into a slow reader's send buffer (docs/operations.md,
+    /// "Memory model").
+    pub fn set_memory_pressure(&mut self, on: bool) {
+        self.client.set_memory_pressure(on);
+        self.origin.set_memory_pressure(on);
+    }
+
     /// Whether both connections are CLOSED (TIME-WAIT over) and the splice can be dropped
     /// once [`poll_transmit`](Self::poll_transmit) returned `None`.
     pub fn can_drop(&self) -> bool {

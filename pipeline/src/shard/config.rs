@@ -56,6 +56,9 @@ pub struct ShardConfig {
     pub origin_tcp: Config,
     /// Verify TCP checksums, or trust the NIC's receive offload.
     pub checksums: ChecksumPolicy,
+    /// This shard's share of the buffer budget, in bytes (`shard/memory.rs`; docs/operations.md,
+    /// "Memory model"); `None`: unlimited.
+    pub buffer_budget: Option<usize>,
     /// Keys the ISNs (RFC 6528), SYN cookies (RFC 4987) and table hashing: secret and random,
     /// the same for every shard of one appliance.
     pub secret: [u8; 32],

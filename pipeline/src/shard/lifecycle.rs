@@ -65,6 +65,7 @@ impl Shard {
     fn drop_entry(&mut self, slot: usize) {
         self.forget_token(slot);
         if let Some(mut e) = self.table.remove(slot) {
+            self.memory.account(e.buffer_bytes, 0);
             uncount(&mut self.census, &e);
             release(&mut self.services, &mut e);
             self.stats.active = self.table.len() as u64;
@@ -110,7 +111,20 @@ impl Shard {
         if mptcp_over.is_some_and(|m| m.end().is_some()) {
             self.forget_token(slot);
         }
+        self.account_buffers(slot);
         self.table.touch(slot);
+    }
+
+    /// Accounts the splice's buffer bytes in the budget and passes the pressure state on to
+    /// its connections, for the segments and the moves that follow (`memory.rs`).
+    fn account_buffers(&mut self, slot: usize) {
+        let Some(e) = self.table.get_mut(slot) else {
+            return;
+        };
+        let bytes = e.splice.heap_bytes();
+        self.memory.account(e.buffer_bytes, bytes);
+        e.buffer_bytes = bytes;
+        e.splice.set_memory_pressure(self.memory.pressure());
     }
 
     /// Tells an origin's health what settling a splice found: its origin connection just

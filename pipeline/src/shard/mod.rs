@@ -47,6 +47,7 @@ mod events;
 mod histogram;
 mod lifecycle;
 mod link;
+mod memory;
 mod mptcp;
 mod origins;
 mod output;
@@ -72,6 +73,7 @@ pub use config::{OriginSources, ServiceConfig, ShardConfig, join_token, port_own
 pub use events::{HandoverSummary, ShardEvent};
 pub use histogram::{BOUNDS_MICROS, BUCKETS, Histogram};
 pub use link::ETHERNET_HEADER_LEN;
+pub use memory::{BufferBudget, BufferStats};
 pub use origins::{HealthEvent, OriginReport, OriginStats};
 pub use output::ShardTransmit;
 pub use reconfigure::ReconfigureError;
@@ -151,6 +153,8 @@ pub struct Shard {
     next_check: Option<Instant>,
     /// Active checks waiting for their answer.
     probes: usize,
+    /// The splices' buffer bytes against this shard's budget (`memory.rs`).
+    memory: BufferBudget,
 }
 
 impl Shard {
@@ -207,6 +211,7 @@ impl Shard {
             census: Census::default(),
             time_wait: TimeWaits::new(&client_tcp, &cfg.origin_tcp),
             link: Link::new(KeyedHasher::new(&cfg.secret)),
+            memory: BufferBudget::new(cfg.buffer_budget),
             replies: [ReplyQueue::new(REPLY_QUEUE), ReplyQueue::new(REPLY_QUEUE)],
             isn,
             // A different start each run: a restarted appliance does not reuse first the
@@ -508,6 +513,17 @@ impl Shard {
         let splices: usize =
             slots.filter_map(|s| self.table.get(s)).map(|e| e.splice.heap_bytes()).sum();
         splices + self.time_wait.heap_bytes() + self.link.heap_bytes()
+    }
+
+    /// The splices' buffer bytes, the budget and its pressure state, kept as splices settle
+    /// (O(1)).
+    pub fn buffer_stats(&self) -> BufferStats {
+        self.memory.stats()
+    }
+
+    /// Sets this shard's share of the buffer budget (`None`: unlimited), as a reload does.
+    pub fn set_buffer_budget(&mut self, budget: Option<usize>) {
+        self.memory.set_limit(budget);
     }
 
     /// Connections held as TIME-WAIT entries (their splices are gone), both sides.

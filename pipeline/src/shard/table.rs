@@ -38,6 +38,8 @@ pub(crate) struct Entry {
     pub(crate) census: Option<(SplicePhase, usize)>,
     /// Bytes already counted, per direction.
     pub(crate) counted: (u64, u64),
+    /// Its buffers' bytes as last accounted in the shard's budget (`memory.rs`).
+    pub(crate) buffer_bytes: usize,
     timer: Option<TimerHandle>,
     /// Queued in the transmit queue of the side (index 0 client, 1 origin).
     queued: [bool; 2],
@@ -155,6 +157,7 @@ impl Table {
             released: false,
             census: None,
             counted: (0, 0),
+            buffer_bytes: 0,
             timer: None,
             queued: [false; 2],
         };

@@ -34,6 +34,7 @@ fn cfg(worker: u16, workers: u16) -> ShardConfig {
         origin_ports: 40_000..=40_009,
         origin_tcp: crate::tcp::Config::default(),
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: None,
         secret: [7; 32],
     }
 }
@@ -364,7 +365,11 @@ fn a_silent_origin_is_given_up_after_the_origin_timeout_and_the_client_reset() {
     rig.client.send(b"hello");
     rig.shuttle();
     let mut got = [0u8; 16];
-    assert_eq!(rig.origin.as_mut().expect("connected").recv(&mut got), 5);
+    let origin = rig.origin.as_mut().expect("connected");
+    assert_eq!(origin.recv(&mut got), 5);
+    // Its ACK goes now, not after the delayed-ACK timer: "hello" is acknowledged.
+    origin.send_ack_now();
+    rig.shuttle();
     // The origin goes silent; the client's next bytes reach the shard and no further.
     rig.now += Duration::from_secs(1);
     rig.origin_gone = true;
@@ -621,5 +626,6 @@ fn frames_go_to_the_mac_their_peer_sent_from() {
 mod checks;
 mod families;
 mod health;
+mod memory;
 mod reconfigure;
 mod syns;

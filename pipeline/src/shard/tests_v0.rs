@@ -43,6 +43,7 @@ fn cfg(mptcp: MptcpConfig, listener: ListenerConfig) -> ShardConfig {
         origin_ports: 40_000..=40_009,
         origin_tcp: crate::tcp::Config::default(),
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: None,
         secret: [7; 32],
     }
 }

@@ -87,6 +87,10 @@ pub struct Config {
     pub challenge_acks_per_sec: u32,
     /// Largest number of out-of-order holes held by the receiver.
     pub max_holes: usize,
+    /// The receive space a connection starts with: receive-window autotuning grows it with
+    /// what the application drains per RTT, up to `recv_buffer` (docs/operations.md, "Memory
+    /// model"). `recv_buffer` or more offers the whole buffer from the first segment.
+    pub initial_rcv_space: usize,
 }
 
 impl Default for Config {
@@ -113,6 +117,7 @@ impl Default for Config {
             fin_wait2_timeout: Some(Duration::from_secs(60)),
             challenge_acks_per_sec: 10,
             max_holes: super::buffer::DEFAULT_MAX_HOLES,
+            initial_rcv_space: super::conn::INITIAL_RCV_SPACE,
         }
     }
 }

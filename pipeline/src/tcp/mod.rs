@@ -35,6 +35,9 @@ pub mod syncookie;
 pub mod time_wait;
 
 pub use config::{Config, Keepalive};
-pub use conn::{CloseReason, ConnEvent, Connection, Received, Stats, Timer, Transmit};
+pub use conn::{
+    CloseReason, ConnEvent, Connection, INITIAL_RCV_SPACE, MIN_BUFFER, Received, Stats, Timer,
+    Transmit,
+};
 pub use hooks::{Outgoing, SegmentHook, SegmentKind};
 pub use state::{Event, State};

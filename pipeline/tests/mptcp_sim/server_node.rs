@@ -64,6 +64,7 @@ impl ServerNode {
             origin_ports: 50_000..=59_999,
             origin_tcp: listener.tcp,
             checksums: ChecksumPolicy::Verify,
+            buffer_budget: None,
             secret: [secret; 32],
         };
         ServerNode {

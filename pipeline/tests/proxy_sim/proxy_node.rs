@@ -78,6 +78,7 @@ impl ProxyNode {
             origin_ports: 50_000..=59_999,
             origin_tcp: listener.tcp,
             checksums: ChecksumPolicy::Verify,
+            buffer_budget: None,
             secret: [secret; 32],
         };
         ProxyNode {

@@ -36,7 +36,8 @@ pub fn peer() -> SocketAddr {
     "10.0.0.2:80".parse().expect("address")
 }
 
-/// No timestamps, SACK or window scaling, and no delayed ACK: every segment is bare.
+/// No timestamps, SACK or window scaling, no delayed ACK, and the whole receive buffer
+/// offered at once (no autotuning): every segment is bare and carries a full window.
 pub fn plain() -> Config {
     Config {
         timestamps: false,
@@ -44,6 +45,7 @@ pub fn plain() -> Config {
         window_scaling: false,
         delayed_ack: None,
         buffer_release: None,
+        initial_rcv_space: usize::MAX,
         ..Config::default()
     }
 }

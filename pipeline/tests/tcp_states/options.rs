@@ -21,8 +21,9 @@ fn handshake(cfg: Config, wnd: u16, opts: &[Opt]) -> (Harness, Vec<Seg>) {
     (h, out)
 }
 
+/// No delayed ACK, and the whole receive buffer offered at once (no autotuning).
 fn no_delay() -> Config {
-    Config { delayed_ack: None, ..Config::default() }
+    Config { delayed_ack: None, initial_rcv_space: usize::MAX, ..Config::default() }
 }
 
 #[test]

@@ -22,6 +22,7 @@
 //! Sans I/O like the TCP engine: segments in with [`Connection::handle_segment`], out with
 //! [`Connection::poll_transmit`], time as a parameter.
 
+mod budget;
 mod config;
 mod fastclose;
 mod rx;
@@ -150,6 +151,8 @@ pub struct Connection {
     /// The time of the latest input or timeout (for work done without a time parameter,
     /// such as a checksum failure found when the owner consumes data).
     clock: Instant,
+    /// The owner's buffer budget is under pressure (`budget.rs`).
+    pressure: bool,
     stats: MptcpStats,
 }
 
@@ -201,6 +204,7 @@ impl Connection {
             handover_stall: None,
             longest_stall: None,
             clock: now,
+            pressure: false,
             stats: MptcpStats::default(),
         };
         conn.add_subflow(initial, 0, false, now);
@@ -234,6 +238,7 @@ impl Connection {
 
     fn add_subflow(&mut self, mut tcp: Tcp, remote_id: u8, backup: bool, now: Instant) -> u8 {
         tcp.reserve_option_space(DSS_SPACE);
+        tcp.set_memory_pressure(self.pressure);
         let sub = subflow::Subflow::new(tcp, remote_id, backup, now);
         self.stats.subflows_attached += 1;
         let free = self.subflows.iter().position(Option::is_none);
@@ -365,9 +370,18 @@ impl Connection {
         self.snd.write(data)
     }
 
-    /// Room in the data-level send buffer.
+    /// Bytes held in the data-level send buffer: queued and not DATA_ACKed.
+    pub fn send_queued(&self) -> usize {
+        self.snd.len()
+    }
+
+    /// How much more the data-level send buffer should be given now: its room up to the
+    /// send limit ([`send_limit`](Self::send_limit)).
     pub fn send_capacity(&self) -> usize {
-        if self.fin.is_some() || self.end.is_some() { 0 } else { self.snd.remaining() }
+        if self.fin.is_some() || self.end.is_some() {
+            return 0;
+        }
+        self.send_limit().saturating_sub(self.snd.len()).min(self.snd.remaining())
     }
 
     /// Whether the peer's DATA_FIN arrived and every byte before it was consumed.

@@ -216,7 +216,7 @@ impl Connection {
         let had_fin = self.peer_fin == Some(self.rcv_nxt());
         loop {
             let rcv_nxt = self.rcv_nxt();
-            let room = self.rcv.window_remaining() as u64;
+            let room = self.receive_room() as u64;
             let Some(s) = self.subflows.get_mut(usize::from(id)).and_then(Option::as_mut) else {
                 return;
             };

@@ -46,6 +46,7 @@ fn shard(service: SocketAddr, origin: SocketAddr) -> Shard {
         origin_ports: 40_000..=40_009,
         origin_tcp: Config::default(),
         checksums: ChecksumPolicy::Verify,
+        buffer_budget: None,
         secret: [9; 32],
     };
     let mut shard = Shard::new(cfg, Instant::ZERO);

@@ -253,12 +253,21 @@ impl Connection {
             return;
         };
         let offset = usize::try_from(ahead.max(0)).unwrap_or(usize::MAX);
+        // RFC 9293 §3.10.7.4: data past the advertised right edge is trimmed; the buffer may
+        // have more room than was offered (autotuning, `tune.rs`).
+        let allowed = (self.rcv.wnd() as usize).saturating_sub(offset);
+        let fresh = &fresh[..fresh.len().min(allowed)];
+        if fresh.is_empty() {
+            self.rcv.ack_now = true;
+            return;
+        }
         let had_holes = self.rcv.reasm.holes() > 0;
         let got = self.rcv.reasm.insert(offset, fresh);
         self.rcv.nxt += got.newly_contiguous;
         self.stats.bytes_in += got.newly_contiguous as u64;
         if got.newly_contiguous > 0 {
             self.events |= EV_READABLE;
+            self.tune_receive(now);
         }
         self.schedule_data_ack(now, offset > 0 || had_holes, got.newly_contiguous);
     }

@@ -23,6 +23,7 @@ mod output;
 mod plan;
 mod seq;
 mod timers;
+mod tune;
 mod user;
 
 #[cfg(test)]
@@ -34,10 +35,12 @@ use std::sync::Arc;
 pub use input::Received;
 pub use output::Transmit;
 pub use timers::Timer;
+pub use tune::{INITIAL_RCV_SPACE, MIN_BUFFER};
 
 use self::options::{PeerSyn, Timestamps};
 use self::seq::{RecvSeq, SendSeq};
 use self::timers::Timers;
+use self::tune::RcvSpace;
 use super::buffer::{Reassembler, SendBuffer};
 use super::cc::{self, Controller, HyStart};
 use super::config::Config;
@@ -157,6 +160,10 @@ pub struct Connection {
     reason: Option<CloseReason>,
     /// When the last segment arrived (keepalive idle time).
     last_heard: Instant,
+    /// Receive-window autotuning (`tune.rs`).
+    rcv_space: RcvSpace,
+    /// The owner's buffer budget is under pressure (`tune.rs`).
+    pressure: bool,
     stats: Stats,
 }
 
@@ -268,6 +275,8 @@ impl Connection {
             events: 0,
             reason: None,
             last_heard: now,
+            rcv_space: RcvSpace::new(cfg.initial_rcv_space, cfg.recv_buffer, now),
+            pressure: false,
             stats: Stats::default(),
             state: State::Closed,
             cfg,

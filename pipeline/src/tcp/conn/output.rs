@@ -199,7 +199,7 @@ impl Connection {
         hook.write_options(&out, &mut w);
         let opt_len = w.finish();
         // RFC 7323 §2.2: the window field of a SYN is never scaled.
-        let window_len = self.rcv.reasm.window_remaining().min(usize::from(u16::MAX)) as u16;
+        let window_len = self.offerable_window().min(usize::from(u16::MAX)) as u16;
         self.rcv.adv = self.rcv.nxt + usize::from(window_len);
         let repr = TcpRepr {
             src_port: self.local.port(),
@@ -413,11 +413,11 @@ impl Connection {
         }
     }
 
-    /// The receive window the buffer would allow (at most 2^30, RFC 7323 §2.3), the one last
-    /// advertised, and the receiver SWS step min(buffer / 2, MSS) (RFC 9293 §3.8.6.2.2).
+    /// The receive window autotuning allows (`tune.rs`; at most 2^30, RFC 7323 §2.3), the one
+    /// last advertised, and the receiver SWS step min(space / 2, MSS) (RFC 9293 §3.8.6.2.2).
     fn window_growth(&self) -> (u32, u32, u32) {
-        let free = self.rcv.reasm.window_remaining().min(1 << 30) as u32;
-        let step = (self.cfg.recv_buffer / 2).min(usize::from(self.cfg.mss)) as u32;
+        let free = self.offerable_window().min(1 << 30) as u32;
+        let step = (self.receive_space() / 2).min(usize::from(self.cfg.mss)) as u32;
         (free, self.rcv.wnd(), step)
     }
 

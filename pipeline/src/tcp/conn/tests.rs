@@ -225,8 +225,8 @@ fn a_lost_tail_is_recovered_by_a_probe_not_the_rto() {
 
 /// The idle size of a connection that docs/architecture.md states ("Memory").
 #[test]
-fn an_idle_connection_is_1200_bytes() {
-    assert_eq!(core::mem::size_of::<Connection>(), 1200);
+fn an_idle_connection_is_1232_bytes() {
+    assert_eq!(core::mem::size_of::<Connection>(), 1232);
 }
 
 /// Stream offsets are 64-bit: past 4 GiB on one connection, SND.UNA's offset keeps counting
@@ -249,4 +249,98 @@ fn send_stream_offsets_count_past_4_gib() {
     assert_eq!(snd.stream_offset(una), 5 << 30);
     assert_eq!(snd.stream_offset(una + 1448usize), (5 << 30) + 1448);
     assert_eq!(snd.stream_offset(una - 1usize), (5 << 30) - 1, "a retransmission below");
+}
+
+/// The right edge of the window `conn` advertises now (RFC 9293 §3.3.1 RCV.NXT + RCV.WND).
+fn right_edge(conn: &Connection) -> TcpSeqNumber {
+    conn.rcv_nxt() + (usize::from(conn.rcv_window_field()) << conn.rcv_wscale())
+}
+
+/// A receiver that never reads holds no more than its initial receive space, not its whole
+/// configured buffer (docs/operations.md, "Memory model").
+#[test]
+fn a_reader_that_never_reads_holds_only_the_initial_space() {
+    let cfg = Config { recv_buffer: 4 << 20, send_buffer: 4 << 20, ..Config::default() };
+    let mut p = Pair::new(cfg);
+    let data = pattern(1 << 20);
+    let mut sent = 0;
+    p.run(Duration::from_secs(10), |p| {
+        sent += p.a.send(&data[sent..]);
+        false
+    });
+    let held = p.b.readable().0.len() + p.b.readable().1.len();
+    // The space, less what window scaling and SWS avoidance round off.
+    assert!((INITIAL_RCV_SPACE - 2048..=INITIAL_RCV_SPACE).contains(&held), "{held}");
+    assert!(p.b.heap_bytes() <= INITIAL_RCV_SPACE, "{}", p.b.heap_bytes());
+    assert_eq!(p.b.receive_space(), INITIAL_RCV_SPACE);
+}
+
+/// Dynamic right-sizing: a reader that drains every segment sees its space grow past the
+/// initial one, up to the configured buffer, and the transfer completes byte-exact.
+#[test]
+fn a_draining_reader_grows_its_receive_space_up_to_the_buffer() {
+    let cfg = Config { recv_buffer: 1 << 20, send_buffer: 1 << 20, ..Config::default() };
+    let mut p = Pair::new(cfg);
+    let data = pattern(8 << 20);
+    let (mut sent, mut got) = (0, Vec::new());
+    p.run(Duration::from_secs(60), |p| {
+        sent += p.a.send(&data[sent..]);
+        drain(&mut p.b, &mut got);
+        got.len() == data.len()
+    });
+    assert!(got == data, "{} of {} bytes", got.len(), data.len());
+    assert!(p.b.receive_space() > INITIAL_RCV_SPACE, "{}", p.b.receive_space());
+    assert!(p.b.receive_space() <= 1 << 20);
+}
+
+/// Memory pressure mid-transfer: the space falls to the minimum, the right edge already
+/// advertised is never retracted (RFC 9293 §3.8.6.2.2), and the transfer still completes.
+#[test]
+fn pressure_shrinks_the_window_without_retracting_its_right_edge() {
+    let cfg = Config { recv_buffer: 1 << 20, send_buffer: 1 << 20, ..Config::default() };
+    let mut p = Pair::new(cfg);
+    let data = pattern(4 << 20);
+    let (mut sent, mut got) = (0, Vec::new());
+    p.run(Duration::from_secs(2), |p| {
+        sent += p.a.send(&data[sent..]);
+        drain(&mut p.b, &mut got);
+        false
+    });
+    assert!(p.b.receive_space() > MIN_BUFFER);
+    p.b.set_memory_pressure(true);
+    p.a.set_memory_pressure(true);
+    assert_eq!(p.b.receive_space(), MIN_BUFFER);
+    assert_eq!(p.a.send_limit(), MIN_BUFFER);
+    let mut edge = right_edge(&p.b);
+    let mut retracted = false;
+    p.run(Duration::from_secs(120), |p| {
+        sent += p.a.send(&data[sent..]);
+        // Read a little at a time: the window is what limits the sender.
+        let mut buf = [0u8; 1000];
+        let n = p.b.recv(&mut buf);
+        got.extend_from_slice(&buf[..n]);
+        let now_edge = right_edge(&p.b);
+        retracted |= now_edge < edge;
+        edge = if now_edge > edge { now_edge } else { edge };
+        assert!(p.b.heap_bytes() <= 1 << 20);
+        got.len() == data.len()
+    });
+    assert!(!retracted, "an advertised right edge moved left");
+    assert!(got == data, "{} of {} bytes", got.len(), data.len());
+    assert!(p.b.receive_space() <= MIN_BUFFER);
+}
+
+/// The send limit follows the path: twice the smaller of cwnd and the peer's largest window,
+/// at least the minimum, at most the configured buffer; `send_capacity` honours it.
+#[test]
+fn the_send_limit_follows_the_congestion_and_peer_windows() {
+    let cfg = Config { recv_buffer: 4 << 20, send_buffer: 4 << 20, ..Config::default() };
+    let mut p = Pair::new(cfg);
+    p.run(Duration::from_secs(1), |p| p.a.state() == State::Established);
+    let limit = p.a.send_limit();
+    assert!((MIN_BUFFER..=4 << 20).contains(&limit), "{limit}");
+    assert!(limit <= 2 * INITIAL_RCV_SPACE, "{limit}: the peer offered 64 KiB");
+    assert_eq!(p.a.send_capacity(), limit);
+    p.a.send(&pattern(limit / 2));
+    assert_eq!(p.a.send_capacity(), limit - limit / 2);
 }

@@ -18,9 +18,15 @@ impl Connection {
         self.snd.buf.write(data)
     }
 
-    /// Free space in the send buffer.
+    /// How much more the send buffer should be given now: its free space up to the send limit
+    /// ([`send_limit`](Self::send_limit), which follows the path and memory pressure).
+    /// [`send`](Self::send) itself takes up to the configured buffer.
     pub fn send_capacity(&self) -> usize {
-        if self.state.can_send() && self.snd.fin.is_none() { self.snd.buf.remaining() } else { 0 }
+        if !self.state.can_send() || self.snd.fin.is_some() {
+            return 0;
+        }
+        let room = self.send_limit().saturating_sub(self.snd.buf.len());
+        room.min(self.snd.buf.remaining())
     }
 
     /// Bytes queued and not yet acknowledged.
@@ -46,6 +52,7 @@ impl Connection {
     /// Marks `n` readable bytes as read, opening the receive window; may queue a window update.
     pub fn consume(&mut self, n: usize) -> usize {
         let n = self.rcv.reasm.consume(n);
+        self.rcv_space.consumed += n as u64;
         if n > 0 && self.state.can_receive() {
             self.maybe_window_update();
         }

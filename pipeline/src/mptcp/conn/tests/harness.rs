@@ -68,6 +68,8 @@ pub(super) fn tcp_config() -> Config {
         delayed_ack: None,
         buffer_release: None,
         tail_loss_probe: false,
+        // The whole buffer offered at once: the expected segments carry a full window.
+        initial_rcv_space: usize::MAX,
         ..Config::default()
     }
 }
