@@ -211,6 +211,12 @@ emulated_trial() {
     ORIGIN_PID=$!
     at_wait_listen "$AT_ORIGIN" "$AT_ORIGIN_PORT"
     shape_on
+    # A phone started within milliseconds of the peer, the origin and the shaping failed to
+    # connect at all in 2 of 8 trials (no SYN,ACK seen by it before the cut, against
+    # NetReaktor; the kernel client, which starts slower, never did); with a second's pause
+    # first, 58 of 58 connected. The cause was not found (docs/performance.md); the pause keeps
+    # the trials about the handover.
+    sleep 1
     at_client timeout $((EMULATED_SECONDS + 30)) "$BENCH" client --engine emulated \
         --wifi wifi0 --cell cell0 -c "$AT_SERVICE_ADDR:$SERVICE_PORT" --json --ios "$ios" \
         --service interactive handover -t "$EMULATED_SECONDS" --cut-at "$CUT_AFTER" \
