@@ -162,8 +162,8 @@ fn sha1_token(key: u64) -> u32 {
 }
 
 /// RFC 6824 §3.1, docs/ios-emulation.md §1: a v0 SYN gets exactly `1e 0c 00 01 <key>`; a v1 SYN on
-/// the same listener gets `1e 0c 01 01 <key>`; with checksums required, A (0x80) is added; C is
-/// never set in v0 even when configured.
+/// the same listener, with `no_join_to_source` configured, gets `1e 0c 01 21 <key>` (C set); with
+/// checksums required, A (0x80) is added; C is never set in v0 even when configured.
 #[test]
 fn each_syn_is_answered_in_its_own_version() {
     let mptcp = MptcpConfig { no_join_to_source: true, ..MptcpConfig::default() };
