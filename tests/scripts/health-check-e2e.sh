@@ -75,19 +75,11 @@ SECOND="$AT_ORIGIN_ADDR:$SECOND_PORT"
 
 metrics() { at_appliance curl -sf --max-time 5 "$METRICS_URL" >"$WORK/metrics.txt"; }
 
-# Sum of the samples of metric $1 in the last /metrics read whose labels match the regex $2.
-metric_sum() {
-    awk -v name="$1" -v want="${2:-}" '
-        { split($1, parts, "{") }
-        parts[1] == name && $1 ~ want { sum += $NF }
-        END { printf "%d\n", sum }' "$WORK/metrics.txt"
-}
-
 # Metric $1 of origin $2 on worker $3 (all workers if empty), with more labels $4.
 of() {
     local worker=""
     [[ -z $3 ]] || worker="worker=\"$3\","
-    metric_sum "netreaktor_$1" "$worker""pipeline=\"demo-http\",origin=\"$2\"${4:-}"
+    at_metric_sum "netreaktor_$1" "$WORK/metrics.txt" "$worker""pipeline=\"demo-http\",origin=\"$2\"${4:-}"
 }
 
 # Polls /metrics until `$@` succeeds, at most $WAIT s; returns 1 if it never does.
