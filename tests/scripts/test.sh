@@ -78,6 +78,9 @@ e2e appliance-e2e 'PASS|total'
 step "fragments of a live connection: dropped by the steering program, never answered by the appliance's kernel"
 e2e fragment-guard-e2e 'PASS'
 
+step "slow readers: 200 clients that never read under a 16 MiB buffer budget, pressure entered, buffers freed, others served"
+e2e slow-readers-e2e 'PASS'
+
 step "address families: IPv4 and IPv6 clients to IPv4 and IPv6 origins, MPTCP joins of the other family, Wi-Fi cut"
 e2e family-e2e 'PASS|passed'
 
