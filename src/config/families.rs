@@ -103,9 +103,10 @@ fn ios_ignores_v6(a: Ipv6Addr) -> Option<&'static str> {
     Some(reason)
 }
 
-/// `terminate.announce`: every address iOS would ignore is refused with the reason, unless
-/// the pipeline says `announce_ignored_by_ios: true` (its announcements are for other
-/// clients).
+/// `terminate.announce`: every address iOS would ignore is refused with the reason, and so is
+/// a second address of one IP version (iOS keeps only the last announced of each,
+/// docs/ios-emulation.md §6), unless the pipeline says `announce_ignored_by_ios: true` (its
+/// announcements are for other clients).
 pub(crate) fn check_announced_for_ios(
     pipeline: &Pipeline,
     path: &str,
@@ -115,19 +116,30 @@ pub(crate) fn check_announced_for_ios(
         return;
     }
     let announced: &[Spanned<IpAddress>] = &pipeline.terminate.announce;
+    let mut first_of = [None::<IpAddr>; 2];
     for (k, addr) in announced.iter().enumerate() {
         let a = addr.value.0;
-        if let Some(reason) = ios_ignores(a) {
-            let msg = format!(
+        let first = &mut first_of[usize::from(a.is_ipv6())];
+        let msg = if let Some(reason) = ios_ignores(a) {
+            format!(
                 "iOS ignores an announcement of {a}: {reason}; set \
                  terminate.announce_ignored_by_ios: true if it is for other clients"
-            );
-            errors.push(ConfigError::at(
-                addr.referenced,
-                format!("{path}.terminate.announce[{k}]"),
-                msg,
-            ));
-        }
+            )
+        } else if let Some(earlier) = *first {
+            format!(
+                "iOS keeps only the last announced address of each IP version, so {earlier} \
+                 would be lost to {a}: announce one of each; set \
+                 terminate.announce_ignored_by_ios: true if they are for other clients"
+            )
+        } else {
+            *first = Some(a);
+            continue;
+        };
+        errors.push(ConfigError::at(
+            addr.referenced,
+            format!("{path}.terminate.announce[{k}]"),
+            msg,
+        ));
     }
 }
 

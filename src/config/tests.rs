@@ -515,6 +515,23 @@ fn announcements_ios_ignores_are_refused_with_the_reason() {
     assert_errors(errors_with("    forward:", &allowed), &[]);
 }
 
+/// docs/ios-emulation.md §6: iOS keeps one announced address per IP version, the last; a
+/// second of one version is refused unless the operator says they are for other clients.
+#[test]
+fn a_second_announced_address_of_one_version_is_refused_for_ios() {
+    let terminate = "    terminate:\n      announce: [198.51.100.7, 198.51.100.8]\n    forward:";
+    assert_errors(
+        errors_with("    forward:", terminate),
+        &["x.yaml:11:32: pipelines[0].terminate.announce[1]: iOS keeps only the last announced \
+           address of each IP version, so 198.51.100.7 would be lost to 198.51.100.8: announce \
+           one of each; set terminate.announce_ignored_by_ios: true if they are for other \
+           clients"],
+    );
+    let allowed =
+        terminate.replace("    forward:", "      announce_ignored_by_ios: true\n    forward:");
+    assert_errors(errors_with("    forward:", &allowed), &[]);
+}
+
 /// One origin source per IP version: `ipv4` and `ipv6` beside the single `address` form,
 /// each of its own version, and a version named twice is an error.
 #[test]
