@@ -183,6 +183,8 @@ fn shard_config(worker: u16, flags: u8) -> ShardConfig {
         origin_ports: PORTS,
         origin_tcp: tcp_config(flags),
         checksums: ChecksumPolicy::Verify,
+        // A budget small enough that a few connections put the shard under pressure, or none.
+        buffer_budget: (flags & 8 != 0).then_some(64 * 1024),
         secret: [7; 32],
     }
 }
