@@ -157,12 +157,11 @@ handover_trial() {
     case $3 in
     kernel) kernel_trial "$1" "$2" ;;
     kernel-backup)
+        local rc=0
         cell_endpoint backup
-        kernel_trial "$1" "$2" || {
-            cell_endpoint
-            return 1
-        }
+        kernel_trial "$1" "$2" || rc=$?
         cell_endpoint
+        return "$rc"
         ;;
     *) emulated_trial "$1" "$2" "${3#ios}" ;;
     esac
@@ -201,7 +200,7 @@ kernel_trial() {
 }
 
 # What the emulated phone runs at the cut (in its namespace): Wi-Fi blackholed at the router.
-EMULATED_CUT="bash -c 'source tests/scripts/lib/radio-cut.sh; r() { ip netns exec $AT_ROUTER \"\$@\"; }; radio_cut r wifi'"
+EMULATED_CUT=$(radio_cut_cmd "$AT_ROUTER" wifi)
 
 # One handover trial of the emulated phone as iOS $3: row $1, trial $2; appends a stall line.
 emulated_trial() {

@@ -132,7 +132,7 @@ c, a = float(sys.argv[1]), float(sys.argv[2])
 sys.exit(0 if abs(a - c) <= max(0.1 * c, 3.0) else 1)' "$1" "$2"
 }
 read -r stall_n0 stall_ms0 <<<"$(stall_histogram)"
-CUT="ip netns exec $AT_ROUTER sh -c 'nft add table inet cut_wifi; nft add chain inet cut_wifi b \"{ type filter hook forward priority 0; policy accept; }\"; nft add rule inet cut_wifi b iifname r-wifi drop; nft add rule inet cut_wifi b oifname r-wifi drop'"
+CUT=$(radio_cut_cmd "$AT_ROUTER" wifi)
 if run_step ios13-cut --ios 13 --service interactive handover -t $((TIME + 2)) --cut-at 1 \
     --cut-cmd "$CUT"; then
     expect ios13-cut version v0

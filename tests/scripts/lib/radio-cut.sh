@@ -13,6 +13,13 @@ radio_cut() {
     "$in_router" nft add rule inet "cut_$radio" blackhole oifname "$iface" drop
 }
 
+# The command, as one string, that cuts radio $2 (wifi|cell) as radio_cut does, in router
+# namespace $1: for a program that runs the cut itself (netreaktor-bench --cut-cmd), from the
+# repository root. radio_restore undoes it.
+radio_cut_cmd() {
+    printf "bash -c 'source tests/scripts/lib/radio-cut.sh; r() { ip netns exec %s \"\$@\"; }; radio_cut r %s'" "$1" "$2"
+}
+
 # $1: the router function, $2: wifi|cell. Safe when the radio is not cut.
 radio_restore() {
     "$1" nft delete table inet "cut_$2" 2>/dev/null || true
